@@ -1,0 +1,189 @@
+//! The commands: each resolves settings, talks to the daemon through
+//! [`protocol::client::Client`], and prints its result.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use protocol::client::{Client, ConnectOptions};
+use protocol::messages::{HealthRequest, HealthResponse, types};
+use serde::Serialize;
+
+use crate::args::{Cli, Command, ConfigAction, Global, Output};
+use crate::output::{CliError, emit, human_duration, kv_table, print, report_error};
+use crate::settings::{self, FileSettings};
+
+/// Runs `dfood` with the process's arguments; returns the exit code.
+pub fn main() -> u8 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                crate::exit::USAGE
+            } else {
+                crate::exit::OK
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let format = cli.global.output;
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            report_error(
+                format,
+                &CliError::new(crate::exit::FAILURE, "internal", e.to_string()),
+            );
+            return crate::exit::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => crate::exit::OK,
+        Err(e) => {
+            report_error(format, &e);
+            e.exit
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Status => status(&cli.global).await,
+        Command::Config { action } => config(&cli.global, action),
+    }
+}
+
+/// Settings after flags, environment and the config file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Effective {
+    pub endpoint: String,
+    pub ca: Option<PathBuf>,
+    pub server_name: String,
+    pub config_file: Option<PathBuf>,
+}
+
+fn config_path(g: &Global) -> Option<PathBuf> {
+    g.config.clone().or_else(settings::default_path)
+}
+
+pub fn effective(g: &Global) -> Result<Effective, CliError> {
+    let path = config_path(g);
+    let file = match &path {
+        Some(p) => FileSettings::load(p).map_err(|e| CliError::config(e.to_string()))?,
+        None => FileSettings::default(),
+    };
+    Ok(Effective {
+        endpoint: g
+            .endpoint
+            .clone()
+            .or(file.endpoint)
+            .unwrap_or_else(|| format!("127.0.0.1:{}", protocol::DEFAULT_PORT)),
+        ca: g.ca.clone().or(file.ca),
+        server_name: g
+            .server_name
+            .clone()
+            .or(file.server_name)
+            .unwrap_or_else(|| protocol::DEFAULT_SERVER_NAME.to_string()),
+        config_file: path,
+    })
+}
+
+/// Connects to the configured daemon, verifying it against the CA.
+pub async fn connect(g: &Global) -> Result<Client, CliError> {
+    let eff = effective(g)?;
+    let ca_path = eff.ca.ok_or_else(|| {
+        CliError::config(
+            "no CA configured: pass --ca FILE (dfoodd writes it to <data-dir>/tls/ca.pem), set DFOOD_CA, or run `dfood config set ca FILE`",
+        )
+    })?;
+    let ca_pem = std::fs::read(&ca_path)
+        .map_err(|e| CliError::config(format!("cannot read CA file {}: {e}", ca_path.display())))?;
+    let mut opts = ConnectOptions::new(eff.endpoint, ca_pem);
+    opts.server_name = eff.server_name;
+    opts.timeout = g.timeout;
+    Ok(Client::connect(&opts).await?)
+}
+
+#[derive(Serialize)]
+struct StatusOut {
+    endpoint: String,
+    #[serde(flatten)]
+    health: HealthResponse,
+}
+
+async fn status(g: &Global) -> Result<(), CliError> {
+    let client = connect(g).await?;
+    let health: HealthResponse = client.call(types::HEALTH, None, &HealthRequest {}).await?;
+    let out = StatusOut {
+        endpoint: client.remote().to_string(),
+        health,
+    };
+    emit(g.output, &out, |o| {
+        kv_table(&[
+            ("node", o.health.node.clone()),
+            ("endpoint", o.endpoint.clone()),
+            ("version", o.health.version.clone()),
+            ("protocol", o.health.protocol.clone()),
+            (
+                "store",
+                format!("{} (revision {})", o.health.store, o.health.store_revision),
+            ),
+            ("uptime", human_duration(o.health.uptime_secs)),
+            ("roles", o.health.roles.join(", ")),
+        ])
+    });
+    client.close().await;
+    Ok(())
+}
+
+fn config(g: &Global, action: ConfigAction) -> Result<(), CliError> {
+    let path = config_path(g)
+        .ok_or_else(|| CliError::config("no config directory; pass --config FILE"))?;
+    match action {
+        ConfigAction::Path => {
+            emit(g.output, &serde_json::json!({"path": path}), |_| {
+                path.display().to_string()
+            });
+        }
+        ConfigAction::Show => {
+            let eff = effective(g)?;
+            emit(g.output, &eff, |e| {
+                kv_table(&[
+                    ("endpoint", e.endpoint.clone()),
+                    (
+                        "ca",
+                        e.ca.as_ref()
+                            .map_or("(not set)".into(), |p| p.display().to_string()),
+                    ),
+                    ("server_name", e.server_name.clone()),
+                    ("config_file", path.display().to_string()),
+                ])
+            });
+        }
+        ConfigAction::Set { key, value } => {
+            let mut f = FileSettings::load(&path).map_err(|e| CliError::config(e.to_string()))?;
+            f.set(&key, &value)
+                .map_err(|e| CliError::config(e.to_string()))?;
+            f.save(&path).map_err(|e| CliError::config(e.to_string()))?;
+            if g.output == Output::Json {
+                print(&serde_json::to_string_pretty(&f).expect("serialisable"));
+            } else {
+                print(&format!("{key} set in {}", path.display()));
+            }
+        }
+        ConfigAction::Unset { key } => {
+            let mut f = FileSettings::load(&path).map_err(|e| CliError::config(e.to_string()))?;
+            f.unset(&key).map_err(|e| CliError::config(e.to_string()))?;
+            f.save(&path).map_err(|e| CliError::config(e.to_string()))?;
+            if g.output == Output::Json {
+                print(&serde_json::to_string_pretty(&f).expect("serialisable"));
+            } else {
+                print(&format!("{key} removed from {}", path.display()));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! `dfood`, the DistribuFood command line, as a library: the clap
+//! definitions ([`args`]), the exit code table ([`exit`]), client settings
+//! ([`settings`]) and the commands ([`commands`]). `main.rs` only calls
+//! [`commands::main`].
+
+pub mod args;
+pub mod commands;
+pub mod exit;
+pub mod output;
+pub mod settings;

@@ -1,0 +1,90 @@
+//! `dfoodd`'s command line. Flags (and their `DFOODD_*` environment
+//! variables) override the config file, which overrides the defaults.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::config::{ConfigError, FileConfig};
+
+/// dfoodd: the DistribuFood daemon.
+///
+/// Serves the DistribuFood QUIC protocol (ALPN dfood/1) to `dfood` clients.
+/// With no etcd endpoints it runs on an embedded, durable store in its data
+/// directory (the single-machine default); with endpoints it joins the
+/// cluster that etcd coordinates.
+///
+/// On first start it creates the cluster CA and writes its certificate to
+/// <data-dir>/tls/ca.pem: give that file to clients (`dfood --ca FILE`, or
+/// `dfood config set ca FILE`).
+#[derive(Debug, Parser)]
+#[command(name = "dfoodd", version, max_term_width = 100)]
+#[command(
+    after_help = "Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad flags or config.\n\
+Signals: SIGTERM or ctrl-c shut down gracefully (clients are told to move, the membership lease is revoked)."
+)]
+pub struct Args {
+    /// TOML config file (see etc/dfoodd.toml).
+    #[arg(long, short = 'c', env = "DFOODD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Node name, unique in the cluster [default: the host name].
+    #[arg(long, env = "DFOODD_NODE", value_name = "NAME")]
+    pub node: Option<String>,
+    /// UDP address to listen on for QUIC [default: 127.0.0.1:7400].
+    #[arg(long, env = "DFOODD_LISTEN", value_name = "IP:PORT")]
+    pub listen: Option<String>,
+    /// Address published to clients and other nodes [default: the bound address].
+    #[arg(long, env = "DFOODD_ADVERTISE", value_name = "HOST:PORT")]
+    pub advertise: Option<String>,
+    /// Directory for the embedded store and TLS files [default: ./dfoodd-data].
+    #[arg(long, env = "DFOODD_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// etcd endpoints, comma separated; none means the embedded store.
+    #[arg(
+        long,
+        env = "DFOODD_ETCD",
+        value_name = "HOST:PORT,...",
+        value_delimiter = ','
+    )]
+    pub etcd: Option<Vec<String>>,
+    /// Roles to run, comma separated [default: all].
+    #[arg(
+        long,
+        env = "DFOODD_ROLES",
+        value_name = "ROLE,...",
+        value_delimiter = ','
+    )]
+    pub roles: Option<Vec<String>>,
+    /// Log format: human or json [default: human].
+    #[arg(long, env = "DFOODD_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<String>,
+}
+
+impl Args {
+    /// The file config (if any) with flags applied on top.
+    pub fn merged(&self) -> Result<FileConfig, ConfigError> {
+        let mut f = match &self.config {
+            Some(p) => FileConfig::load(p)?,
+            None => FileConfig::default(),
+        };
+        macro_rules! over {
+            ($field:ident, $val:expr) => {
+                if let Some(v) = $val {
+                    f.$field = Some(v);
+                }
+            };
+        }
+        over!(node, self.node.clone());
+        over!(listen, self.listen.clone());
+        over!(advertise, self.advertise.clone());
+        over!(data_dir, self.data_dir.clone());
+        over!(etcd_endpoints, self.etcd.clone());
+        over!(roles, self.roles.clone());
+        over!(log_format, self.log_format.clone());
+        Ok(f)
+    }
+}
+
+pub fn command() -> clap::Command {
+    <Args as clap::CommandFactory>::command()
+}

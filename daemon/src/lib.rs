@@ -1,0 +1,186 @@
+//! `dfoodd`, the DistribuFood daemon, as a library: `main.rs` parses flags
+//! into a [`Config`] and calls [`run`]; tests call [`start`] to learn the
+//! bound address, then [`Node::run_until`] with their own shutdown future.
+//!
+//! Shutdown is a protocol (see [`Node::run_until`]): stop accepting new
+//! connections, tell connected clients to move (subscriptions get a `goaway`
+//! frame, connections close with the "going away" code), give in-flight
+//! requests a moment, revoke the membership lease, close the store.
+
+pub mod args;
+pub mod config;
+pub mod membership;
+pub mod server;
+pub mod store;
+pub mod tls;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+pub use config::Config;
+use store::{Store, StoreError};
+
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("TLS setup failed: {0}")]
+    Tls(#[from] tls::TlsSetupError),
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen { addr: SocketAddr, reason: String },
+    #[error("cannot use data dir {path}: {reason}")]
+    DataDir { path: String, reason: String },
+}
+
+/// A started node: bound, registered, serving.
+pub struct Node {
+    config: Config,
+    endpoint: quinn::Endpoint,
+    local_addr: SocketAddr,
+    store: Arc<dyn Store>,
+    ca_path: Option<PathBuf>,
+    going_away: watch::Sender<bool>,
+    accept: tokio::task::JoinHandle<()>,
+    membership: membership::Registration,
+}
+
+/// Opens the store the config names: etcd when endpoints are given, else the
+/// embedded store in the data dir.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
+    if config.etcd_endpoints.is_empty() {
+        let path = config.data_dir.join("store.redb");
+        Ok(store::embedded::EmbeddedStore::open(&path)?)
+    } else {
+        Ok(store::etcd::EtcdStore::connect(&config.etcd_endpoints).await?)
+    }
+}
+
+/// Binds, sets up TLS, registers the node and starts serving.
+pub async fn start(config: Config) -> Result<Node, StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::DataDir {
+        path: config.data_dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let store = open_store(&config).await?;
+    // Bind first with a placeholder-free config: TLS needs the advertised
+    // address, which needs the bound port when listening on port 0.
+    let socket = std::net::UdpSocket::bind(config.listen).map_err(|e| StartError::Listen {
+        addr: config.listen,
+        reason: e.to_string(),
+    })?;
+    let local_addr = socket.local_addr().map_err(|e| StartError::Listen {
+        addr: config.listen,
+        reason: e.to_string(),
+    })?;
+    let advertised = config.advertised(local_addr);
+    let node_tls = tls::setup(&config, store.as_ref(), &advertised).await?;
+    let mut server_config = node_tls.server;
+    let mut transport = quinn::TransportConfig::default();
+    transport.max_idle_timeout(Some(Duration::from_secs(30).try_into().expect("idle")));
+    transport.keep_alive_interval(Some(Duration::from_secs(5)));
+    server_config.transport_config(Arc::new(transport));
+    let endpoint = quinn::Endpoint::new(
+        quinn::EndpointConfig::default(),
+        Some(server_config),
+        socket,
+        Arc::new(quinn::TokioRuntime),
+    )
+    .map_err(|e| StartError::Listen {
+        addr: config.listen,
+        reason: e.to_string(),
+    })?;
+
+    let membership = membership::Registration::start(
+        store.clone(),
+        protocol::messages::Member {
+            node: config.node.clone(),
+            addr: advertised.clone(),
+            roles: config.roles.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+            draining: false,
+        },
+    )
+    .await?;
+
+    let (going_away, going_away_rx) = watch::channel(false);
+    let state = Arc::new(server::NodeState {
+        node: config.node.clone(),
+        roles: config.roles.clone(),
+        store: store.clone(),
+        started: Instant::now(),
+        going_away: going_away_rx,
+    });
+    let accept = tokio::spawn(server::accept_loop(endpoint.clone(), state));
+    server::announce(
+        &config.node,
+        &advertised,
+        store.kind(),
+        node_tls.ca_path.as_deref(),
+    );
+    Ok(Node {
+        config,
+        endpoint,
+        local_addr,
+        store,
+        ca_path: node_tls.ca_path,
+        going_away,
+        accept,
+        membership,
+    })
+}
+
+impl Node {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The CA certificate file clients should trust, when known.
+    pub fn ca_path(&self) -> Option<&std::path::Path> {
+        self.ca_path.as_deref()
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then shuts down in order.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
+        shutdown.await;
+        info!(node = %self.config.node, "shutting down: refusing new connections, moving clients away");
+        // 1. Stop accepting: new handshakes are refused from now on.
+        self.endpoint.set_server_config(None);
+        // 2. Tell every connection and subscription to move.
+        let _ = self.going_away.send(true);
+        let _ = self.accept.await;
+        // 3. Give connections a moment to finish and close (each closes
+        //    itself with GOING_AWAY once its in-flight streams are done).
+        if tokio::time::timeout(Duration::from_secs(4), self.endpoint.wait_idle())
+            .await
+            .is_err()
+        {
+            warn!("some clients did not close in time; closing them");
+        }
+        self.endpoint
+            .close(protocol::wire::close::GOING_AWAY.into(), b"node stopped");
+        // 4. Leave the cluster at once rather than when the lease expires.
+        self.membership.stop().await;
+        info!(node = %self.config.node, "stopped");
+        Ok(())
+    }
+}
+
+/// Starts a node and serves until `shutdown` resolves.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
+    start(config).await?.run_until(shutdown).await
+}

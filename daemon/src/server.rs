@@ -1,0 +1,352 @@
+//! The QUIC front door: accepts connections, reads one request per
+//! bidirectional stream, dispatches it, and writes the answer.
+//!
+//! Robustness rules (each covered by tests in `tests/`):
+//! - a frame's length is checked before its buffer is allocated; an
+//!   oversized prefix gets a `too_large` error and the stream is stopped;
+//! - garbage, an unknown message type or a bad body get an error frame
+//!   (`protocol_error`, `unsupported`, `bad_request`) on that stream only:
+//!   the connection and every other client carry on;
+//! - a client that opens a stream and sends nothing is dropped after
+//!   [`REQUEST_READ_TIMEOUT`];
+//! - a wrong ALPN id fails the TLS handshake (rustls refuses it), which only
+//!   ends that connection attempt.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use protocol::frame::{FrameError, MAX_FRAME_LEN};
+use protocol::io::{FrameIoError, read_frame, write_doc};
+use protocol::messages::{
+    self, Event, HealthResponse, Member, SubscribeRequest, SubscribeResponse,
+};
+use protocol::wire::{self, ErrorCode, Request, ServerFrame, stream_code};
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+use crate::store::{EventKind, Store, StoreError};
+
+/// How long a client may take to send its request after opening a stream.
+pub const REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where members register (one key per node, under its lease).
+pub const MEMBERS_PREFIX: &str = "/dfood/members/";
+
+/// What request handlers share.
+pub struct NodeState {
+    pub node: String,
+    pub roles: Vec<String>,
+    pub store: Arc<dyn Store>,
+    pub started: Instant,
+    /// Becomes true when the node starts shutting down or draining.
+    pub going_away: watch::Receiver<bool>,
+}
+
+/// Accepts connections until `going_away` turns true.
+pub async fn accept_loop(endpoint: quinn::Endpoint, state: Arc<NodeState>) {
+    let mut going_away = state.going_away.clone();
+    loop {
+        tokio::select! {
+            incoming = endpoint.accept() => match incoming {
+                Some(incoming) => {
+                    tokio::spawn(handle_connection(incoming, state.clone()));
+                }
+                None => break,
+            },
+            _ = until_going_away(&mut going_away) => break,
+        }
+    }
+}
+
+async fn handle_connection(incoming: quinn::Incoming, state: Arc<NodeState>) {
+    let remote = incoming.remote_address();
+    let conn = match incoming.await {
+        Ok(c) => c,
+        Err(e) => {
+            // Wrong ALPN, bad TLS, timeouts: only this attempt fails.
+            debug!(%remote, error = %e, "connection attempt failed");
+            return;
+        }
+    };
+    debug!(%remote, "client connected");
+    let mut going_away = state.going_away.clone();
+    let mut streams = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            bi = conn.accept_bi() => match bi {
+                Ok((send, recv)) => {
+                    streams.spawn(handle_stream(send, recv, state.clone()));
+                }
+                Err(e) => {
+                    debug!(%remote, reason = %e, "client gone");
+                    return;
+                }
+            },
+            Some(_) = streams.join_next(), if !streams.is_empty() => {}
+            _ = until_going_away(&mut going_away) => {
+                // Let in-flight requests finish (subscriptions end with a
+                // goaway frame), then tell the client to move on.
+                let _ = tokio::time::timeout(Duration::from_secs(3), async {
+                    while streams.join_next().await.is_some() {}
+                })
+                .await;
+                conn.close(
+                    wire::close::GOING_AWAY.into(),
+                    b"node is shutting down; reconnect to another node",
+                );
+                return;
+            }
+        }
+    }
+}
+
+async fn send_frame(send: &mut quinn::SendStream, frame: &ServerFrame) -> bool {
+    match write_doc(send, frame, MAX_FRAME_LEN).await {
+        Ok(()) => true,
+        Err(e) => {
+            debug!(error = %e, "cannot write frame");
+            false
+        }
+    }
+}
+
+async fn handle_stream(
+    mut send: quinn::SendStream,
+    mut recv: quinn::RecvStream,
+    state: Arc<NodeState>,
+) {
+    let read =
+        tokio::time::timeout(REQUEST_READ_TIMEOUT, read_frame(&mut recv, MAX_FRAME_LEN)).await;
+    let refuse = |code: ErrorCode, msg: String| ServerFrame::error(None, code, msg);
+    let payload = match read {
+        Err(_) => {
+            let _ = recv.stop(stream_code::CANCELLED.into());
+            let f = refuse(
+                ErrorCode::BadRequest,
+                format!("no request received within {REQUEST_READ_TIMEOUT:?}"),
+            );
+            send_frame(&mut send, &f).await;
+            let _ = send.finish();
+            return;
+        }
+        Ok(Ok(Some(p))) => p,
+        Ok(Ok(None)) => {
+            let f = refuse(
+                ErrorCode::ProtocolError,
+                "stream finished before a request frame".into(),
+            );
+            send_frame(&mut send, &f).await;
+            let _ = send.finish();
+            return;
+        }
+        Ok(Err(FrameIoError::Frame(e @ FrameError::TooLarge { .. }))) => {
+            warn!(error = %e, "refusing oversized frame");
+            let _ = recv.stop(stream_code::TOO_LARGE.into());
+            send_frame(&mut send, &refuse(ErrorCode::TooLarge, e.to_string())).await;
+            let _ = send.finish();
+            return;
+        }
+        Ok(Err(FrameIoError::Stream(reason))) => {
+            debug!(%reason, "client reset the stream");
+            return;
+        }
+        Ok(Err(e)) => {
+            let _ = recv.stop(stream_code::PROTOCOL.into());
+            send_frame(&mut send, &refuse(ErrorCode::ProtocolError, e.to_string())).await;
+            let _ = send.finish();
+            return;
+        }
+    };
+    let req = match wire::decode_request(&payload) {
+        Ok(r) => r,
+        Err(e) => {
+            debug!(error = %e, "malformed request");
+            let _ = recv.stop(stream_code::PROTOCOL.into());
+            send_frame(&mut send, &refuse(ErrorCode::ProtocolError, e.to_string())).await;
+            let _ = send.finish();
+            return;
+        }
+    };
+    match req.ty.as_str() {
+        messages::types::SUBSCRIBE => subscribe(&mut send, req, &state).await,
+        _ => {
+            let frame = dispatch(&req, &state).await;
+            send_frame(&mut send, &frame).await;
+        }
+    }
+    let _ = send.finish();
+}
+
+/// Answers a one-shot request.
+pub async fn dispatch(req: &Request, state: &NodeState) -> ServerFrame {
+    let id = req.id.clone();
+    let result: Result<ServerFrame, (ErrorCode, String)> = match req.ty.as_str() {
+        messages::types::HEALTH => health(state)
+            .await
+            .and_then(|h| ServerFrame::ok(id.clone(), h).map_err(internal)),
+        other => Err((
+            ErrorCode::Unsupported,
+            format!(
+                "unknown message type {other:?}; this node speaks {}",
+                known_types().join(", ")
+            ),
+        )),
+    };
+    result.unwrap_or_else(|(code, message)| ServerFrame::error(id, code, message))
+}
+
+fn known_types() -> Vec<&'static str> {
+    vec![messages::types::HEALTH, messages::types::SUBSCRIBE]
+}
+
+fn internal(e: impl std::fmt::Display) -> (ErrorCode, String) {
+    (ErrorCode::Internal, e.to_string())
+}
+
+/// Maps store failures to wire errors.
+pub fn store_error(e: StoreError) -> (ErrorCode, String) {
+    match e {
+        StoreError::Unavailable(m) => (ErrorCode::Unavailable, format!("store unavailable: {m}")),
+        e @ StoreError::Compacted { .. } => (ErrorCode::Compacted, e.to_string()),
+        e => (ErrorCode::Internal, e.to_string()),
+    }
+}
+
+async fn health(state: &NodeState) -> Result<HealthResponse, (ErrorCode, String)> {
+    let store_revision = state.store.revision().await.map_err(store_error)?;
+    Ok(HealthResponse {
+        node: state.node.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        protocol: String::from_utf8_lossy(protocol::ALPN).into_owned(),
+        store: state.store.kind().to_string(),
+        store_revision: store_revision.max(0) as u64,
+        uptime_secs: state.started.elapsed().as_secs(),
+        roles: state.roles.clone(),
+    })
+}
+
+/// Streams a topic's events from the requested revision until the client
+/// goes away, the store fails, or the node shuts down.
+async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState) {
+    let id = req.id.clone();
+    let sub: SubscribeRequest = match req.body_as() {
+        Ok(s) => s,
+        Err(e) => {
+            send_frame(
+                send,
+                &ServerFrame::error(id, ErrorCode::BadRequest, e.to_string()),
+            )
+            .await;
+            return;
+        }
+    };
+    let prefix = match sub.topic.as_str() {
+        "members" => MEMBERS_PREFIX,
+        other => {
+            let f = ServerFrame::error(
+                id,
+                ErrorCode::BadRequest,
+                format!("unknown topic {other:?}; known topics: members"),
+            );
+            send_frame(send, &f).await;
+            return;
+        }
+    };
+    let from = sub.from_revision.unwrap_or(0) as i64;
+    let start = match from {
+        0 => match state.store.revision().await {
+            Ok(r) => r + 1,
+            Err(e) => {
+                let (code, m) = store_error(e);
+                send_frame(send, &ServerFrame::error(id, code, m)).await;
+                return;
+            }
+        },
+        r => r,
+    };
+    let mut stream = match state.store.watch(prefix, start).await {
+        Ok(s) => s,
+        Err(e) => {
+            let (code, m) = store_error(e);
+            send_frame(send, &ServerFrame::error(id, code, m)).await;
+            return;
+        }
+    };
+    let ok = ServerFrame::ok(
+        id,
+        SubscribeResponse {
+            start_revision: start as u64,
+        },
+    )
+    .expect("serialisable");
+    if !send_frame(send, &ok).await {
+        return;
+    }
+    let mut going_away = state.going_away.clone();
+    loop {
+        tokio::select! {
+            batch = stream.next() => match batch {
+                Some(Ok(b)) => {
+                    let events = b.events.iter().map(|ev| member_event(prefix, ev)).collect();
+                    let f = ServerFrame::Event { revision: b.revision as u64, events };
+                    if !send_frame(send, &f).await {
+                        return;
+                    }
+                }
+                Some(Err(e)) => {
+                    let (code, m) = store_error(e);
+                    send_frame(send, &ServerFrame::error(None, code, m)).await;
+                    return;
+                }
+                None => return,
+            },
+            _ = until_going_away(&mut going_away) => {
+                let f = ServerFrame::Goaway { reason: "node is shutting down".into(), alternatives: Vec::new() };
+                send_frame(send, &f).await;
+                return;
+            }
+            _ = send.stopped() => return,
+        }
+    }
+}
+
+/// Resolves once the node starts going away (the guard `wait_for` returns
+/// is not `Send`, so it must not live in a `select!` branch's body).
+async fn until_going_away(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|g| *g).await;
+}
+
+fn member_event(prefix: &str, ev: &crate::store::WatchEvent) -> Event {
+    let subject = ev
+        .kv
+        .key
+        .strip_prefix(prefix)
+        .unwrap_or(&ev.kv.key)
+        .to_string();
+    match ev.kind {
+        EventKind::Put => Event {
+            kind: "member.up".into(),
+            subject,
+            data: serde_json::from_slice::<Member>(&ev.kv.value)
+                .ok()
+                .and_then(|m| serde_json::to_value(m).ok())
+                .unwrap_or(serde_json::Value::Null),
+        },
+        EventKind::Delete => Event {
+            kind: "member.down".into(),
+            subject,
+            data: serde_json::Value::Null,
+        },
+    }
+}
+
+/// Logs a one-line summary of what the node serves.
+pub fn announce(node: &str, addr: &str, store: &str, ca: Option<&std::path::Path>) {
+    match ca {
+        Some(ca) => {
+            info!(node, %addr, store, ca = %ca.display(), "dfoodd ready: give clients the CA file")
+        }
+        None => info!(node, %addr, store, "dfoodd ready"),
+    }
+}

@@ -1,0 +1,530 @@
+//! [`Store`] on an etcd cluster, through etcd-client.
+//!
+//! etcd-client given several endpoints keeps routing some requests to a dead
+//! member for as long as it stays dead (see shared/MEASUREMENTS.md), so we
+//! keep one client per endpoint and choose ourselves: requests go to the
+//! "preferred" endpoint; on a transport failure or timeout the preference
+//! moves to the next endpoint. Reads, lease keep-alives and watches are
+//! retried on the next endpoint at once. A transaction is retried only when
+//! the failure proves it never reached etcd (a connect error); after a
+//! timeout its outcome is unknown, so it fails with
+//! [`StoreError::Unavailable`] and the caller decides (our writes carry
+//! idempotency keys or compares that make a retry safe).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use etcd_client as ec;
+use futures::StreamExt;
+use tokio::sync::Mutex;
+
+use super::{
+    CompareOp, CompareTarget, EventKind, KeyValue, LeaseId, RangeResponse, Revision, Store,
+    StoreError, Txn, TxnOp, TxnResponse, WatchBatch, WatchEvent, WatchStream,
+};
+
+/// How long one etcd request may take before the endpoint counts as failing.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+
+struct Endpoint {
+    url: String,
+    client: Mutex<Option<ec::Client>>,
+}
+
+pub struct EtcdStore {
+    endpoints: Vec<Endpoint>,
+    preferred: AtomicUsize,
+}
+
+/// Whether a failed request may have reached etcd.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    /// It cannot have been applied (no connection).
+    NotSent,
+    /// It may have been applied (timeout, or the connection broke).
+    Unknown,
+}
+
+fn normalise(url: &str) -> String {
+    if url.contains("://") {
+        url.to_string()
+    } else {
+        format!("http://{url}")
+    }
+}
+
+fn classify(e: &ec::Error) -> Option<Delivery> {
+    match e {
+        ec::Error::TransportError(_) | ec::Error::IoError(_) => Some(Delivery::NotSent),
+        ec::Error::GRpcStatus(s) => match s.code() {
+            tonic_code::UNAVAILABLE => {
+                let m = s.message().to_ascii_lowercase();
+                if m.contains("connect") || m.contains("connection refused") {
+                    Some(Delivery::NotSent)
+                } else {
+                    Some(Delivery::Unknown)
+                }
+            }
+            tonic_code::DEADLINE_EXCEEDED | tonic_code::CANCELLED | tonic_code::UNKNOWN => {
+                Some(Delivery::Unknown)
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// gRPC status codes, from the tonic version etcd-client uses.
+mod tonic_code {
+    use tonic::Code;
+    pub const UNAVAILABLE: Code = Code::Unavailable;
+    pub const DEADLINE_EXCEEDED: Code = Code::DeadlineExceeded;
+    pub const CANCELLED: Code = Code::Cancelled;
+    pub const UNKNOWN: Code = Code::Unknown;
+}
+
+fn map_err(e: ec::Error) -> StoreError {
+    match &e {
+        ec::Error::GRpcStatus(s) => {
+            let m = s.message();
+            if m.contains("requested lease not found") || m.contains("lease not found") {
+                // The id is not in the message; callers that know it re-map.
+                return StoreError::LeaseNotFound(0);
+            }
+            if m.contains("compacted") {
+                return StoreError::Compacted {
+                    requested: 0,
+                    compact_revision: 0,
+                };
+            }
+            if m.contains("duplicate key") || m.contains("future revision") {
+                return StoreError::Invalid(m.to_string());
+            }
+            if classify(&e).is_some() {
+                return StoreError::Unavailable(m.to_string());
+            }
+            StoreError::Internal(m.to_string())
+        }
+        _ if classify(&e).is_some() => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::Internal(e.to_string()),
+    }
+}
+
+fn kv_from(kv: &ec::KeyValue) -> KeyValue {
+    KeyValue {
+        key: String::from_utf8_lossy(kv.key()).into_owned(),
+        value: kv.value().to_vec(),
+        create_revision: kv.create_revision(),
+        mod_revision: kv.mod_revision(),
+        version: kv.version(),
+        lease: kv.lease(),
+    }
+}
+
+fn prefix_end(prefix: &str) -> Vec<u8> {
+    // etcd's "with_prefix": the smallest key greater than every key with
+    // this prefix.
+    let mut end = prefix.as_bytes().to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0]
+}
+
+impl EtcdStore {
+    /// Connects to the first reachable endpoint. Endpoints that are down now
+    /// are connected lazily when requests move to them.
+    pub async fn connect(endpoints: &[String]) -> Result<Arc<EtcdStore>, StoreError> {
+        if endpoints.is_empty() {
+            return Err(StoreError::Invalid("no etcd endpoints given".into()));
+        }
+        let store = EtcdStore {
+            endpoints: endpoints
+                .iter()
+                .map(|u| Endpoint {
+                    url: normalise(u),
+                    client: Mutex::new(None),
+                })
+                .collect(),
+            preferred: AtomicUsize::new(0),
+        };
+        let mut last = None;
+        for i in 0..store.endpoints.len() {
+            match store.client(i).await {
+                Ok(mut c) => match tokio::time::timeout(REQUEST_TIMEOUT, c.status()).await {
+                    Ok(Ok(_)) => {
+                        store.preferred.store(i, Ordering::Relaxed);
+                        return Ok(Arc::new(store));
+                    }
+                    Ok(Err(e)) => last = Some(map_err(e)),
+                    Err(_) => last = Some(StoreError::Unavailable("status timed out".into())),
+                },
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "no etcd endpoint of {} answered: {}",
+            endpoints.join(","),
+            last.map(|e| e.to_string()).unwrap_or_default()
+        )))
+    }
+
+    async fn client(&self, i: usize) -> Result<ec::Client, StoreError> {
+        let ep = &self.endpoints[i];
+        let mut slot = ep.client.lock().await;
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let opts = ec::ConnectOptions::new()
+            .with_connect_timeout(CONNECT_TIMEOUT)
+            .with_timeout(REQUEST_TIMEOUT)
+            .with_keep_alive(Duration::from_secs(2), Duration::from_secs(2))
+            .with_require_leader(true);
+        let c = ec::Client::connect([ep.url.as_str()], Some(opts))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", ep.url)))?;
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+
+    /// Runs `op` on the preferred endpoint, moving on to the next endpoints
+    /// on failures that allow it (see the module doc).
+    async fn run<T, F, Fut>(&self, idempotent: bool, op: F) -> Result<T, StoreError>
+    where
+        F: Fn(ec::Client) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ec::Error>>,
+    {
+        let n = self.endpoints.len();
+        let start = self.preferred.load(Ordering::Relaxed);
+        let mut last = StoreError::Unavailable("no endpoint tried".into());
+        for k in 0..n {
+            let i = (start + k) % n;
+            let client = match self.client(i).await {
+                Ok(c) => c,
+                Err(e) => {
+                    last = e;
+                    self.move_preference(i);
+                    continue;
+                }
+            };
+            let delivery = match tokio::time::timeout(REQUEST_TIMEOUT, op(client)).await {
+                Ok(Ok(v)) => return Ok(v),
+                Ok(Err(e)) => match classify(&e) {
+                    None => return Err(map_err(e)),
+                    Some(d) => {
+                        last = StoreError::Unavailable(format!("{}: {e}", self.endpoints[i].url));
+                        d
+                    }
+                },
+                Err(_) => {
+                    last = StoreError::Unavailable(format!(
+                        "{}: no answer within {REQUEST_TIMEOUT:?}",
+                        self.endpoints[i].url
+                    ));
+                    Delivery::Unknown
+                }
+            };
+            self.move_preference(i);
+            if delivery == Delivery::Unknown && !idempotent {
+                return Err(last);
+            }
+        }
+        Err(last)
+    }
+
+    fn move_preference(&self, failed: usize) {
+        let next = (failed + 1) % self.endpoints.len();
+        let _ = self
+            .preferred
+            .compare_exchange(failed, next, Ordering::Relaxed, Ordering::Relaxed);
+    }
+}
+
+fn to_ec_compare(c: &super::Compare) -> ec::Compare {
+    let op = match c.op {
+        CompareOp::Equal => ec::CompareOp::Equal,
+        CompareOp::NotEqual => ec::CompareOp::NotEqual,
+        CompareOp::Greater => ec::CompareOp::Greater,
+        CompareOp::Less => ec::CompareOp::Less,
+    };
+    let key = c.key.as_bytes().to_vec();
+    match &c.target {
+        CompareTarget::Value(v) => ec::Compare::value(key, op, v.clone()),
+        CompareTarget::Version(v) => ec::Compare::version(key, op, *v),
+        CompareTarget::ModRevision(r) => ec::Compare::mod_revision(key, op, *r),
+        CompareTarget::CreateRevision(r) => ec::Compare::create_revision(key, op, *r),
+    }
+}
+
+fn to_ec_op(op: &TxnOp) -> ec::TxnOp {
+    match op {
+        TxnOp::Put { key, value, lease } => {
+            let opts = (*lease != 0).then(|| ec::PutOptions::new().with_lease(*lease));
+            ec::TxnOp::put(key.as_bytes().to_vec(), value.clone(), opts)
+        }
+        TxnOp::Delete { key } => ec::TxnOp::delete(key.as_bytes().to_vec(), None),
+        TxnOp::Get { key } => ec::TxnOp::get(key.as_bytes().to_vec(), None),
+    }
+}
+
+fn first_lease(txn: &Txn) -> LeaseId {
+    txn.success
+        .iter()
+        .chain(txn.failure.iter())
+        .find_map(|op| match op {
+            TxnOp::Put { lease, .. } if *lease != 0 => Some(*lease),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+#[async_trait]
+impl Store for EtcdStore {
+    fn kind(&self) -> &'static str {
+        "etcd"
+    }
+
+    async fn revision(&self) -> Result<Revision, StoreError> {
+        // A count-only range of an unused key: just the header revision.
+        let resp = self
+            .run(true, |mut c| async move {
+                c.get(
+                    "\0dfood-revision-probe",
+                    Some(ec::GetOptions::new().with_count_only()),
+                )
+                .await
+            })
+            .await?;
+        Ok(resp.header().map_or(0, |h| h.revision()))
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<KeyValue>, StoreError> {
+        let resp = self
+            .run(true, |mut c| async move { c.get(key, None).await })
+            .await?;
+        Ok(resp.kvs().first().map(kv_from))
+    }
+
+    async fn range(&self, prefix: &str) -> Result<RangeResponse, StoreError> {
+        let resp = self
+            .run(true, |mut c| async move {
+                c.get(prefix, Some(ec::GetOptions::new().with_prefix()))
+                    .await
+            })
+            .await?;
+        Ok(RangeResponse {
+            kvs: resp.kvs().iter().map(kv_from).collect(),
+            revision: resp.header().map_or(0, |h| h.revision()),
+        })
+    }
+
+    async fn txn(&self, txn: Txn) -> Result<TxnResponse, StoreError> {
+        let ec_txn = ec::Txn::new()
+            .when(txn.compares.iter().map(to_ec_compare).collect::<Vec<_>>())
+            .and_then(txn.success.iter().map(to_ec_op).collect::<Vec<_>>())
+            .or_else(txn.failure.iter().map(to_ec_op).collect::<Vec<_>>());
+        let result = self
+            .run(false, |mut c| {
+                let t = ec_txn.clone();
+                async move { c.txn(t).await }
+            })
+            .await;
+        let resp = match result {
+            Err(StoreError::LeaseNotFound(_)) => {
+                return Err(StoreError::LeaseNotFound(first_lease(&txn)));
+            }
+            other => other?,
+        };
+        let gets = resp
+            .op_responses()
+            .into_iter()
+            .filter_map(|r| match r {
+                ec::TxnOpResponse::Get(g) => Some(g.kvs().first().map(kv_from)),
+                _ => None,
+            })
+            .collect();
+        Ok(TxnResponse {
+            succeeded: resp.succeeded(),
+            revision: resp.header().map_or(0, |h| h.revision()),
+            gets,
+        })
+    }
+
+    async fn lease_grant(&self, ttl: Duration) -> Result<LeaseId, StoreError> {
+        let secs = ttl.as_secs().max(1) as i64;
+        // Not idempotent in general, but a lease granted twice is harmless:
+        // the unused one expires on its own.
+        let resp = self
+            .run(true, |mut c| async move { c.lease_grant(secs, None).await })
+            .await?;
+        Ok(resp.id())
+    }
+
+    async fn lease_keep_alive(&self, id: LeaseId) -> Result<Duration, StoreError> {
+        let ttl = self
+            .run(true, |mut c| async move {
+                let (mut keeper, mut stream) = c.lease_keep_alive(id).await?;
+                keeper.keep_alive().await?;
+                match stream.message().await? {
+                    Some(r) => Ok(r.ttl()),
+                    None => Ok(0),
+                }
+            })
+            .await?;
+        if ttl <= 0 {
+            return Err(StoreError::LeaseNotFound(id));
+        }
+        Ok(Duration::from_secs(ttl as u64))
+    }
+
+    async fn lease_time_to_live(&self, id: LeaseId) -> Result<Duration, StoreError> {
+        let ttl = self
+            .run(
+                true,
+                |mut c| async move { c.lease_time_to_live(id, None).await },
+            )
+            .await?
+            .ttl();
+        if ttl < 0 {
+            return Err(StoreError::LeaseNotFound(id));
+        }
+        Ok(Duration::from_secs(ttl as u64))
+    }
+
+    async fn lease_revoke(&self, id: LeaseId) -> Result<(), StoreError> {
+        match self
+            .run(true, |mut c| async move { c.lease_revoke(id).await })
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(StoreError::LeaseNotFound(_)) => Err(StoreError::LeaseNotFound(id)),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn compact(&self, revision: Revision) -> Result<(), StoreError> {
+        match self
+            .run(true, |mut c| async move {
+                c.compact(revision, Some(ec::CompactionOptions::new().with_physical()))
+                    .await
+            })
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Compacting at or below the current compaction point: already done.
+            Err(StoreError::Compacted { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn watch(
+        &self,
+        prefix: &str,
+        start_revision: Revision,
+    ) -> Result<WatchStream, StoreError> {
+        let mut opts = ec::WatchOptions::new()
+            .with_range(prefix_end(prefix))
+            .with_progress_notify();
+        if start_revision > 0 {
+            opts = opts.with_start_revision(start_revision);
+        }
+        let key = prefix.as_bytes().to_vec();
+        let mut stream = self
+            .run(true, |mut c| {
+                let (k, o) = (key.clone(), opts.clone());
+                async move { c.watch(k, Some(o)).await }
+            })
+            .await?;
+        // The first response confirms creation, or reports compaction.
+        let first = tokio::time::timeout(REQUEST_TIMEOUT, stream.message())
+            .await
+            .map_err(|_| StoreError::Unavailable("watch creation timed out".into()))?
+            .map_err(map_err)?;
+        let mut pending: Vec<Result<WatchBatch, StoreError>> = Vec::new();
+        match first {
+            None => return Err(StoreError::Unavailable("watch stream closed".into())),
+            Some(r) if r.compact_revision() > 0 => {
+                return Err(StoreError::Compacted {
+                    requested: start_revision,
+                    compact_revision: r.compact_revision(),
+                });
+            }
+            Some(r) if r.canceled() => {
+                return Err(StoreError::Internal(format!(
+                    "watch cancelled: {}",
+                    r.cancel_reason()
+                )));
+            }
+            Some(r) => pending.extend(batches(&r).into_iter().map(Ok)),
+        }
+        let s = futures::stream::unfold(
+            (stream, pending, start_revision, false),
+            |(mut stream, mut pending, requested, done)| async move {
+                loop {
+                    if !pending.is_empty() {
+                        let item = pending.remove(0);
+                        return Some((item, (stream, pending, requested, done)));
+                    }
+                    if done {
+                        return None;
+                    }
+                    match stream.message().await {
+                        Ok(Some(r)) if r.compact_revision() > 0 => {
+                            let e = StoreError::Compacted {
+                                requested,
+                                compact_revision: r.compact_revision(),
+                            };
+                            return Some((Err(e), (stream, pending, requested, true)));
+                        }
+                        Ok(Some(r)) if r.canceled() => {
+                            let e = StoreError::Unavailable(format!(
+                                "watch cancelled by etcd: {}",
+                                r.cancel_reason()
+                            ));
+                            return Some((Err(e), (stream, pending, requested, true)));
+                        }
+                        Ok(Some(r)) => pending.extend(batches(&r).into_iter().map(Ok)),
+                        Ok(None) => {
+                            let e = StoreError::Unavailable("watch stream closed".into());
+                            return Some((Err(e), (stream, pending, requested, true)));
+                        }
+                        Err(e) => {
+                            return Some((Err(map_err(e)), (stream, pending, requested, true)));
+                        }
+                    }
+                }
+            },
+        );
+        Ok(s.boxed())
+    }
+}
+
+/// Groups a watch response's events by revision (etcd never splits one
+/// revision across responses unless fragmenting, which we do not ask for).
+fn batches(r: &ec::WatchResponse) -> Vec<WatchBatch> {
+    let mut out: Vec<WatchBatch> = Vec::new();
+    for ev in r.events() {
+        let Some(kv) = ev.kv() else { continue };
+        let kind = match ev.event_type() {
+            ec::EventType::Put => EventKind::Put,
+            ec::EventType::Delete => EventKind::Delete,
+        };
+        let kv = kv_from(kv);
+        let rev = kv.mod_revision;
+        let event = WatchEvent { kind, kv };
+        match out.last_mut() {
+            Some(b) if b.revision == rev => b.events.push(event),
+            _ => out.push(WatchBatch {
+                revision: rev,
+                events: vec![event],
+            }),
+        }
+    }
+    out
+}
