@@ -150,7 +150,7 @@ impl Client {
         }
     }
 
-    fn from_io(&self, e: FrameIoError) -> ClientError {
+    fn map_io(&self, e: FrameIoError) -> ClientError {
         match e {
             FrameIoError::Stream(reason) => self.transport(reason),
             other => ClientError::Protocol {
@@ -186,7 +186,7 @@ impl Client {
             .map_err(|e| self.going_away().unwrap_or_else(|| self.transport(e)))?;
         write_doc(&mut send, req, MAX_FRAME_LEN)
             .await
-            .map_err(|e| self.from_io(e))?;
+            .map_err(|e| self.map_io(e))?;
         Ok((send, recv))
     }
 
@@ -196,7 +196,7 @@ impl Client {
     ) -> Result<Option<ServerFrame>, ClientError> {
         let payload = read_frame(recv, MAX_FRAME_LEN)
             .await
-            .map_err(|e| self.going_away().unwrap_or_else(|| self.from_io(e)))?;
+            .map_err(|e| self.going_away().unwrap_or_else(|| self.map_io(e)))?;
         match payload {
             None => Ok(None),
             Some(p) => wire::decode_server_frame(&p)

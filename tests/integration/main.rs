@@ -1,1 +1,9 @@
+//! One integration-test binary (see `tests/src/lib.rs` for the harness).
+//! Every test here runs real processes: etcd, dfoodd, dfood.
 
+mod config_samples;
+mod crash;
+mod daemon;
+mod docs;
+mod protocol_robustness;
+mod store_conformance;

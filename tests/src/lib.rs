@@ -1,1 +1,537 @@
+//! The test harness: real etcd processes, real `dfoodd` processes and real
+//! `dfood` runs, on 127.0.0.1 with free ports and temporary data dirs.
+//!
+//! Every process is spawned from one long-lived spawner thread with
+//! `PR_SET_PDEATHSIG = SIGKILL`, so nothing outlives the test binary even if
+//! a test panics; [`Proc`] also kills its process when dropped.
+//!
+//! Missing tools fail loudly: a test never skips because etcd is absent.
 
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use protocol::client::{Client, ConnectOptions};
+use protocol::messages::{HealthRequest, HealthResponse, types};
+
+/// A port free on 127.0.0.1 for both TCP and UDP right now.
+pub fn free_port() -> u16 {
+    static USED: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    loop {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("bind tcp");
+        let port = tcp.local_addr().expect("addr").port();
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_err() {
+            continue;
+        }
+        let mut used = USED.lock().expect("lock");
+        if used.contains(&port) {
+            continue;
+        }
+        used.push(port);
+        return port;
+    }
+}
+
+type SpawnReq = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+fn spawner() -> &'static Mutex<mpsc::Sender<SpawnReq>> {
+    static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnReq>>> = OnceLock::new();
+    SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnReq>();
+        std::thread::Builder::new()
+            .name("proc-spawner".into())
+            .spawn(move || {
+                // This thread lives as long as the test process, so children
+                // tied to it by PDEATHSIG die with the process, not earlier.
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+                loop {
+                    std::thread::park();
+                }
+            })
+            .expect("spawner thread");
+        Mutex::new(tx)
+    })
+}
+
+/// A child process that is killed when dropped.
+pub struct Proc {
+    pub name: String,
+    child: Option<Child>,
+    pub log: PathBuf,
+}
+
+impl Proc {
+    pub fn spawn(name: &str, mut cmd: Command, log: &Path) -> Proc {
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap_or_else(|e| panic!("cannot open log {}: {e}", log.display()));
+        let err = out.try_clone().expect("dup log");
+        cmd.stdin(Stdio::null()).stdout(out).stderr(err);
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let (tx, rx) = mpsc::channel();
+        spawner()
+            .lock()
+            .expect("spawner")
+            .send((cmd, tx))
+            .expect("spawner alive");
+        let child = rx
+            .recv()
+            .expect("spawner reply")
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Proc {
+            name: name.into(),
+            child: Some(child),
+            log: log.to_path_buf(),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    /// kill -9, for real.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, then wait up to `grace` for a clean exit; returns the exit
+    /// code (None if it had to be killed).
+    pub fn terminate(&mut self, grace: Duration) -> Option<i32> {
+        let mut c = self.child.take()?;
+        unsafe {
+            libc::kill(c.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = c.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+        None
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Path of a binary built from this workspace (`dfoodd`, `dfood`).
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/integration-<hash>
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join(name);
+    assert!(
+        bin.exists(),
+        "{} not found: build the binaries first with `cargo build --workspace --bins` (the README's test command does)",
+        bin.display()
+    );
+    bin
+}
+
+/// The etcd binary: `$ETCD_BIN`, or `etcd` on PATH.
+pub fn etcd_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("ETCD_BIN") {
+        let p = PathBuf::from(p);
+        assert!(p.exists(), "ETCD_BIN={} does not exist", p.display());
+        return p;
+    }
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+        let p = dir.join("etcd");
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!(
+        "etcd not found on PATH and ETCD_BIN is not set: install it with `sudo apt-get install etcd-server` (Debian), or run the README's test command, which installs it"
+    );
+}
+
+/// One etcd member.
+pub struct EtcdMember {
+    pub name: String,
+    pub client_url: String,
+    pub peer_url: String,
+    pub proc: Proc,
+    pub data: PathBuf,
+}
+
+/// A real etcd cluster of one or more members on 127.0.0.1.
+pub struct Etcd {
+    pub members: Vec<EtcdMember>,
+    _dir: tempfile::TempDir,
+}
+
+impl Etcd {
+    pub fn start(n: usize) -> Etcd {
+        let bin = etcd_bin();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let specs: Vec<(String, u16, u16)> = (0..n)
+            .map(|i| (format!("etcd{i}"), free_port(), free_port()))
+            .collect();
+        let initial = specs
+            .iter()
+            .map(|(name, _, peer)| format!("{name}=http://127.0.0.1:{peer}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let members = specs
+            .into_iter()
+            .map(|(name, client, peer)| {
+                let data = dir.path().join(&name);
+                let client_url = format!("http://127.0.0.1:{client}");
+                let peer_url = format!("http://127.0.0.1:{peer}");
+                let mut cmd = Command::new(&bin);
+                cmd.arg("--name")
+                    .arg(&name)
+                    .arg("--data-dir")
+                    .arg(&data)
+                    .arg("--listen-client-urls")
+                    .arg(&client_url)
+                    .arg("--advertise-client-urls")
+                    .arg(&client_url)
+                    .arg("--listen-peer-urls")
+                    .arg(&peer_url)
+                    .arg("--initial-advertise-peer-urls")
+                    .arg(&peer_url)
+                    .arg("--initial-cluster")
+                    .arg(&initial)
+                    .arg("--initial-cluster-state")
+                    .arg("new")
+                    .arg("--initial-cluster-token")
+                    .arg("dfood-test");
+                let log = dir.path().join(format!("{name}.log"));
+                let proc = Proc::spawn(&name, cmd, &log);
+                EtcdMember {
+                    name,
+                    client_url,
+                    peer_url,
+                    proc,
+                    data,
+                }
+            })
+            .collect();
+        let etcd = Etcd { members, _dir: dir };
+        etcd.wait_healthy(Duration::from_secs(30));
+        etcd
+    }
+
+    pub fn endpoints(&self) -> Vec<String> {
+        self.members.iter().map(|m| m.client_url.clone()).collect()
+    }
+
+    fn wait_healthy(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        for m in &self.members {
+            let url = format!("{}/health", m.client_url);
+            loop {
+                if http_get_ok(&url) {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    panic!(
+                        "etcd member {} not healthy within {within:?}; its log:\n{}",
+                        m.name,
+                        m.proc.log_text()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+/// A minimal HTTP GET on loopback, true on a 200 whose body says healthy.
+fn http_get_ok(url: &str) -> bool {
+    use std::io::Read;
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let Ok(mut s) = std::net::TcpStream::connect(host) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if write!(s, "GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut body = String::new();
+    let _ = s.read_to_string(&mut body);
+    body.starts_with("HTTP/1.0 200")
+        || body.starts_with("HTTP/1.1 200") && body.contains("\"health\":\"true\"")
+}
+
+/// A `dfoodd` process.
+pub struct Daemon {
+    pub node: String,
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub etcd: Vec<String>,
+    pub proc: Proc,
+    log: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `dfoodd` on a free port, on the embedded store in `data_dir`
+    /// when `etcd` is empty, and waits until it answers `health`.
+    pub fn start(node: &str, data_dir: &Path, etcd: &[String]) -> Daemon {
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        std::fs::create_dir_all(data_dir).expect("data dir");
+        let log = data_dir.join(format!("{node}.log"));
+        let proc = Self::spawn(node, addr, data_dir, etcd, &log);
+        let mut d = Daemon {
+            node: node.into(),
+            addr,
+            data_dir: data_dir.to_path_buf(),
+            etcd: etcd.to_vec(),
+            proc,
+            log,
+        };
+        d.wait_ready(Duration::from_secs(30));
+        d
+    }
+
+    fn spawn(node: &str, addr: SocketAddr, data_dir: &Path, etcd: &[String], log: &Path) -> Proc {
+        let mut cmd = Command::new(workspace_bin("dfoodd"));
+        cmd.arg("--node")
+            .arg(node)
+            .arg("--listen")
+            .arg(addr.to_string())
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env_remove("DFOODD_CONFIG")
+            .env("DFOODD_LOG", "info,daemon=debug");
+        if !etcd.is_empty() {
+            cmd.arg("--etcd").arg(etcd.join(","));
+        }
+        Proc::spawn(node, cmd, log)
+    }
+
+    /// Starts the same node again (same port, data dir and store).
+    pub fn restart(&mut self) {
+        self.proc.kill9();
+        self.proc = Self::spawn(&self.node, self.addr, &self.data_dir, &self.etcd, &self.log);
+        self.wait_ready(Duration::from_secs(30));
+    }
+
+    pub fn ca_path(&self) -> PathBuf {
+        self.data_dir.join("tls").join("ca.pem")
+    }
+
+    pub fn endpoint(&self) -> String {
+        self.addr.to_string()
+    }
+
+    pub fn connect_options(&self) -> ConnectOptions {
+        let ca = std::fs::read(self.ca_path()).expect("CA file written by dfoodd");
+        ConnectOptions::new(self.endpoint(), ca)
+    }
+
+    pub async fn client(&self) -> Client {
+        Client::connect(&self.connect_options())
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "connect to {}: {e}\nlog:\n{}",
+                    self.node,
+                    self.proc.log_text()
+                )
+            })
+    }
+
+    fn wait_ready(&mut self, within: Duration) {
+        let deadline = Instant::now() + within;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        loop {
+            if !self.proc.alive() {
+                panic!(
+                    "dfoodd {} exited during start; log:\n{}",
+                    self.node,
+                    self.proc.log_text()
+                );
+            }
+            if self.ca_path().exists() {
+                let ok = rt.block_on(async {
+                    let mut o = self.connect_options();
+                    o.timeout = Duration::from_millis(500);
+                    match Client::connect(&o).await {
+                        Ok(c) => c
+                            .call::<_, HealthResponse>(types::HEALTH, None, &HealthRequest {})
+                            .await
+                            .is_ok(),
+                        Err(_) => false,
+                    }
+                });
+                if ok {
+                    return;
+                }
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "dfoodd {} not ready within {within:?}; log:\n{}",
+                    self.node,
+                    self.proc.log_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A `dfood` invocation aimed at this daemon.
+    pub fn dfood(&self) -> Dfood {
+        Dfood::new()
+            .env("DFOOD_ENDPOINT", &self.endpoint())
+            .env("DFOOD_CA", &self.ca_path().display().to_string())
+    }
+}
+
+/// Runs the real `dfood` binary as a user would, with a private config dir.
+pub struct Dfood {
+    cmd: Command,
+    _home: tempfile::TempDir,
+}
+
+/// What a `dfood` run returned.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
+    }
+    pub fn stderr_json(&self) -> serde_json::Value {
+        serde_json::from_str(self.stderr.trim())
+            .unwrap_or_else(|e| panic!("stderr is not JSON ({e}): {self:?}"))
+    }
+}
+
+impl Default for Dfood {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Dfood {
+    pub fn new() -> Dfood {
+        let home = tempfile::tempdir().expect("tempdir");
+        let mut cmd = Command::new(workspace_bin("dfood"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .stdin(Stdio::null());
+        Dfood { cmd, _home: home }
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Dfood {
+        self.cmd.env(k, v);
+        self
+    }
+
+    pub fn home(&self) -> &Path {
+        self._home.path()
+    }
+
+    pub fn run<I, S>(&mut self, args: I) -> Outcome
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = Command::new(self.cmd.get_program());
+        for (k, v) in self.cmd.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        cmd.env_clear();
+        for (k, v) in self.cmd.get_envs() {
+            if let Some(v) = v {
+                cmd.env(k, v);
+            }
+        }
+        let out = cmd
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run dfood");
+        Outcome {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// Man pages rendered from the clap definitions.
+pub mod man {
+    /// `(file name, roff text)` for `dfood`, each of its subcommands, and
+    /// `dfoodd`.
+    pub fn pages() -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        render(cli::args::command(), "", &mut out);
+        render(daemon::args::command(), "", &mut out);
+        out.sort();
+        out
+    }
+
+    fn render(cmd: clap::Command, parent: &str, out: &mut Vec<(String, Vec<u8>)>) {
+        let name = if parent.is_empty() {
+            cmd.get_name().to_string()
+        } else {
+            format!("{parent}-{}", cmd.get_name())
+        };
+        let cmd = cmd.name(name.clone()).bin_name(name.replace('-', " "));
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(cmd.clone())
+            .render(&mut buf)
+            .expect("render man page");
+        out.push((format!("{name}.1"), buf));
+        for sub in cmd.get_subcommands() {
+            if sub.get_name() == "help" {
+                continue;
+            }
+            render(sub.clone(), &name, out);
+        }
+    }
+}

@@ -441,6 +441,9 @@ enum Reply {
     Done,
 }
 
+/// Each op's result, in order, and the new revision if it changed.
+type BatchOutcome = (Vec<Result<Reply, StoreError>>, Option<Revision>);
+
 struct Request {
     op: Op,
     reply: oneshot::Sender<Result<Reply, StoreError>>,
@@ -877,11 +880,7 @@ impl Writer {
     /// Applies `ops` in one write transaction and commits it. Returns each
     /// op's result and the new revision if it changed. An internal error of
     /// any op aborts the whole transaction.
-    #[allow(clippy::type_complexity)]
-    fn apply(
-        &self,
-        ops: Vec<Op>,
-    ) -> Result<(Vec<Result<Reply, StoreError>>, Option<Revision>), StoreError> {
+    fn apply(&self, ops: Vec<Op>) -> Result<BatchOutcome, StoreError> {
         let wtx = self
             .db
             .begin_write()

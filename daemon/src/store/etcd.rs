@@ -108,9 +108,20 @@ fn map_err(e: ec::Error) -> StoreError {
             }
             StoreError::Internal(m.to_string())
         }
+        ec::Error::LeaseKeepAliveError(m) if m.contains("not found") => {
+            StoreError::LeaseNotFound(0)
+        }
         _ if classify(&e).is_some() => StoreError::Unavailable(e.to_string()),
         _ => StoreError::Internal(e.to_string()),
     }
+}
+
+/// etcd's "lease not found" does not name the lease; put the id back.
+fn name_lease<T>(r: Result<T, StoreError>, id: LeaseId) -> Result<T, StoreError> {
+    r.map_err(|e| match e {
+        StoreError::LeaseNotFound(_) => StoreError::LeaseNotFound(id),
+        e => e,
+    })
 }
 
 fn kv_from(kv: &ec::KeyValue) -> KeyValue {
@@ -335,12 +346,7 @@ impl Store for EtcdStore {
                 async move { c.txn(t).await }
             })
             .await;
-        let resp = match result {
-            Err(StoreError::LeaseNotFound(_)) => {
-                return Err(StoreError::LeaseNotFound(first_lease(&txn)));
-            }
-            other => other?,
-        };
+        let resp = name_lease(result, first_lease(&txn))?;
         let gets = resp
             .op_responses()
             .into_iter()
@@ -376,7 +382,8 @@ impl Store for EtcdStore {
                     None => Ok(0),
                 }
             })
-            .await?;
+            .await;
+        let ttl = name_lease(ttl, id)?;
         if ttl <= 0 {
             return Err(StoreError::LeaseNotFound(id));
         }
@@ -398,14 +405,12 @@ impl Store for EtcdStore {
     }
 
     async fn lease_revoke(&self, id: LeaseId) -> Result<(), StoreError> {
-        match self
-            .run(true, |mut c| async move { c.lease_revoke(id).await })
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(StoreError::LeaseNotFound(_)) => Err(StoreError::LeaseNotFound(id)),
-            Err(e) => Err(e),
-        }
+        name_lease(
+            self.run(true, |mut c| async move { c.lease_revoke(id).await })
+                .await,
+            id,
+        )
+        .map(|_| ())
     }
 
     async fn compact(&self, revision: Revision) -> Result<(), StoreError> {
