@@ -52,10 +52,10 @@ impl From<protocol::client::ClientError> for CliError {
 /// Writes `text` to stdout; a broken pipe ends the program quietly.
 pub fn print(text: &str) {
     let mut out = std::io::stdout().lock();
-    if let Err(e) = writeln!(out, "{text}").and_then(|_| out.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
+    if let Err(e) = writeln!(out, "{text}").and_then(|_| out.flush())
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
     }
 }
 
