@@ -7,9 +7,13 @@
 //! frame, connections close with the "going away" code), give in-flight
 //! requests a moment, revoke the membership lease, close the store.
 
+pub mod api;
 pub mod args;
+pub mod auth;
+pub mod catalog;
 pub mod config;
 pub mod membership;
+pub mod orders;
 pub mod server;
 pub mod store;
 pub mod tls;

@@ -181,23 +181,25 @@ async fn handle_stream(
 /// Answers a one-shot request.
 pub async fn dispatch(req: &Request, state: &NodeState) -> ServerFrame {
     let id = req.id.clone();
-    let result: Result<ServerFrame, (ErrorCode, String)> = match req.ty.as_str() {
+    let result = match req.ty.as_str() {
         messages::types::HEALTH => health(state)
             .await
-            .and_then(|h| ServerFrame::ok(id.clone(), h).map_err(internal)),
-        other => Err((
-            ErrorCode::Unsupported,
-            format!(
-                "unknown message type {other:?}; this node speaks {}",
-                known_types().join(", ")
-            ),
-        )),
+            .and_then(|h| serde_json::to_value(h).map_err(internal)),
+        _ => {
+            let ctx = crate::api::Ctx {
+                state,
+                token: req.token.as_deref(),
+                request_id: req.id.as_deref(),
+            };
+            crate::api::route(&ctx, req)
+                .await
+                .map_err(|e| (e.code, e.message))
+        }
     };
-    result.unwrap_or_else(|(code, message)| ServerFrame::error(id, code, message))
-}
-
-fn known_types() -> Vec<&'static str> {
-    vec![messages::types::HEALTH, messages::types::SUBSCRIBE]
+    match result {
+        Ok(body) => ServerFrame::Ok { id, body },
+        Err((code, message)) => ServerFrame::error(id, code, message),
+    }
 }
 
 fn internal(e: impl std::fmt::Display) -> (ErrorCode, String) {
