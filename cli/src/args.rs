@@ -54,6 +54,15 @@ pub struct Global {
     /// Give up on a request after this long (e.g. 500ms, 5s).
     #[arg(long, global = true, env = "DFOOD_TIMEOUT", value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+    /// Access token to use instead of the saved login (for scripts).
+    #[arg(
+        long,
+        global = true,
+        env = "DFOOD_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,6 +73,49 @@ pub enum Command {
     Config {
         #[command(subcommand)]
         action: ConfigAction,
+    },
+    /// Create an account, and log in as it.
+    Signup(crate::commands::auth::SignupArgs),
+    /// Log in (password, or a service account's client credentials).
+    Login(crate::commands::auth::LoginArgs),
+    /// Log out: revoke the session on the daemon and delete the saved one.
+    Logout,
+    /// Show who you are logged in as.
+    Whoami,
+    /// Service accounts for scripts (operators only).
+    ServiceAccount {
+        #[command(subcommand)]
+        cmd: crate::commands::auth::ServiceAccountCmd,
+    },
+    /// Cluster administration: the first operator, signing keys.
+    Admin {
+        #[command(subcommand)]
+        cmd: crate::commands::auth::AdminCmd,
+    },
+    /// Restaurants: create, list, show, open, close.
+    Restaurant {
+        #[command(subcommand)]
+        cmd: crate::commands::catalog::RestaurantCmd,
+    },
+    /// A restaurant's staff: add, remove, list (managers).
+    Staff {
+        #[command(subcommand)]
+        cmd: crate::commands::catalog::StaffCmd,
+    },
+    /// Show a restaurant's menu (`dfood menu trattoria`), or change it.
+    Menu(crate::commands::catalog::MenuCmd),
+    /// Orders: place, status, list, cancel, track, and the kitchen's steps.
+    Order {
+        #[command(subcommand)]
+        cmd: crate::commands::orders::OrderCmd,
+    },
+    /// Stream a restaurant's events live (staff), for scripts and screens.
+    Events {
+        #[arg(long, short, env = "DFOOD_RESTAURANT")]
+        restaurant: String,
+        /// Start from this store revision (replays what happened since).
+        #[arg(long)]
+        from: Option<u64>,
     },
 }
 

@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod commands;
+pub mod credentials;
 pub mod exit;
 pub mod output;
 pub mod settings;

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use thiserror::Error;
@@ -58,6 +59,210 @@ pub struct FileConfig {
     pub log_format: Option<String>,
     #[serde(default)]
     pub tls: TlsFiles,
+    #[serde(default)]
+    pub payments: PaymentsFile,
+    /// `[auth]`: token lifetimes.
+    #[serde(default)]
+    pub auth: crate::auth::AuthSettings,
+}
+
+/// The `[payments]` section as written in the file.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentsFile {
+    /// `sandbox` (default) or `http`.
+    pub gateway: Option<String>,
+    pub http_base_url: Option<String>,
+    pub http_api_key: Option<String>,
+    pub http_api_key_file: Option<PathBuf>,
+    pub timeout_ms: Option<u64>,
+    pub max_retries: Option<u32>,
+    pub retry_backoff_ms: Option<u64>,
+}
+
+impl std::fmt::Debug for PaymentsFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PaymentsFile")
+            .field("gateway", &self.gateway)
+            .field("http_base_url", &self.http_base_url)
+            .field(
+                "http_api_key",
+                &self.http_api_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("http_api_key_file", &self.http_api_key_file)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("max_retries", &self.max_retries)
+            .field("retry_backoff_ms", &self.retry_backoff_ms)
+            .finish()
+    }
+}
+
+/// Which payment gateway the node talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewayKind {
+    /// Built in, deterministic test gateway (see `daemon::payments::sandbox`).
+    Sandbox,
+    /// A Stripe-style REST API (see `daemon::payments::http`).
+    Http,
+}
+
+/// Where the `http` gateway's API key comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ApiKey {
+    Inline(String),
+    /// Read (and trimmed) when the gateway is built.
+    File(PathBuf),
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiKey::Inline(_) => f.write_str("Inline(<redacted>)"),
+            ApiKey::File(p) => f.debug_tuple("File").field(p).finish(),
+        }
+    }
+}
+
+/// The validated `[payments]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentsConfig {
+    pub gateway: GatewayKind,
+    /// `http` only: e.g. `https://api.stripe.com` (no trailing `/v1`).
+    pub http_base_url: String,
+    /// `http` only (always `Some` then).
+    pub http_api_key: Option<ApiKey>,
+    /// Bound on each HTTP request (connect + response).
+    pub timeout: Duration,
+    /// Retries after the first try (same idempotency key every time).
+    pub max_retries: u32,
+    /// First retry delay; doubles each retry, with jitter.
+    pub retry_backoff: Duration,
+}
+
+impl Default for PaymentsConfig {
+    fn default() -> Self {
+        PaymentsConfig {
+            gateway: GatewayKind::Sandbox,
+            http_base_url: String::new(),
+            http_api_key: None,
+            timeout: Duration::from_millis(10_000),
+            max_retries: 2,
+            retry_backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+impl PaymentsConfig {
+    pub fn from_file(f: PaymentsFile) -> Result<PaymentsConfig, ConfigError> {
+        let d = PaymentsConfig::default();
+        let invalid = |key: &'static str, reason: String| ConfigError::Invalid { key, reason };
+        let gateway = match f.gateway.as_deref().map(str::trim).unwrap_or("sandbox") {
+            "sandbox" => GatewayKind::Sandbox,
+            "http" => GatewayKind::Http,
+            other => {
+                return Err(invalid(
+                    "payments.gateway",
+                    format!("{other:?} is neither \"sandbox\" nor \"http\""),
+                ));
+            }
+        };
+        let timeout_ms = f.timeout_ms.unwrap_or(d.timeout.as_millis() as u64);
+        if !(1..=120_000).contains(&timeout_ms) {
+            return Err(invalid(
+                "payments.timeout_ms",
+                format!("{timeout_ms} is not between 1 and 120000"),
+            ));
+        }
+        let max_retries = f.max_retries.unwrap_or(d.max_retries);
+        if max_retries > 10 {
+            return Err(invalid(
+                "payments.max_retries",
+                format!("{max_retries} is more than 10"),
+            ));
+        }
+        let backoff_ms = f
+            .retry_backoff_ms
+            .unwrap_or(d.retry_backoff.as_millis() as u64);
+        if backoff_ms > 60_000 {
+            return Err(invalid(
+                "payments.retry_backoff_ms",
+                format!("{backoff_ms} is more than 60000"),
+            ));
+        }
+        let mut http_base_url = String::new();
+        let mut http_api_key = None;
+        if gateway == GatewayKind::Http {
+            let url = f.http_base_url.as_deref().map(str::trim).unwrap_or("");
+            if url.is_empty() {
+                return Err(invalid(
+                    "payments.http_base_url",
+                    "is required with gateway = \"http\" (e.g. \"https://api.stripe.com\")".into(),
+                ));
+            }
+            check_base_url(url).map_err(|r| invalid("payments.http_base_url", r))?;
+            http_base_url = url.trim_end_matches('/').to_string();
+            http_api_key = match (f.http_api_key, f.http_api_key_file) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid(
+                        "payments.http_api_key",
+                        "give http_api_key or http_api_key_file, not both".into(),
+                    ));
+                }
+                (Some(k), None) if k.trim().is_empty() => {
+                    return Err(invalid("payments.http_api_key", "is empty".into()));
+                }
+                (Some(k), None) => Some(ApiKey::Inline(k.trim().to_string())),
+                (None, Some(p)) => Some(ApiKey::File(p)),
+                (None, None) => {
+                    return Err(invalid(
+                        "payments.http_api_key",
+                        "gateway = \"http\" needs http_api_key or http_api_key_file".into(),
+                    ));
+                }
+            };
+        }
+        Ok(PaymentsConfig {
+            gateway,
+            http_base_url,
+            http_api_key,
+            timeout: Duration::from_millis(timeout_ms),
+            max_retries,
+            retry_backoff: Duration::from_millis(backoff_ms),
+        })
+    }
+}
+
+/// `http(s)://host[:port][/path]`; plain `http://` only to loopback, so an
+/// API key never crosses a network in clear.
+fn check_base_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    let host = parsed.host_str().unwrap_or("");
+    if host.is_empty() || parsed.cannot_be_a_base() {
+        return Err(format!("{url:?} has no host"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!("{url:?} must not have a query or fragment"));
+    }
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let bare = host.trim_start_matches('[').trim_end_matches(']');
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || bare
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if loopback {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{url:?}: plain http:// is allowed only to loopback (tests); use https://"
+                ))
+            }
+        }
+        other => Err(format!(
+            "{url:?}: scheme {other:?} is neither http nor https"
+        )),
+    }
 }
 
 impl FileConfig {
@@ -90,6 +295,8 @@ pub struct Config {
     pub roles: Vec<String>,
     pub log_format: LogFormat,
     pub tls: TlsFiles,
+    pub payments: PaymentsConfig,
+    pub auth: crate::auth::AuthSettings,
 }
 
 impl Config {
@@ -105,6 +312,8 @@ impl Config {
             roles: ROLES.iter().map(|r| r.to_string()).collect(),
             log_format: LogFormat::Human,
             tls: TlsFiles::default(),
+            payments: PaymentsConfig::default(),
+            auth: crate::auth::AuthSettings::default(),
         }
     }
 
@@ -194,6 +403,7 @@ impl Config {
                 reason: "with ca_cert, give either ca_key (the node signs its own certificate) or cert and key".into(),
             });
         }
+        let payments = PaymentsConfig::from_file(f.payments)?;
         Ok(Config {
             node,
             listen,
@@ -203,6 +413,11 @@ impl Config {
             roles,
             log_format,
             tls: f.tls,
+            payments,
+            auth: f.auth.validate().map_err(|reason| ConfigError::Invalid {
+                key: "auth",
+                reason,
+            })?,
         })
     }
 
@@ -308,5 +523,53 @@ mod tests {
             })
             .contains("log_format")
         );
+    }
+
+    #[test]
+    fn payments_section() {
+        let parse = |t: &str| {
+            Config::from_file(FileConfig::parse(&format!("node = 'n1'\n{t}"), "t.toml")?)
+                .map(|c| c.payments)
+        };
+        let d = parse("").unwrap();
+        assert_eq!(d.gateway, GatewayKind::Sandbox);
+        assert_eq!(d, PaymentsConfig::default());
+        let h = parse(
+            "[payments]\ngateway = 'http'\nhttp_base_url = 'https://api.example.com/'\nhttp_api_key = 'sk_test'\ntimeout_ms = 300\nmax_retries = 1",
+        )
+        .unwrap();
+        assert_eq!(h.gateway, GatewayKind::Http);
+        assert_eq!(h.http_base_url, "https://api.example.com");
+        assert_eq!(h.http_api_key, Some(ApiKey::Inline("sk_test".into())));
+        assert_eq!(h.timeout, Duration::from_millis(300));
+        assert_eq!(h.max_retries, 1);
+        assert!(!format!("{h:?}").contains("sk_test"), "the key is redacted");
+        let bad = |t: &str| parse(t).unwrap_err().to_string();
+        assert!(bad("[payments]\ngateway = 'paypal'").contains("payments.gateway"));
+        assert!(bad("[payments]\ngateway = 'http'").contains("payments.http_base_url"));
+        assert!(
+            bad("[payments]\ngateway = 'http'\nhttp_base_url = 'https://x.example'")
+                .contains("http_api_key")
+        );
+        assert!(
+            bad("[payments]\ngateway = 'http'\nhttp_base_url = 'http://pay.example.com'\nhttp_api_key = 'k'")
+                .contains("loopback")
+        );
+        assert!(
+            bad("[payments]\ngateway = 'http'\nhttp_base_url = 'ftp://127.0.0.1'\nhttp_api_key = 'k'")
+                .contains("scheme")
+        );
+        assert!(
+            bad("[payments]\ngateway = 'http'\nhttp_base_url = 'http://127.0.0.1:1'\nhttp_api_key = 'k'\nhttp_api_key_file = '/k'")
+                .contains("not both")
+        );
+        assert!(bad("[payments]\ntimeout_ms = 0").contains("payments.timeout_ms"));
+        assert!(bad("[payments]\nmax_retries = 99").contains("payments.max_retries"));
+        assert!(bad("[payments]\ngatway = 'http'").contains("gatway"));
+        let local = parse(
+            "[payments]\ngateway = 'http'\nhttp_base_url = 'http://127.0.0.1:9/'\nhttp_api_key_file = '/run/key'",
+        )
+        .unwrap();
+        assert_eq!(local.http_api_key, Some(ApiKey::File("/run/key".into())));
     }
 }

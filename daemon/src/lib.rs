@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod config;
 pub mod membership;
 pub mod orders;
+pub mod payments;
 pub mod server;
 pub mod store;
 pub mod tls;
@@ -37,6 +38,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("TLS setup failed: {0}")]
     Tls(#[from] tls::TlsSetupError),
+    #[error("payment gateway: {0}")]
+    Payments(#[from] payments::SetupError),
     #[error("cannot listen on {addr}: {reason}")]
     Listen { addr: SocketAddr, reason: String },
     #[error("cannot use data dir {path}: {reason}")]
@@ -117,13 +120,20 @@ pub async fn start(config: Config) -> Result<Node, StartError> {
     )
     .await?;
 
+    // No operator yet: make sure a one-time setup token is pending.
+    if let Err(e) = auth::prepare_bootstrap(store.as_ref(), &config.data_dir, &config.node).await {
+        warn!(error = %e, "cannot prepare the first operator's setup token");
+    }
     let (going_away, going_away_rx) = watch::channel(false);
+    let gateway = payments::from_config(&config.payments, store.clone())?;
     let state = Arc::new(server::NodeState {
         node: config.node.clone(),
         roles: config.roles.clone(),
         store: store.clone(),
         started: Instant::now(),
         going_away: going_away_rx,
+        auth: auth::AuthState::new(config.auth.clone(), &config.data_dir),
+        gateway,
     });
     let accept = tokio::spawn(server::accept_loop(endpoint.clone(), state));
     server::announce(

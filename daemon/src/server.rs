@@ -41,6 +41,10 @@ pub struct NodeState {
     pub started: Instant,
     /// Becomes true when the node starts shutting down or draining.
     pub going_away: watch::Receiver<bool>,
+    /// Signing keys and token settings (see `crate::auth`).
+    pub auth: crate::auth::AuthState,
+    /// The payment gateway (see `crate::payments`).
+    pub gateway: Arc<dyn crate::payments::Gateway>,
 }
 
 /// Accepts connections until `going_away` turns true.
@@ -243,17 +247,31 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
             return;
         }
     };
-    let prefix = match sub.topic.as_str() {
-        "members" => MEMBERS_PREFIX,
-        other => {
-            let f = ServerFrame::error(
-                id,
-                ErrorCode::BadRequest,
-                format!("unknown topic {other:?}; known topics: members"),
-            );
-            send_frame(send, &f).await;
-            return;
-        }
+    let ctx = crate::api::Ctx {
+        state,
+        token: req.token.as_deref(),
+        request_id: req.id.as_deref(),
+    };
+    let (prefix, members) = match sub.topic.as_str() {
+        "members" => (MEMBERS_PREFIX.to_string(), true),
+        other => match crate::orders::topic_prefix(&ctx, other).await {
+            Some(Ok(p)) => (p, false),
+            Some(Err(e)) => {
+                send_frame(send, &ServerFrame::error(id, e.code, e.message)).await;
+                return;
+            }
+            None => {
+                let f = ServerFrame::error(
+                    id,
+                    ErrorCode::BadRequest,
+                    format!(
+                        "unknown topic {other:?}; known topics: members, restaurant:<id>, order:<id>"
+                    ),
+                );
+                send_frame(send, &f).await;
+                return;
+            }
+        },
     };
     let from = sub.from_revision.unwrap_or(0) as i64;
     let start = match from {
@@ -267,7 +285,7 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
         },
         r => r,
     };
-    let mut stream = match state.store.watch(prefix, start).await {
+    let mut stream = match state.store.watch(&prefix, start).await {
         Ok(s) => s,
         Err(e) => {
             let (code, m) = store_error(e);
@@ -290,7 +308,14 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
         tokio::select! {
             batch = stream.next() => match batch {
                 Some(Ok(b)) => {
-                    let events = b.events.iter().map(|ev| member_event(prefix, ev)).collect();
+                    let events: Vec<Event> = if members {
+                        b.events.iter().map(|ev| member_event(&prefix, ev)).collect()
+                    } else {
+                        b.events.iter().filter_map(|ev| stored_event(ev, b.revision)).collect()
+                    };
+                    if events.is_empty() {
+                        continue;
+                    }
                     let f = ServerFrame::Event { revision: b.revision as u64, events };
                     if !send_frame(send, &f).await {
                         return;
@@ -311,6 +336,22 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
             _ = send.stopped() => return,
         }
     }
+}
+
+/// An event written by a domain module (see `orders::event_op`), with the
+/// revision filled in where its data is an order. Deletes (housekeeping)
+/// are not events.
+fn stored_event(ev: &crate::store::WatchEvent, revision: i64) -> Option<Event> {
+    if ev.kind != EventKind::Put {
+        return None;
+    }
+    let mut e: Event = serde_json::from_slice(&ev.kv.value).ok()?;
+    if e.kind.starts_with("order.")
+        && let Some(obj) = e.data.as_object_mut()
+    {
+        obj.insert("revision".into(), serde_json::json!(revision));
+    }
+    Some(e)
 }
 
 /// Resolves once the node starts going away (the guard `wait_for` returns

@@ -1,9 +1,13 @@
 //! One integration-test binary (see `tests/src/lib.rs` for the harness).
 //! Every test here runs real processes: etcd, dfoodd, dfood.
 
+mod auth;
+mod authz;
 mod config_samples;
 mod crash;
 mod daemon;
 mod docs;
+mod ordering;
+mod payments;
 mod protocol_robustness;
 mod store_conformance;

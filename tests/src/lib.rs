@@ -7,6 +7,8 @@
 //!
 //! Missing tools fail loudly: a test never skips because etcd is absent.
 
+pub mod gateway;
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;

@@ -1,6 +1,10 @@
 //! The commands: each resolves settings, talks to the daemon through
 //! [`protocol::client::Client`], and prints its result.
 
+pub mod auth;
+pub mod catalog;
+pub mod orders;
+
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -11,6 +15,10 @@ use serde::Serialize;
 use crate::args::{Cli, Command, ConfigAction, Global, Output};
 use crate::output::{CliError, emit, human_duration, kv_table, print, report_error};
 use crate::settings::{self, FileSettings};
+
+/// Connects with an access token, refreshing the saved session when needed
+/// (see [`auth::connect_authed`]).
+pub use auth::connect_authed;
 
 /// Runs `dfood` with the process's arguments; returns the exit code.
 pub fn main() -> u8 {
@@ -53,6 +61,19 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Status => status(&cli.global).await,
         Command::Config { action } => config(&cli.global, action),
+        Command::Signup(a) => auth::signup(&cli.global, a).await,
+        Command::Login(a) => auth::login(&cli.global, a).await,
+        Command::Logout => auth::logout(&cli.global).await,
+        Command::Whoami => auth::whoami(&cli.global).await,
+        Command::ServiceAccount { cmd } => auth::service_account(&cli.global, cmd).await,
+        Command::Admin { cmd } => auth::admin(&cli.global, cmd).await,
+        Command::Restaurant { cmd } => catalog::restaurant(&cli.global, cmd).await,
+        Command::Staff { cmd } => catalog::staff(&cli.global, cmd).await,
+        Command::Menu(cmd) => catalog::menu(&cli.global, cmd).await,
+        Command::Order { cmd } => orders::order(&cli.global, cmd).await,
+        Command::Events { restaurant, from } => {
+            orders::events(&cli.global, &restaurant, from).await
+        }
     }
 }
 

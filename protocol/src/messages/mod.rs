@@ -9,6 +9,10 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod auth;
+pub mod catalog;
+pub mod orders;
+
 /// Request type names.
 pub mod types {
     pub const HEALTH: &str = "health";

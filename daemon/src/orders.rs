@@ -1,9 +1,0 @@
-//! Orders.
-
-use protocol::wire::Request;
-
-use crate::api::{ApiResult, Ctx};
-
-pub async fn route(_ctx: &Ctx<'_>, _req: &Request) -> Option<ApiResult<serde_json::Value>> {
-    None
-}

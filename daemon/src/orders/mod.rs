@@ -1,0 +1,383 @@
+//! Orders: placement, the kitchen's transitions, cancellation, refunds, and
+//! the payment steps that ride on them.
+//!
+//! Store layout (restaurant `R`, order `O` = `R-<ticket>`, customer `U`):
+//! - `/dfood/orders/R/O` — the [`Order`], payment included;
+//! - `/dfood/tickets/R` — the last ticket number given out;
+//! - `/dfood/idem/U/<key>` — the order a placement idempotency key made;
+//! - `/dfood/customer-orders/U/O` — index of a customer's orders;
+//! - `/dfood/events/R/O/<version>` — the order's events (the order after
+//!   each change), written in the same transaction as the change;
+//! - `/dfood/work/payments/O` — the order has a payment step in flight;
+//! - `/dfood/work/expiry/O` — the order awaits acceptance until the deadline
+//!   in the value (unix ms).
+//!
+//! Every change is a compare-and-swap on the order's mod revision; a lost
+//! race re-reads and re-decides, so two kitchens bumping one ticket get one
+//! success and one "cannot ... an order that is ..." refusal.
+
+pub mod pay;
+pub mod place;
+pub mod state;
+pub mod worker;
+
+use protocol::messages::Event;
+use protocol::messages::orders::*;
+use protocol::wire::Request;
+
+use crate::api::{self, ApiError, ApiResult, Ctx, Principal, from_doc, to_doc};
+use crate::catalog::{self, StockDoc, events_prefix, stock_key, unchanged};
+use crate::server::NodeState;
+use crate::store::{Compare, Revision, Txn, TxnOp};
+use state::Action;
+
+pub fn order_key(order: &str) -> ApiResult<String> {
+    Ok(format!("/dfood/orders/{}/{order}", restaurant_of(order)?))
+}
+
+/// `trattoria-42` → `trattoria`.
+pub fn restaurant_of(order: &str) -> ApiResult<&str> {
+    match order.rsplit_once('-') {
+        Some((r, t)) if !r.is_empty() && t.parse::<u64>().is_ok() => Ok(r),
+        _ => Err(ApiError::bad_request(format!(
+            "{order:?} is not an order id (like trattoria-42)"
+        ))),
+    }
+}
+
+pub fn payment_work_key(order: &str) -> String {
+    format!("/dfood/work/payments/{order}")
+}
+pub fn expiry_work_key(order: &str) -> String {
+    format!("/dfood/work/expiry/{order}")
+}
+pub fn customer_index_key(customer: &str, order: &str) -> String {
+    format!("/dfood/customer-orders/{customer}/{order}")
+}
+
+/// The event written with an order change.
+pub fn event_op(order: &Order) -> ApiResult<TxnOp> {
+    let ev = Event {
+        kind: format!("order.{}", order.state),
+        subject: order.id.clone(),
+        data: serde_json::to_value(order).map_err(|e| ApiError::internal(e.to_string()))?,
+    };
+    Ok(TxnOp::put(
+        format!(
+            "{}{}/{:06}",
+            events_prefix(&order.restaurant),
+            order.id,
+            order.version
+        ),
+        to_doc(&ev)?,
+    ))
+}
+
+/// Reads an order with its mod revision.
+pub async fn load(state: &NodeState, order: &str) -> ApiResult<(Order, Revision)> {
+    let key = order_key(order)?;
+    let kv = state
+        .store
+        .get(&key)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no order {order}")))?;
+    let mut o: Order = from_doc(&key, &kv.value)?;
+    o.revision = kv.mod_revision as u64;
+    Ok((o, kv.mod_revision))
+}
+
+/// Who may see an order: its customer, staff of its restaurant, operators.
+async fn may_read(ctx: &Ctx<'_>, p: &Principal, o: &Order) -> ApiResult<()> {
+    if p.operator || o.customer_id == p.user_id {
+        return Ok(());
+    }
+    if catalog::staff_role(ctx.state.store.as_ref(), &o.restaurant, &p.user_id)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    // Do not reveal that someone else's order exists.
+    Err(ApiError::not_found(format!("no order {}", o.id)))
+}
+
+/// Gives reserved stock back, as ops for the transaction that frees it.
+pub async fn restock_ops(state: &NodeState, o: &Order) -> ApiResult<(Vec<Compare>, Vec<TxnOp>)> {
+    let key = stock_key(&o.restaurant);
+    let stock: catalog::Versioned<StockDoc> = catalog::read(state.store.as_ref(), &key).await?;
+    let mut s = stock.value.clone();
+    for line in &o.lines {
+        if let Some(units) = s.units.get_mut(&line.sku) {
+            *units += i64::from(line.qty);
+        }
+    }
+    if s == stock.value {
+        return Ok((vec![], vec![]));
+    }
+    Ok((
+        vec![unchanged(&key, stock.mod_revision)],
+        vec![TxnOp::put(key, to_doc(&s)?)],
+    ))
+}
+
+/// Applies `action` to the order with compare-and-swap, re-deciding after a
+/// lost race. `allowed` checks the caller against the current order.
+pub async fn transition(
+    state: &NodeState,
+    order_id: &str,
+    action: Action,
+    reason: Option<String>,
+    allowed: impl Fn(&Order) -> ApiResult<()>,
+) -> ApiResult<Order> {
+    for _ in 0..64 {
+        let (cur, rev) = load(state, order_id).await?;
+        allowed(&cur)?;
+        let outcome = state::next(cur.state, action).map_err(ApiError::conflict)?;
+        let mut next = cur.clone();
+        next.state = outcome.state;
+        next.version += 1;
+        next.updated_at = catalog::now_ms();
+        next.revision = 0;
+        if reason.is_some() {
+            next.reason = reason.clone();
+        }
+        let key = order_key(order_id)?;
+        let mut compares = vec![Compare::mod_revision(&key, rev)];
+        let mut ops = vec![];
+        if let Some(intent) = outcome.payment {
+            match (intent, cur.payment.state) {
+                (PaymentState::Capturing, PaymentState::Authorized)
+                | (PaymentState::Voiding, PaymentState::Authorized) => {
+                    next.payment.state = intent;
+                    ops.push(TxnOp::put(
+                        payment_work_key(order_id),
+                        catalog::now_ms().to_string(),
+                    ));
+                }
+                // Nothing to capture or void (e.g. the authorisation failed).
+                _ => {}
+            }
+        }
+        if outcome.restock {
+            let (c, o) = restock_ops(state, &cur).await?;
+            compares.extend(c);
+            ops.extend(o);
+        }
+        if cur.state == OrderState::Placed {
+            ops.push(TxnOp::delete(expiry_work_key(order_id)));
+        }
+        ops.push(TxnOp::put(&key, to_doc(&next)?));
+        ops.push(event_op(&next)?);
+        let resp = state
+            .store
+            .txn(Txn::new().when(compares).and_then(ops))
+            .await?;
+        if resp.succeeded {
+            next.revision = resp.revision as u64;
+            if outcome.payment.is_some() && next.payment.state != cur.payment.state {
+                // Finish the money step now; if this fails, the worker will.
+                return Ok(pay::drive(state, order_id).await.unwrap_or(next));
+            }
+            return Ok(next);
+        }
+    }
+    Err(ApiError::unavailable(format!(
+        "order {order_id} is changing too fast; try again"
+    )))
+}
+
+async fn kitchen(
+    ctx: &Ctx<'_>,
+    order: &str,
+    action: Action,
+    reason: Option<String>,
+) -> ApiResult<Order> {
+    let r = restaurant_of(order)?;
+    catalog::require_staff(ctx, r).await?;
+    transition(ctx.state, order, action, reason, |_| Ok(())).await
+}
+
+async fn cancel(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
+    let p = ctx.principal().await?;
+    transition(
+        ctx.state,
+        order,
+        Action::Cancel,
+        Some("cancelled by the customer".into()),
+        |o| {
+            if o.customer_id == p.user_id {
+                Ok(())
+            } else {
+                Err(ApiError::not_found(format!("no order {order} of yours")))
+            }
+        },
+    )
+    .await
+}
+
+async fn refund(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
+    let r = restaurant_of(order)?;
+    catalog::require_manager(ctx, r).await?;
+    for _ in 0..64 {
+        let (cur, rev) = load(ctx.state, order).await?;
+        if cur.payment.state != PaymentState::Captured {
+            return Err(ApiError::conflict(format!(
+                "cannot refund order {order}: its payment is {:?}, not captured",
+                cur.payment.state
+            )));
+        }
+        let mut next = cur.clone();
+        next.payment.state = PaymentState::Refunding;
+        next.version += 1;
+        next.updated_at = catalog::now_ms();
+        next.revision = 0;
+        let key = order_key(order)?;
+        let resp = ctx
+            .state
+            .store
+            .txn(
+                Txn::new()
+                    .when([Compare::mod_revision(&key, rev)])
+                    .and_then([
+                        TxnOp::put(&key, to_doc(&next)?),
+                        TxnOp::put(payment_work_key(order), catalog::now_ms().to_string()),
+                        event_op(&next)?,
+                    ]),
+            )
+            .await?;
+        if resp.succeeded {
+            return pay::drive(ctx.state, order).await;
+        }
+    }
+    Err(ApiError::unavailable(
+        "order is changing too fast; try again",
+    ))
+}
+
+async fn get(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
+    let p = ctx.principal().await?;
+    let (o, _) = load(ctx.state, order).await?;
+    may_read(ctx, &p, &o).await?;
+    Ok(o)
+}
+
+async fn list(ctx: &Ctx<'_>, req: ListOrders) -> ApiResult<OrderList> {
+    let p = ctx.principal().await?;
+    let store = ctx.state.store.as_ref();
+    let mut orders = Vec::new();
+    match &req.restaurant {
+        Some(r) => {
+            if !p.operator {
+                catalog::require_staff(ctx, r).await?;
+            }
+            let range = store.range(&format!("/dfood/orders/{r}/")).await?;
+            for kv in range.kvs {
+                let mut o: Order = from_doc(&kv.key, &kv.value)?;
+                o.revision = kv.mod_revision as u64;
+                orders.push(o);
+            }
+        }
+        None => {
+            let index = store
+                .range(&format!("/dfood/customer-orders/{}/", p.user_id))
+                .await?;
+            for kv in index.kvs {
+                let id = kv.key.rsplit('/').next().unwrap_or_default().to_string();
+                if let Ok((o, _)) = load(ctx.state, &id).await {
+                    orders.push(o);
+                }
+            }
+        }
+    }
+    if !req.states.is_empty() {
+        orders.retain(|o| req.states.contains(&o.state));
+    }
+    orders.sort_by_key(|o| (o.created_at, o.ticket));
+    Ok(OrderList { orders })
+}
+
+/// Resolves a subscription topic this module owns to the store prefix to
+/// watch, after checking the caller may see it.
+pub async fn topic_prefix(ctx: &Ctx<'_>, topic: &str) -> Option<ApiResult<String>> {
+    if let Some(r) = topic.strip_prefix("restaurant:") {
+        return Some(
+            async {
+                let p = ctx.principal().await?;
+                if !p.operator {
+                    catalog::require_staff(ctx, r).await?;
+                }
+                Ok(events_prefix(r))
+            }
+            .await,
+        );
+    }
+    if let Some(o) = topic.strip_prefix("order:") {
+        return Some(
+            async {
+                let order = get(ctx, o).await?;
+                Ok(format!("{}{}/", events_prefix(&order.restaurant), order.id))
+            }
+            .await,
+        );
+    }
+    None
+}
+
+pub async fn route(ctx: &Ctx<'_>, req: &Request) -> Option<ApiResult<serde_json::Value>> {
+    Some(match req.ty.as_str() {
+        types::PLACE => api::call(req, |b| place::place(ctx, b)).await,
+        types::GET => api::call(req, |b: OrderRef| async move { get(ctx, &b.order).await }).await,
+        types::LIST => api::call(req, |b| list(ctx, b)).await,
+        types::CANCEL => {
+            api::call(
+                req,
+                |b: OrderRef| async move { cancel(ctx, &b.order).await },
+            )
+            .await
+        }
+        types::ACCEPT => {
+            api::call(req, |b: OrderRef| async move {
+                kitchen(ctx, &b.order, Action::Accept, None).await
+            })
+            .await
+        }
+        types::START => {
+            api::call(req, |b: OrderRef| async move {
+                kitchen(ctx, &b.order, Action::Start, None).await
+            })
+            .await
+        }
+        types::READY => {
+            api::call(req, |b: OrderRef| async move {
+                kitchen(ctx, &b.order, Action::Ready, None).await
+            })
+            .await
+        }
+        types::COMPLETE => {
+            api::call(req, |b: OrderRef| async move {
+                kitchen(ctx, &b.order, Action::Complete, None).await
+            })
+            .await
+        }
+        types::REJECT => {
+            api::call(req, |b: RejectOrder| async move {
+                let reason = b.reason.trim();
+                if reason.is_empty() || reason.chars().count() > 200 {
+                    return Err(ApiError::bad_request(
+                        "a rejection needs a reason of 1-200 characters",
+                    ));
+                }
+                kitchen(ctx, &b.order, Action::Reject, Some(reason.to_string())).await
+            })
+            .await
+        }
+        types::REFUND => {
+            api::call(
+                req,
+                |b: OrderRef| async move { refund(ctx, &b.order).await },
+            )
+            .await
+        }
+        _ => return None,
+    })
+}

@@ -1,0 +1,191 @@
+//! Driving an order's payment step to its end.
+//!
+//! The step to take is written in the order (`authorizing`, `capturing`,
+//! `voiding`, `refunding`) by the same transaction that made it necessary,
+//! together with a `/dfood/work/payments/<order>` marker. [`drive`] calls the
+//! gateway with a key derived from the order and the step
+//! (`<order>:authorize`, `<order>:capture`, ...), so running it twice — on
+//! two nodes, or again after a crash — asks the gateway for the same thing
+//! twice, which it answers once. The result is written back with a
+//! compare-and-swap; whoever loses that race finds the step already done.
+
+use std::time::Duration;
+
+use protocol::messages::orders::*;
+
+use super::state::{self, Action};
+use super::{event_op, load, order_key, payment_work_key, restock_ops};
+use crate::api::{ApiError, ApiResult, to_doc};
+use crate::payments::{AuthorizeRequest, GatewayError, GatewayPayment};
+use crate::server::NodeState;
+use crate::store::{Compare, Txn, TxnOp};
+
+/// How long an authorisation may stay in doubt (gateway timeouts, no
+/// answer) before the order is failed. Until then the worker keeps asking
+/// the gateway, with the same idempotency key.
+pub const AUTHORIZE_DEADLINE: Duration = Duration::from_secs(20);
+
+fn key(order: &str, step: &str) -> String {
+    format!("{order}:{step}")
+}
+
+/// What the gateway said, as a change to the order.
+enum Verdict {
+    Done(GatewayPayment),
+    /// Refused for good; the message says why.
+    Refused(String),
+    /// No answer we can rely on: try again later with the same key.
+    Later(String),
+}
+
+fn verdict(r: Result<GatewayPayment, GatewayError>) -> Verdict {
+    match r {
+        Ok(p) => Verdict::Done(p),
+        Err(GatewayError::Declined { code, message }) => {
+            Verdict::Refused(format!("{message} ({code})"))
+        }
+        Err(GatewayError::Rejected(m)) => Verdict::Refused(m),
+        Err(GatewayError::InDoubt(m)) | Err(GatewayError::Unavailable(m)) => Verdict::Later(m),
+    }
+}
+
+/// Takes the order's pending payment step, if any, and records the result.
+/// Returns the order as it is afterwards.
+pub async fn drive(state: &NodeState, order_id: &str) -> ApiResult<Order> {
+    let (o, _) = load(state, order_id).await?;
+    let gw = state.gateway.as_ref();
+    let v = match o.payment.state {
+        PaymentState::Authorizing => {
+            let idem = key(order_id, "authorize");
+            let req = AuthorizeRequest {
+                amount: o.payment.amount,
+                currency: o.currency.clone(),
+                payment_method: o.payment.method.clone(),
+                idempotency_key: idem.clone(),
+                description: format!("DistribuFood order {order_id}"),
+            };
+            match verdict(gw.authorize(&req).await) {
+                Verdict::Later(m) => match gw.find_by_idempotency_key(&idem).await {
+                    Ok(Some(p)) => Verdict::Done(p),
+                    _ => {
+                        let age = crate::catalog::now_ms().saturating_sub(o.created_at);
+                        if age > AUTHORIZE_DEADLINE.as_millis() as u64 {
+                            Verdict::Refused(format!(
+                                "the payment gateway did not confirm in time ({m})"
+                            ))
+                        } else {
+                            Verdict::Later(m)
+                        }
+                    }
+                },
+                other => other,
+            }
+        }
+        PaymentState::Capturing => {
+            verdict(gw.capture(ref_of(&o)?, &key(order_id, "capture")).await)
+        }
+        PaymentState::Voiding => verdict(gw.void(ref_of(&o)?, &key(order_id, "void")).await),
+        PaymentState::Refunding => {
+            let amount = o.payment.captured - o.payment.refunded;
+            verdict(
+                gw.refund(ref_of(&o)?, amount, &key(order_id, "refund"))
+                    .await,
+            )
+        }
+        _ => return Ok(o),
+    };
+    match v {
+        Verdict::Later(m) => {
+            tracing::warn!(order = order_id, step = ?o.payment.state, reason = %m, "payment step in doubt; will retry");
+            Ok(o)
+        }
+        v => record(state, order_id, o.payment.state, v).await,
+    }
+}
+
+fn ref_of(o: &Order) -> ApiResult<&str> {
+    o.payment
+        .gateway_ref
+        .as_deref()
+        .ok_or_else(|| ApiError::internal(format!("order {} has no gateway payment id", o.id)))
+}
+
+/// Writes the outcome of `step` into the order, if it is still at that step.
+async fn record(
+    state: &NodeState,
+    order_id: &str,
+    step: PaymentState,
+    v: Verdict,
+) -> ApiResult<Order> {
+    for _ in 0..64 {
+        let (cur, rev) = load(state, order_id).await?;
+        if cur.payment.state != step {
+            return Ok(cur); // someone else recorded it
+        }
+        let mut next = cur.clone();
+        next.version += 1;
+        next.updated_at = crate::catalog::now_ms();
+        next.revision = 0;
+        let orderk = order_key(order_id)?;
+        let mut compares = vec![Compare::mod_revision(&orderk, rev)];
+        let mut ops = vec![TxnOp::delete(payment_work_key(order_id))];
+        match (&v, step) {
+            (Verdict::Done(p), PaymentState::Authorizing) => {
+                next.payment.state = PaymentState::Authorized;
+                next.payment.gateway_ref = Some(p.id.clone());
+                next.payment.last4 = p.last4.clone();
+                let outcome = state::next(cur.state, Action::PaymentAuthorized)
+                    .map_err(ApiError::conflict)?;
+                next.state = outcome.state;
+                let restaurant =
+                    crate::catalog::get_restaurant(state.store.as_ref(), &cur.restaurant)
+                        .await?
+                        .value;
+                let deadline = crate::catalog::now_ms() + restaurant.acceptance_timeout_secs * 1000;
+                ops.push(TxnOp::put(
+                    super::expiry_work_key(order_id),
+                    deadline.to_string(),
+                ));
+            }
+            (Verdict::Refused(m), PaymentState::Authorizing) => {
+                next.payment.state = PaymentState::Declined;
+                next.payment.error = Some(m.clone());
+                let outcome =
+                    state::next(cur.state, Action::PaymentFailed).map_err(ApiError::conflict)?;
+                next.state = outcome.state;
+                let (c, o) = restock_ops(state, &cur).await?;
+                compares.extend(c);
+                ops.extend(o);
+            }
+            (Verdict::Done(p), PaymentState::Capturing) => {
+                next.payment.state = PaymentState::Captured;
+                next.payment.captured = p.amount_captured.max(cur.payment.amount);
+            }
+            (Verdict::Done(_), PaymentState::Voiding) => next.payment.state = PaymentState::Voided,
+            (Verdict::Done(p), PaymentState::Refunding) => {
+                next.payment.state = PaymentState::Refunded;
+                next.payment.refunded = p.amount_refunded.max(cur.payment.captured);
+            }
+            (Verdict::Refused(m), _) => {
+                next.payment.state = PaymentState::Failed;
+                next.payment.error =
+                    Some(format!("{step:?} refused by the gateway: {m}").to_lowercase());
+                tracing::error!(order = order_id, ?step, reason = %m, "payment step refused");
+            }
+            _ => return Ok(cur),
+        }
+        ops.push(TxnOp::put(&orderk, to_doc(&next)?));
+        ops.push(event_op(&next)?);
+        let resp = state
+            .store
+            .txn(Txn::new().when(compares).and_then(ops))
+            .await?;
+        if resp.succeeded {
+            next.revision = resp.revision as u64;
+            return Ok(next);
+        }
+    }
+    Err(ApiError::unavailable(format!(
+        "order {order_id} is changing too fast"
+    )))
+}

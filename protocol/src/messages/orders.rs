@@ -1,0 +1,215 @@
+//! Orders and their payments.
+//!
+//! | type             | who                               | body → answer |
+//! |------------------|-----------------------------------|---------------|
+//! | `order.place`    | customer (any logged-in person)   | [`PlaceOrder`] → [`Order`] |
+//! | `order.get`      | its customer, staff of its restaurant, operators | [`OrderRef`] → [`Order`] |
+//! | `order.list`     | customer: own; staff: `restaurant` | [`ListOrders`] → [`OrderList`] |
+//! | `order.cancel`   | its customer                      | [`OrderRef`] → [`Order`] |
+//! | `order.accept` / `order.start` / `order.ready` / `order.complete` | kitchen or manager | [`OrderRef`] → [`Order`] |
+//! | `order.reject`   | kitchen or manager                | [`RejectOrder`] → [`Order`] |
+//! | `order.refund`   | manager                           | [`OrderRef`] → [`Order`] |
+//!
+//! Subscriptions: topic `restaurant:<id>` (its staff) and `order:<id>` (as
+//! `order.get`) deliver events of kind `order.<state>` whose `data` is the
+//! [`Order`] after the change, and `menu.changed` with the [`Menu`].
+
+use serde::{Deserialize, Serialize};
+
+pub mod types {
+    pub const PLACE: &str = "order.place";
+    pub const GET: &str = "order.get";
+    pub const LIST: &str = "order.list";
+    pub const CANCEL: &str = "order.cancel";
+    pub const ACCEPT: &str = "order.accept";
+    pub const REJECT: &str = "order.reject";
+    pub const START: &str = "order.start";
+    pub const READY: &str = "order.ready";
+    pub const COMPLETE: &str = "order.complete";
+    pub const REFUND: &str = "order.refund";
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    PendingPayment,
+    Placed,
+    Accepted,
+    Preparing,
+    Ready,
+    Completed,
+    Rejected,
+    Cancelled,
+    Expired,
+    PaymentFailed,
+}
+
+impl OrderState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderState::PendingPayment => "pending_payment",
+            OrderState::Placed => "placed",
+            OrderState::Accepted => "accepted",
+            OrderState::Preparing => "preparing",
+            OrderState::Ready => "ready",
+            OrderState::Completed => "completed",
+            OrderState::Rejected => "rejected",
+            OrderState::Cancelled => "cancelled",
+            OrderState::Expired => "expired",
+            OrderState::PaymentFailed => "payment_failed",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            OrderState::Completed
+                | OrderState::Rejected
+                | OrderState::Cancelled
+                | OrderState::Expired
+                | OrderState::PaymentFailed
+        )
+    }
+}
+
+impl std::fmt::Display for OrderState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where the order's money is. Every `*ing` state is a durable intent that
+/// a crash leaves behind and a background task finishes, with the same
+/// gateway idempotency key, so a step is resumed and never repeated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentState {
+    Authorizing,
+    Authorized,
+    Declined,
+    Capturing,
+    Captured,
+    Voiding,
+    Voided,
+    Refunding,
+    Refunded,
+    /// A step the gateway refused for good (see `error`).
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub state: PaymentState,
+    /// The payment method token given at placement, e.g. `pm_card_visa`.
+    pub method: String,
+    pub gateway: String,
+    /// The gateway's payment id, once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_ref: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last4: Option<String>,
+    pub amount: i64,
+    #[serde(default)]
+    pub captured: i64,
+    #[serde(default)]
+    pub refunded: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub sku: String,
+    pub name: String,
+    pub qty: u32,
+    /// Item price plus modifiers, minor units.
+    pub unit_price: i64,
+    #[serde(default)]
+    pub modifiers: Vec<String>,
+    #[serde(default)]
+    pub station: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub allergens: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// `<restaurant>-<ticket>`, e.g. `trattoria-42`.
+    pub id: String,
+    pub restaurant: String,
+    /// Per-restaurant ticket number for the kitchen.
+    pub ticket: u64,
+    pub customer_id: String,
+    pub customer: String,
+    pub lines: Vec<OrderLine>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+    pub total: i64,
+    pub currency: String,
+    pub state: OrderState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub rush: bool,
+    pub payment: Payment,
+    /// Unix milliseconds.
+    pub created_at: u64,
+    pub updated_at: u64,
+    /// Number of changes so far (1 after placement).
+    pub version: u64,
+    /// Store revision of this version (set when read; 0 inside events).
+    #[serde(default)]
+    pub revision: u64,
+}
+
+/// One requested line: `sku`, quantity, modifier codes, and the unit price
+/// (item + modifiers) the customer was shown: placement refuses if it no
+/// longer matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineRequest {
+    pub sku: String,
+    pub qty: u32,
+    #[serde(default)]
+    pub modifiers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_unit_price: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceOrder {
+    pub restaurant: String,
+    pub lines: Vec<LineRequest>,
+    #[serde(default)]
+    pub note: String,
+    /// Payment method token (see the sandbox's test methods).
+    pub payment_method: String,
+    /// Chosen by the client, reused on retries: the same key always
+    /// yields the same order.
+    pub idempotency_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRef {
+    pub order: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectOrder {
+    pub order: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListOrders {
+    /// Staff: the restaurant's orders. Absent: your own orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restaurant: Option<String>,
+    /// Only orders in one of these states.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub states: Vec<OrderState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderList {
+    pub orders: Vec<Order>,
+}
