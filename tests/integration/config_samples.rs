@@ -40,7 +40,24 @@ fn every_file_in_etc_is_covered() {
     names.sort();
     assert_eq!(
         names,
-        ["dfood.toml", "dfoodd-cluster.toml", "dfoodd.toml"],
+        [
+            "demo-menu.csv",
+            "dfood.toml",
+            "dfoodd-cluster.toml",
+            "dfoodd.toml"
+        ],
         "a new sample needs a test here"
+    );
+}
+
+#[test]
+fn demo_menu_parses() {
+    let text = std::fs::read_to_string(etc("demo-menu.csv")).unwrap();
+    let items = cli::commands::catalog::parse_csv(&text, false).unwrap();
+    assert!(items.len() >= 5);
+    assert!(
+        items
+            .iter()
+            .any(|i| i.sku == "margherita" && !i.modifiers.is_empty())
     );
 }

@@ -6,6 +6,7 @@ mod authz;
 mod config_samples;
 mod crash;
 mod daemon;
+mod demo;
 mod docs;
 mod ordering;
 mod payments;
