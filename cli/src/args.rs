@@ -109,6 +109,11 @@ pub enum Command {
         #[command(subcommand)]
         cmd: crate::commands::orders::OrderCmd,
     },
+    /// Operate the cluster: status, switchover, failover, pause, drain (operators).
+    Cluster {
+        #[command(subcommand)]
+        cmd: crate::commands::cluster::ClusterCmd,
+    },
     /// Stream a restaurant's events live (staff), for scripts and screens.
     Events {
         #[arg(long, short, env = "DFOOD_RESTAURANT")]

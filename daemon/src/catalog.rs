@@ -458,10 +458,40 @@ async fn staff_add(ctx: &Ctx<'_>, req: StaffAdd) -> ApiResult<StaffMember> {
         role: req.role,
     };
     let key = format!("{}{}", staff_prefix(&req.restaurant), user.user_id);
-    ctx.state
-        .store
-        .txn(Txn::new().and_then([TxnOp::put(key, to_doc(&member)?)]))
+    let store = ctx.state.store.as_ref();
+    let staff = store.range(&staff_prefix(&req.restaurant)).await?;
+    let managers: Vec<StaffMember> = staff
+        .kvs
+        .iter()
+        .map(|kv| from_doc::<StaffMember>(&kv.key, &kv.value))
+        .collect::<ApiResult<Vec<_>>>()?
+        .into_iter()
+        .filter(|m| m.role == StaffRole::Manager)
+        .collect();
+    if req.role != StaffRole::Manager && managers.len() == 1 && managers[0].user_id == user.user_id
+    {
+        return Err(ApiError::conflict(format!(
+            "{} is the last manager of {}; add another manager first",
+            user.username, req.restaurant
+        )));
+    }
+    // Guarded by the staff list looked at, so two concurrent demotions
+    // cannot leave the restaurant without a manager.
+    let guards: Vec<Compare> = staff
+        .kvs
+        .iter()
+        .map(|kv| Compare::mod_revision(&kv.key, kv.mod_revision))
+        .collect();
+    let r = store
+        .txn(
+            Txn::new()
+                .when(guards)
+                .and_then([TxnOp::put(key, to_doc(&member)?)]),
+        )
         .await?;
+    if !r.succeeded {
+        return Err(ApiError::conflict("staff changed meanwhile; try again"));
+    }
     Ok(member)
 }
 
@@ -570,6 +600,22 @@ async fn set_item(ctx: &Ctx<'_>, req: MenuSet) -> ApiResult<MenuItem> {
         return Err(ApiError::bad_request(
             "give either a stock count or unlimited stock, not both",
         ));
+    }
+    if let Some(n) = req.stock
+        && !(0..=MAX_STOCK).contains(&n)
+    {
+        return Err(ApiError::bad_request(format!(
+            "{}: stock {n} is out of range (0 to {MAX_STOCK})",
+            req.sku
+        )));
+    }
+    if let Some(p) = req.price
+        && !(0..=MAX_PRICE).contains(&p)
+    {
+        return Err(ApiError::bad_request(format!(
+            "{}: price {p} is out of range (0 to {MAX_PRICE} minor units)",
+            req.sku
+        )));
     }
     let menu = update_menu(ctx.state.store.as_ref(), &req.restaurant, |m, s| {
         let item = find_item(m, &req.restaurant, &req.sku)?;

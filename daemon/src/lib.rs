@@ -11,8 +11,8 @@ pub mod api;
 pub mod args;
 pub mod auth;
 pub mod catalog;
+pub mod cluster;
 pub mod config;
-pub mod membership;
 pub mod orders;
 pub mod payments;
 pub mod server;
@@ -55,7 +55,8 @@ pub struct Node {
     ca_path: Option<PathBuf>,
     going_away: watch::Sender<bool>,
     accept: tokio::task::JoinHandle<()>,
-    membership: membership::Registration,
+    stop_cluster: watch::Sender<bool>,
+    cluster_task: tokio::task::JoinHandle<()>,
 }
 
 /// Opens the store the config names: etcd when endpoints are given, else the
@@ -104,21 +105,19 @@ pub async fn start(config: Config) -> Result<Node, StartError> {
         reason: e.to_string(),
     })?;
 
-    let membership = membership::Registration::start(
-        store.clone(),
-        protocol::messages::Member {
-            node: config.node.clone(),
-            addr: advertised.clone(),
-            roles: config.roles.clone(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            started_at: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
-            draining: false,
-        },
-    )
-    .await?;
+    let member = protocol::messages::Member {
+        node: config.node.clone(),
+        addr: advertised.clone(),
+        roles: config.roles.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        draining: false,
+    };
+    let cluster_state = cluster::ClusterState::new(member, node_tls.ca_pem.clone());
+    cluster::register(store.as_ref(), &cluster_state).await?;
 
     // No operator yet: make sure a one-time setup token is pending.
     if let Err(e) = auth::prepare_bootstrap(store.as_ref(), &config.data_dir, &config.node).await {
@@ -134,7 +133,10 @@ pub async fn start(config: Config) -> Result<Node, StartError> {
         going_away: going_away_rx,
         auth: auth::AuthState::new(config.auth.clone(), &config.data_dir),
         gateway,
+        cluster: cluster_state,
     });
+    let (stop_cluster, stop_cluster_rx) = watch::channel(false);
+    let cluster_task = tokio::spawn(cluster::run(state.clone(), stop_cluster_rx));
     let accept = tokio::spawn(server::accept_loop(endpoint.clone(), state));
     server::announce(
         &config.node,
@@ -150,7 +152,8 @@ pub async fn start(config: Config) -> Result<Node, StartError> {
         ca_path: node_tls.ca_path,
         going_away,
         accept,
-        membership,
+        stop_cluster,
+        cluster_task,
     })
 }
 
@@ -175,7 +178,7 @@ impl Node {
         // 1. Stop accepting: new handshakes are refused from now on.
         self.endpoint.set_server_config(None);
         // 2. Tell every connection and subscription to move.
-        let _ = self.going_away.send(true);
+        self.going_away.send_replace(true);
         let _ = self.accept.await;
         // 3. Give connections a moment to finish and close (each closes
         //    itself with GOING_AWAY once its in-flight streams are done).
@@ -188,7 +191,9 @@ impl Node {
         self.endpoint
             .close(protocol::wire::close::GOING_AWAY.into(), b"node stopped");
         // 4. Leave the cluster at once rather than when the lease expires.
-        self.membership.stop().await;
+        //    (Resigns leadership first, so another node takes over at once.)
+        self.stop_cluster.send_replace(true);
+        let _ = self.cluster_task.await;
         info!(node = %self.config.node, "stopped");
         Ok(())
     }

@@ -45,6 +45,8 @@ pub struct NodeState {
     pub auth: crate::auth::AuthState,
     /// The payment gateway (see `crate::payments`).
     pub gateway: Arc<dyn crate::payments::Gateway>,
+    /// Membership, leadership, drain state and figures (see `crate::cluster`).
+    pub cluster: crate::cluster::ClusterState,
 }
 
 /// Accepts connections until `going_away` turns true.
@@ -53,6 +55,10 @@ pub async fn accept_loop(endpoint: quinn::Endpoint, state: Arc<NodeState>) {
     loop {
         tokio::select! {
             incoming = endpoint.accept() => match incoming {
+                Some(incoming) if *state.cluster.draining.borrow() => {
+                    // Draining: new clients go to another node.
+                    incoming.refuse();
+                }
                 Some(incoming) => {
                     tokio::spawn(handle_connection(incoming, state.clone()));
                 }
@@ -74,7 +80,9 @@ async fn handle_connection(incoming: quinn::Incoming, state: Arc<NodeState>) {
         }
     };
     debug!(%remote, "client connected");
+    let _counted = Counted::new(&state.cluster.stats.connections);
     let mut going_away = state.going_away.clone();
+    let mut draining = state.cluster.draining.subscribe();
     let mut streams = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
@@ -88,7 +96,7 @@ async fn handle_connection(incoming: quinn::Incoming, state: Arc<NodeState>) {
                 }
             },
             Some(_) = streams.join_next(), if !streams.is_empty() => {}
-            _ = until_going_away(&mut going_away) => {
+            _ = until_leaving(&mut going_away, &mut draining) => {
                 // Let in-flight requests finish (subscriptions end with a
                 // goaway frame), then tell the client to move on.
                 let _ = tokio::time::timeout(Duration::from_secs(3), async {
@@ -184,6 +192,14 @@ async fn handle_stream(
 
 /// Answers a one-shot request.
 pub async fn dispatch(req: &Request, state: &NodeState) -> ServerFrame {
+    let started = Instant::now();
+    let frame = dispatch_inner(req, state).await;
+    let failed = matches!(&frame, ServerFrame::Error { error, .. } if error.code == ErrorCode::Internal || error.code == ErrorCode::Unavailable);
+    state.cluster.stats.record(started.elapsed(), failed);
+    frame
+}
+
+async fn dispatch_inner(req: &Request, state: &NodeState) -> ServerFrame {
     let id = req.id.clone();
     let result = match req.ty.as_str() {
         messages::types::HEALTH => health(state)
@@ -303,7 +319,9 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
     if !send_frame(send, &ok).await {
         return;
     }
+    let _counted = Counted::new(&state.cluster.stats.subscriptions);
     let mut going_away = state.going_away.clone();
+    let mut draining = state.cluster.draining.subscribe();
     loop {
         tokio::select! {
             batch = stream.next() => match batch {
@@ -328,8 +346,8 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
                 }
                 None => return,
             },
-            _ = until_going_away(&mut going_away) => {
-                let f = ServerFrame::Goaway { reason: "node is shutting down".into(), alternatives: Vec::new() };
+            _ = until_leaving(&mut going_away, &mut draining) => {
+                let f = ServerFrame::Goaway { reason: "node is shutting down or draining".into(), alternatives: Vec::new() };
                 send_frame(send, &f).await;
                 return;
             }
@@ -358,6 +376,30 @@ fn stored_event(ev: &crate::store::WatchEvent, revision: i64) -> Option<Event> {
 /// is not `Send`, so it must not live in a `select!` branch's body).
 async fn until_going_away(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|g| *g).await;
+}
+
+/// Resolves once the node shuts down or is drained.
+async fn until_leaving(going: &mut watch::Receiver<bool>, draining: &mut watch::Receiver<bool>) {
+    tokio::select! {
+        _ = until_going_away(going) => {}
+        _ = until_going_away(draining) => {}
+    }
+}
+
+/// Counts something while it lives (connections, subscriptions).
+struct Counted<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl<'a> Counted<'a> {
+    fn new(c: &'a std::sync::atomic::AtomicU64) -> Self {
+        c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Counted(c)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 fn member_event(prefix: &str, ev: &crate::store::WatchEvent) -> Event {

@@ -50,6 +50,9 @@ pub struct NodeTls {
     pub server: quinn::ServerConfig,
     /// Where the CA certificate clients need was written, if known.
     pub ca_path: Option<PathBuf>,
+    /// The CA certificate (PEM) nodes use to reach each other; empty when
+    /// the operator gave a certificate without its CA.
+    pub ca_pem: Vec<u8>,
 }
 
 /// Builds this node's QUIC server TLS configuration (see the module doc).
@@ -89,11 +92,15 @@ pub async fn setup(
     let chain = protocol::tls::certs_from_pem(&chain_pem, "node certificate")?;
     let key = protocol::tls::key_from_pem(&key_pem, "node key")?;
     let server = protocol::tls::server_config(chain, key)?;
-    let ca_path = match ca_pem {
-        Some(pem) => Some(write_public(&tls_dir, "ca.pem", &pem)?),
+    let ca_path = match &ca_pem {
+        Some(pem) => Some(write_public(&tls_dir, "ca.pem", pem)?),
         None => None,
     };
-    Ok(NodeTls { server, ca_path })
+    Ok(NodeTls {
+        server,
+        ca_path,
+        ca_pem: ca_pem.unwrap_or_default(),
+    })
 }
 
 fn write_public(dir: &Path, name: &str, data: &[u8]) -> Result<PathBuf, TlsSetupError> {

@@ -3,12 +3,15 @@
 
 mod auth;
 mod authz;
+mod cluster;
 mod config_samples;
 mod crash;
 mod daemon;
 mod demo;
 mod docs;
+mod events;
 mod ordering;
+mod payflow;
 mod payments;
 mod protocol_robustness;
 mod store_conformance;

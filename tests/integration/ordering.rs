@@ -124,6 +124,31 @@ fn flow(d: &Daemon) {
         "--role",
         "kitchen",
     ]);
+    let msg = mia.fails(
+        &[
+            "staff",
+            "add",
+            "mia",
+            "--restaurant",
+            "trattoria",
+            "--role",
+            "kitchen",
+        ],
+        CONFLICT,
+    );
+    assert!(msg.contains("last manager"), "{msg}");
+    let msg = mia.fails(
+        &[
+            "menu",
+            "set",
+            "tiramisu",
+            "--restaurant",
+            "trattoria",
+            "--stock=-1",
+        ],
+        USAGE,
+    );
+    assert!(msg.contains("out of range"), "{msg}");
     cleo.fails(
         &[
             "order",

@@ -302,17 +302,44 @@ pub struct Daemon {
     pub etcd: Vec<String>,
     pub proc: Proc,
     log: PathBuf,
+    /// The config file given with `--config` (see [`Daemon::start_with`]).
+    config: Option<PathBuf>,
 }
 
 impl Daemon {
     /// Starts `dfoodd` on a free port, on the embedded store in `data_dir`
     /// when `etcd` is empty, and waits until it answers `health`.
     pub fn start(node: &str, data_dir: &Path, etcd: &[String]) -> Daemon {
+        Self::start_inner(node, data_dir, etcd, None)
+    }
+
+    /// As [`Daemon::start`], with `extra_config_toml` (e.g. a `[payments]`
+    /// section) written to `<data_dir>/<node>.toml` and passed with
+    /// `--config`; flags still set node, listen address, data dir and etcd.
+    /// [`Daemon::restart`] reuses the same file.
+    pub fn start_with(
+        node: &str,
+        data_dir: &Path,
+        etcd: &[String],
+        extra_config_toml: &str,
+    ) -> Daemon {
+        std::fs::create_dir_all(data_dir).expect("data dir");
+        let config = data_dir.join(format!("{node}.toml"));
+        std::fs::write(&config, extra_config_toml).expect("write dfoodd config");
+        Self::start_inner(node, data_dir, etcd, Some(config))
+    }
+
+    fn start_inner(
+        node: &str,
+        data_dir: &Path,
+        etcd: &[String],
+        config: Option<PathBuf>,
+    ) -> Daemon {
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
         std::fs::create_dir_all(data_dir).expect("data dir");
         let log = data_dir.join(format!("{node}.log"));
-        let proc = Self::spawn(node, addr, data_dir, etcd, &log);
+        let proc = Self::spawn(node, addr, data_dir, etcd, &log, config.as_deref());
         let mut d = Daemon {
             node: node.into(),
             addr,
@@ -320,12 +347,20 @@ impl Daemon {
             etcd: etcd.to_vec(),
             proc,
             log,
+            config,
         };
         d.wait_ready(Duration::from_secs(30));
         d
     }
 
-    fn spawn(node: &str, addr: SocketAddr, data_dir: &Path, etcd: &[String], log: &Path) -> Proc {
+    fn spawn(
+        node: &str,
+        addr: SocketAddr,
+        data_dir: &Path,
+        etcd: &[String],
+        log: &Path,
+        config: Option<&Path>,
+    ) -> Proc {
         let mut cmd = Command::new(workspace_bin("dfoodd"));
         cmd.arg("--node")
             .arg(node)
@@ -335,16 +370,27 @@ impl Daemon {
             .arg(data_dir)
             .env_remove("DFOODD_CONFIG")
             .env("DFOODD_LOG", "info,daemon=debug");
+        if let Some(c) = config {
+            cmd.arg("--config").arg(c);
+        }
         if !etcd.is_empty() {
             cmd.arg("--etcd").arg(etcd.join(","));
         }
         Proc::spawn(node, cmd, log)
     }
 
-    /// Starts the same node again (same port, data dir and store).
+    /// Starts the same node again (same port, data dir, store and config
+    /// file).
     pub fn restart(&mut self) {
         self.proc.kill9();
-        self.proc = Self::spawn(&self.node, self.addr, &self.data_dir, &self.etcd, &self.log);
+        self.proc = Self::spawn(
+            &self.node,
+            self.addr,
+            &self.data_dir,
+            &self.etcd,
+            &self.log,
+            self.config.as_deref(),
+        );
         self.wait_ready(Duration::from_secs(30));
     }
 

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod cluster;
 pub mod orders;
 
 use std::path::PathBuf;
@@ -71,6 +72,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Staff { cmd } => catalog::staff(&cli.global, cmd).await,
         Command::Menu(cmd) => catalog::menu(&cli.global, cmd).await,
         Command::Order { cmd } => orders::order(&cli.global, cmd).await,
+        Command::Cluster { cmd } => cluster::cluster(&cli.global, cmd).await,
         Command::Events { restaurant, from } => {
             orders::events(&cli.global, &restaurant, from).await
         }

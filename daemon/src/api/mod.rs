@@ -148,6 +148,9 @@ pub async fn route(ctx: &Ctx<'_>, req: &Request) -> ApiResult<serde_json::Value>
     if let Some(r) = crate::orders::route(ctx, req).await {
         return r;
     }
+    if let Some(r) = crate::cluster::route(ctx, req).await {
+        return r;
+    }
     Err(ApiError::new(
         ErrorCode::Unsupported,
         format!("unknown message type {:?}", req.ty),

@@ -24,6 +24,7 @@ fn fixture() -> Fixture {
         going_away: rx,
         auth: AuthState::new(AuthSettings::default(), dir.path()),
         gateway: std::sync::Arc::new(crate::payments::sandbox::SandboxGateway::new(store.clone())),
+        cluster: test_cluster("n1"),
     };
     Fixture {
         state,
@@ -270,6 +271,7 @@ async fn rotated_keys_keep_old_tokens_valid_and_other_nodes_learn_them() {
         gateway: std::sync::Arc::new(crate::payments::sandbox::SandboxGateway::new(
             s.store.clone(),
         )),
+        cluster: test_cluster("n2"),
     };
     authenticate(&other, &before.access_token).await.unwrap();
     authenticate(&other, &after.access_token).await.unwrap();
@@ -395,4 +397,18 @@ fn the_auth_config_section_is_parsed_and_checked() {
     assert!(e.contains("auth") && e.contains("access_ttl_secs"), "{e}");
     let e = parse("[auth]\naccess_ttl = 5").unwrap_err().to_string();
     assert!(e.contains("access_ttl"), "{e}");
+}
+
+fn test_cluster(node: &str) -> crate::cluster::ClusterState {
+    crate::cluster::ClusterState::new(
+        protocol::messages::Member {
+            node: node.into(),
+            addr: String::new(),
+            roles: vec![],
+            version: String::new(),
+            started_at: 0,
+            draining: false,
+        },
+        Vec::new(),
+    )
 }

@@ -128,6 +128,7 @@ pub async fn transition(
     action: Action,
     reason: Option<String>,
     allowed: impl Fn(&Order) -> ApiResult<()>,
+    fence: &[Compare],
 ) -> ApiResult<Order> {
     for _ in 0..64 {
         let (cur, rev) = load(state, order_id).await?;
@@ -143,6 +144,7 @@ pub async fn transition(
         }
         let key = order_key(order_id)?;
         let mut compares = vec![Compare::mod_revision(&key, rev)];
+        compares.extend_from_slice(fence);
         let mut ops = vec![];
         if let Some(intent) = outcome.payment {
             match (intent, cur.payment.state) {
@@ -176,9 +178,12 @@ pub async fn transition(
             next.revision = resp.revision as u64;
             if outcome.payment.is_some() && next.payment.state != cur.payment.state {
                 // Finish the money step now; if this fails, the worker will.
-                return Ok(pay::drive(state, order_id).await.unwrap_or(next));
+                return Ok(pay::drive(state, order_id, fence).await.unwrap_or(next));
             }
             return Ok(next);
+        }
+        if !fence.is_empty() && !crate::cluster::fence_holds(state.store.as_ref(), fence).await {
+            return Err(ApiError::conflict("no longer the leader"));
         }
     }
     Err(ApiError::unavailable(format!(
@@ -194,7 +199,7 @@ async fn kitchen(
 ) -> ApiResult<Order> {
     let r = restaurant_of(order)?;
     catalog::require_staff(ctx, r).await?;
-    transition(ctx.state, order, action, reason, |_| Ok(())).await
+    transition(ctx.state, order, action, reason, |_| Ok(()), &[]).await
 }
 
 async fn cancel(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
@@ -211,6 +216,7 @@ async fn cancel(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
                 Err(ApiError::not_found(format!("no order {order} of yours")))
             }
         },
+        &[],
     )
     .await
 }
@@ -246,7 +252,7 @@ async fn refund(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
             )
             .await?;
         if resp.succeeded {
-            return pay::drive(ctx.state, order).await;
+            return pay::drive(ctx.state, order, &[]).await;
         }
     }
     Err(ApiError::unavailable(

@@ -51,7 +51,7 @@ fn verdict(r: Result<GatewayPayment, GatewayError>) -> Verdict {
 
 /// Takes the order's pending payment step, if any, and records the result.
 /// Returns the order as it is afterwards.
-pub async fn drive(state: &NodeState, order_id: &str) -> ApiResult<Order> {
+pub async fn drive(state: &NodeState, order_id: &str, fence: &[Compare]) -> ApiResult<Order> {
     let (o, _) = load(state, order_id).await?;
     let gw = state.gateway.as_ref();
     let v = match o.payment.state {
@@ -99,7 +99,7 @@ pub async fn drive(state: &NodeState, order_id: &str) -> ApiResult<Order> {
             tracing::warn!(order = order_id, step = ?o.payment.state, reason = %m, "payment step in doubt; will retry");
             Ok(o)
         }
-        v => record(state, order_id, o.payment.state, v).await,
+        v => record(state, order_id, o.payment.state, v, fence).await,
     }
 }
 
@@ -116,6 +116,7 @@ async fn record(
     order_id: &str,
     step: PaymentState,
     v: Verdict,
+    fence: &[Compare],
 ) -> ApiResult<Order> {
     for _ in 0..64 {
         let (cur, rev) = load(state, order_id).await?;
@@ -128,6 +129,7 @@ async fn record(
         next.revision = 0;
         let orderk = order_key(order_id)?;
         let mut compares = vec![Compare::mod_revision(&orderk, rev)];
+        compares.extend_from_slice(fence);
         let mut ops = vec![TxnOp::delete(payment_work_key(order_id))];
         match (&v, step) {
             (Verdict::Done(p), PaymentState::Authorizing) => {

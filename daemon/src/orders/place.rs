@@ -253,7 +253,7 @@ pub async fn place(ctx: &Ctx<'_>, req: PlaceOrder) -> ApiResult<Order> {
         }
         let resp = store.txn(Txn::new().when(compares).and_then(ops)).await?;
         if resp.succeeded {
-            super::pay::drive(state, &id).await?;
+            super::pay::drive(state, &id, &[]).await?;
             return settled(ctx, &id).await;
         }
         // Another placement took the ticket (or changed stock/menu): again,

@@ -413,6 +413,58 @@ impl Store for EtcdStore {
         .map(|_| ())
     }
 
+    async fn store_members(&self) -> Vec<protocol::messages::cluster::StoreMember> {
+        use protocol::messages::cluster::StoreMember;
+        let list = self
+            .run(true, |mut c| async move { c.member_list().await })
+            .await;
+        let members = match list {
+            Ok(l) => l.members().to_vec(),
+            Err(e) => {
+                return self
+                    .endpoints
+                    .iter()
+                    .map(|ep| StoreMember {
+                        name: String::new(),
+                        endpoint: ep.url.clone(),
+                        healthy: false,
+                        error: Some(e.to_string()),
+                        leader: false,
+                    })
+                    .collect();
+            }
+        };
+        let mut out = Vec::new();
+        for m in members {
+            let endpoint = m.client_urls().first().cloned().unwrap_or_default();
+            let status = async {
+                let opts = ec::ConnectOptions::new()
+                    .with_connect_timeout(CONNECT_TIMEOUT)
+                    .with_timeout(Duration::from_secs(1));
+                let mut c = ec::Client::connect([endpoint.as_str()], Some(opts)).await?;
+                c.status().await
+            };
+            let (healthy, error, leader) =
+                match tokio::time::timeout(Duration::from_secs(2), status).await {
+                    Ok(Ok(s)) => (
+                        s.errors().is_empty(),
+                        s.errors().first().cloned(),
+                        s.leader() == m.id(),
+                    ),
+                    Ok(Err(e)) => (false, Some(e.to_string()), false),
+                    Err(_) => (false, Some("no answer within 2 s".into()), false),
+                };
+            out.push(StoreMember {
+                name: m.name().to_string(),
+                endpoint,
+                healthy,
+                error,
+                leader,
+            });
+        }
+        out
+    }
+
     async fn compact(&self, revision: Revision) -> Result<(), StoreError> {
         match self
             .run(true, |mut c| async move {

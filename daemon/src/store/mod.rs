@@ -278,6 +278,12 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes the lease, deleting its keys.
     async fn lease_revoke(&self, id: LeaseId) -> Result<(), StoreError>;
 
+    /// The store's own members and their health (etcd), for operators.
+    /// The embedded store has none.
+    async fn store_members(&self) -> Vec<protocol::messages::cluster::StoreMember> {
+        Vec::new()
+    }
+
     /// Forgets history before `revision`.
     async fn compact(&self, revision: Revision) -> Result<(), StoreError>;
 

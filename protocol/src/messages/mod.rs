@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod auth;
 pub mod catalog;
+pub mod cluster;
 pub mod orders;
 
 /// Request type names.

@@ -1,0 +1,384 @@
+//! Operating a 3-node cluster through `dfood cluster ...`: status,
+//! switchover, pause/failover/resume, drain, and every refusal saying why.
+//! Real etcd, real dfoodd processes, killed and stopped for real.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tests::{Daemon, Dfood, Etcd};
+
+struct Operator {
+    cli: Dfood,
+}
+
+impl Operator {
+    /// Bootstraps the first operator with the setup token one node wrote.
+    fn bootstrap(nodes: &[Daemon]) -> Operator {
+        let token_file = nodes
+            .iter()
+            .map(|d| d.data_dir.join("setup-token"))
+            .find(|p| p.exists())
+            .expect("one node wrote the setup token");
+        let mut cli = nodes[0].dfood().env("DFOOD_PASSWORD", "operator password");
+        let out = cli.run([
+            "admin",
+            "bootstrap",
+            "--token-file",
+            token_file.to_str().unwrap(),
+            "--username",
+            "ops",
+            "-o",
+            "json",
+        ]);
+        assert_eq!(out.code, 0, "{out:?}");
+        Operator { cli }
+    }
+
+    fn ok(&mut self, args: &[&str]) -> Value {
+        let mut a = args.to_vec();
+        a.extend(["-o", "json"]);
+        let out = self.cli.run(&a);
+        assert_eq!(out.code, 0, "{args:?}: {out:?}");
+        out.json()
+    }
+
+    fn refused(&mut self, args: &[&str], code: u8, why: &str) {
+        let mut a = args.to_vec();
+        a.extend(["-o", "json"]);
+        let out = self.cli.run(&a);
+        assert_eq!(out.code, code as i32, "{args:?}: {out:?}");
+        let msg = out.stderr_json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(msg.contains(why), "{args:?}: {msg:?} should say {why:?}");
+    }
+
+    fn status(&mut self) -> Value {
+        self.ok(&["cluster", "status"])
+    }
+
+    fn leader(&mut self) -> Option<(String, u64)> {
+        let st = self.status();
+        st["leader"].as_object().map(|l| {
+            (
+                l["node"].as_str().unwrap().to_string(),
+                l["fencing_token"].as_u64().unwrap(),
+            )
+        })
+    }
+
+    /// Waits (bounded) until `f(status)` holds.
+    fn wait_for(&mut self, what: &str, within: Duration, f: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let st = self.status();
+            if f(&st) {
+                return st;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {st}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Points this operator's CLI at another node.
+    fn via(&mut self, d: &Daemon) {
+        self.cli = std::mem::take(&mut self.cli).env("DFOOD_ENDPOINT", &d.endpoint());
+    }
+}
+
+fn start_cluster(etcd: &Etcd, dir: &std::path::Path) -> Vec<Daemon> {
+    (1..=3)
+        .map(|i| {
+            Daemon::start(
+                &format!("node-{i}"),
+                &dir.join(format!("n{i}")),
+                &etcd.endpoints(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn status_switchover_and_refusals() {
+    let etcd = Etcd::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = start_cluster(&etcd, dir.path());
+    let mut op = Operator::bootstrap(&nodes);
+    let st = op.wait_for("a leader", Duration::from_secs(15), |st| {
+        st["leader"].is_object()
+    });
+    assert_eq!(st["members"].as_array().unwrap().len(), 3);
+    assert_eq!(st["store"], "etcd");
+    assert!(
+        st["store_members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["healthy"] == true),
+        "{st}"
+    );
+    assert!(
+        st["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["lease_ttl_secs"].as_u64().unwrap() > 0)
+    );
+    let (leader, token) = op.leader().unwrap();
+
+    // Refusals name the node and the reason.
+    op.refused(
+        &["cluster", "switchover", "--to", "node-9"],
+        cli::exit::CONFLICT,
+        "node-9 is not a member",
+    );
+    op.refused(
+        &["cluster", "switchover", "--to", &leader],
+        cli::exit::CONFLICT,
+        &format!("{leader} is already the leader"),
+    );
+    op.refused(
+        &["cluster", "failover", "--to", "node-2"],
+        cli::exit::CONFLICT,
+        "is healthy",
+    );
+
+    // A planned switchover to a named node, then to the best candidate.
+    let target = if leader == "node-1" {
+        "node-2"
+    } else {
+        "node-1"
+    };
+    let after = op.ok(&["cluster", "switchover", "--to", target]);
+    assert_eq!(after["leader"]["node"], target);
+    let new_token = after["leader"]["fencing_token"].as_u64().unwrap();
+    assert!(
+        new_token > token,
+        "the fencing token changes with the leader"
+    );
+    let after = op.ok(&["cluster", "switchover"]);
+    assert_ne!(after["leader"]["node"], target);
+
+    // Only operators.
+    let mut someone = nodes[0].dfood().env("DFOOD_PASSWORD", "someone's password");
+    assert_eq!(someone.run(["signup", "--username", "someone"]).code, 0);
+    let out = someone.run(["cluster", "status"]);
+    assert_eq!(out.code, cli::exit::FORBIDDEN as i32, "{out:?}");
+
+    // A draining candidate is refused.
+    let (leader, _) = op.leader().unwrap();
+    let other = nodes
+        .iter()
+        .map(|d| d.node.clone())
+        .find(|n| *n != leader)
+        .unwrap();
+    op.ok(&["cluster", "drain", &other, "--wait", "20s"]);
+    op.refused(
+        &["cluster", "switchover", "--to", &other],
+        cli::exit::CONFLICT,
+        &format!("candidate {other} is draining"),
+    );
+    op.ok(&["cluster", "drain", &other, "--undo"]);
+}
+
+#[test]
+fn pause_then_forced_failover_after_the_leader_dies() {
+    let etcd = Etcd::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let mut nodes = start_cluster(&etcd, dir.path());
+    let mut op = Operator::bootstrap(&nodes);
+    op.wait_for("a leader", Duration::from_secs(15), |st| {
+        st["leader"].is_object()
+    });
+    let paused = op.ok(&["cluster", "pause"]);
+    assert_eq!(paused["paused"], true);
+    op.refused(&["cluster", "switchover"], cli::exit::CONFLICT, "paused");
+
+    // Kill the leader: while paused, nobody takes over by themselves.
+    let (leader, token) = op.leader().unwrap();
+    let idx = nodes.iter().position(|d| d.node == leader).unwrap();
+    nodes[idx].proc.kill9();
+    let survivor = nodes.iter().find(|d| d.node != leader).unwrap();
+    op.via(survivor);
+    op.wait_for(
+        "the dead leader's lease to expire",
+        Duration::from_secs(20),
+        |st| st["leader"].is_null(),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        op.status()["leader"].is_null(),
+        "paused: no automatic election"
+    );
+
+    // The operator forces it, naming the node.
+    let to = nodes
+        .iter()
+        .map(|d| d.node.clone())
+        .find(|n| *n != leader)
+        .unwrap();
+    op.refused(
+        &["cluster", "failover", "--to", &leader],
+        cli::exit::CONFLICT,
+        &format!("{leader} is not a member"),
+    );
+    let st = op.ok(&["cluster", "failover", "--to", &to]);
+    assert_eq!(st["leader"]["node"], to.as_str());
+    assert!(st["leader"]["fencing_token"].as_u64().unwrap() > token);
+    op.ok(&["cluster", "resume"]);
+    assert_eq!(op.status()["paused"], false);
+}
+
+#[test]
+fn unpaused_cluster_elects_a_new_leader_and_a_stopped_one_is_deposed() {
+    let etcd = Etcd::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = start_cluster(&etcd, dir.path());
+    let mut op = Operator::bootstrap(&nodes);
+    op.wait_for("a leader", Duration::from_secs(15), |st| {
+        st["leader"].is_object()
+    });
+    let (leader, token) = op.leader().unwrap();
+    let old = nodes.iter().find(|d| d.node == leader).unwrap();
+    // SIGSTOP the leader past its lease: the others elect a new one.
+    unsafe {
+        libc::kill(old.proc.pid() as i32, libc::SIGSTOP);
+    }
+    let survivor = nodes.iter().find(|d| d.node != leader).unwrap();
+    op.via(survivor);
+    let st = op.wait_for("a new leader", Duration::from_secs(20), |st| {
+        st["leader"]["node"].as_str().is_some_and(|n| n != leader)
+    });
+    let new_token = st["leader"]["fencing_token"].as_u64().unwrap();
+    assert!(new_token > token);
+    unsafe {
+        libc::kill(old.proc.pid() as i32, libc::SIGCONT);
+    }
+    // The old leader wakes up, finds itself deposed, and registers again.
+    op.wait_for(
+        "the old leader back as a follower",
+        Duration::from_secs(20),
+        |st| {
+            st["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["node"] == leader.as_str() && m["leader"] == false)
+        },
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let st = op.status();
+    assert_eq!(
+        st["leader"]["fencing_token"].as_u64().unwrap(),
+        new_token,
+        "exactly one leader, unchanged"
+    );
+}
+
+#[test]
+fn drain_moves_clients_away_and_refuses_new_ones() {
+    let etcd = Etcd::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = start_cluster(&etcd, dir.path());
+    let mut op = Operator::bootstrap(&nodes);
+    op.wait_for("a leader", Duration::from_secs(15), |st| {
+        st["leader"].is_object()
+    });
+    let target = &nodes[2];
+    op.via(&nodes[0]);
+    // A client holding a subscription on the target.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = rt.block_on(target.client());
+    let mut sub = rt
+        .block_on(client.subscribe(
+            &protocol::messages::SubscribeRequest {
+                topic: "members".into(),
+                from_revision: None,
+            },
+            None,
+        ))
+        .unwrap();
+    let st = op.ok(&["cluster", "drain", &target.node, "--wait", "20s"]);
+    assert_eq!(st["draining"], true);
+    assert_eq!(st["connections"], 0);
+    // Events still in flight may arrive first (the drain itself is one);
+    // then the subscriber is told to go.
+    let end = rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match sub.next().await {
+                    Ok(Some(_)) => continue,
+                    other => return other,
+                }
+            }
+        })
+        .await
+    });
+    match end {
+        Ok(Err(protocol::client::ClientError::GoingAway { .. }))
+        | Ok(Ok(None))
+        | Ok(Err(protocol::client::ClientError::Transport { .. })) => {}
+        other => panic!("the subscriber should have been told to go: {other:?}"),
+    }
+    // New connections are refused while drained; taken again after --undo.
+    let out = Dfood::new()
+        .env("DFOOD_ENDPOINT", &target.endpoint())
+        .env("DFOOD_CA", target.ca_path().to_str().unwrap())
+        .run(["status", "--timeout", "2s"]);
+    assert_eq!(out.code, cli::exit::UNAVAILABLE as i32, "{out:?}");
+    let members = op.ok(&["cluster", "members"]);
+    assert!(
+        members["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["node"] == target.node.as_str() && m["draining"] == true)
+    );
+    op.ok(&["cluster", "drain", &target.node, "--undo"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = target.dfood().run(["status"]);
+        if out.code == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node takes connections again: {out:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn embedded_store_is_a_one_node_cluster_and_says_what_it_cannot_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start("solo", dir.path(), &[]);
+    let mut op = Operator::bootstrap(std::slice::from_ref(&d));
+    let st = op.wait_for("a leader", Duration::from_secs(10), |st| {
+        st["leader"].is_object()
+    });
+    assert_eq!(st["leader"]["node"], "solo");
+    assert_eq!(st["store"], "embedded");
+    op.refused(
+        &["cluster", "switchover"],
+        cli::exit::CONFLICT,
+        "one-node cluster",
+    );
+    op.refused(
+        &["cluster", "failover", "--to", "solo"],
+        cli::exit::CONFLICT,
+        "one-node cluster",
+    );
+    op.refused(
+        &["cluster", "drain", "solo"],
+        cli::exit::CONFLICT,
+        "one-node cluster",
+    );
+}
