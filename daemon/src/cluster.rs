@@ -109,6 +109,8 @@ pub struct ClusterState {
     pub stats: Stats,
     /// The cluster CA (PEM), to talk to other nodes.
     pub ca_pem: Vec<u8>,
+    /// Connections to other nodes, by address, for forwarding.
+    pub peers: tokio::sync::Mutex<std::collections::HashMap<String, Arc<protocol::client::Client>>>,
 }
 
 impl ClusterState {
@@ -120,6 +122,7 @@ impl ClusterState {
             draining: watch::channel(false).0,
             stats: Stats::default(),
             ca_pem,
+            peers: Default::default(),
         }
     }
 

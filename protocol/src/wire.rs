@@ -26,6 +26,10 @@ pub struct Request {
     /// The type-specific body; `{}` when the type has no parameters.
     #[serde(default = "empty_object")]
     pub body: serde_json::Value,
+    /// Set by a node that forwards the request to another node (one that
+    /// runs the role the request needs); clients leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 fn empty_object() -> serde_json::Value {
@@ -39,6 +43,7 @@ impl Request {
             id: None,
             token: None,
             body: serde_json::to_value(body).map_err(|e| WireError::Encode(e.to_string()))?,
+            via: None,
         })
     }
 

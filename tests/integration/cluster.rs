@@ -382,3 +382,72 @@ fn embedded_store_is_a_one_node_cluster_and_says_what_it_cannot_do() {
         "one-node cluster",
     );
 }
+
+#[test]
+fn a_node_without_a_role_forwards_to_one_that_has_it() {
+    let etcd = Etcd::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let full = Daemon::start("full", &dir.path().join("full"), &etcd.endpoints());
+    let front = Daemon::start_with(
+        "front",
+        &dir.path().join("front"),
+        &etcd.endpoints(),
+        "roles = [\"gateway\"]\n",
+    );
+    let h = front.dfood().run(["status", "-o", "json"]);
+    assert_eq!(h.json()["roles"], serde_json::json!(["gateway"]));
+    // A whole customer session through the gateway-only node.
+    let mut mia = front.dfood().env("DFOOD_PASSWORD", "a good password");
+    for args in [
+        vec!["signup", "--username", "mia"],
+        vec!["restaurant", "create", "deli", "--name", "Deli"],
+        vec!["restaurant", "open", "deli"],
+        vec!["whoami"],
+    ] {
+        let out = mia.run(&args);
+        assert_eq!(out.code, 0, "{args:?} via the gateway-only node: {out:?}");
+    }
+    let list = mia.run(["restaurant", "list", "-o", "json"]);
+    assert!(
+        list.json()["restaurants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == "deli")
+    );
+    // Refusals still come back as refusals, with their codes.
+    let dup = mia.run([
+        "restaurant",
+        "create",
+        "deli",
+        "--name",
+        "Again",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(dup.code, cli::exit::CONFLICT as i32, "{dup:?}");
+    // With the full node gone, the gateway says which role is missing.
+    drop(full);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = mia.run([
+            "restaurant",
+            "create",
+            "cafe",
+            "--name",
+            "Cafe",
+            "-o",
+            "json",
+        ]);
+        // Until its lease expires the dead node still looks like a member
+        // (those attempts time out); then the gateway names the role.
+        if out.code == cli::exit::UNAVAILABLE as i32 && out.stderr.contains("catalog") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still answered without a catalog node: {out:?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}

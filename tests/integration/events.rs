@@ -315,6 +315,7 @@ async fn subscriber_resumes_after_disconnect_without_gap_or_duplicate() {
     let n = read_frames(&mut sub, 4, Duration::from_secs(5), &mut seen, &mut last).await;
     assert_eq!(n, 4, "{seen:#?}");
     assert_eq!(seen.len(), 4, "one order event per frame: {seen:#?}");
+    let rev_at_drop = store_revision(&w.client).await;
     drop(sub);
     drop(c1);
 
@@ -345,6 +346,11 @@ async fn subscriber_resumes_after_disconnect_without_gap_or_duplicate() {
     read_until_complete(&mut sub, &expected, &mut seen, &mut last).await;
     check_exactly_once(&seen, &expected);
     assert!(seen[0].revision >= start);
+    assert_eq!(
+        seen.iter().filter(|s| s.revision <= rev_at_drop).count(),
+        9,
+        "the 5 events sent but not processed before the drop came again"
+    );
 
     assert_eq!(
         lifecycle(&seen, &o1),
@@ -402,17 +408,23 @@ async fn subscriber_resumes_across_kill9_and_restart() {
     w.step("start", &o1).await;
     read_frames(&mut sub, 1, Duration::from_secs(5), &mut seen, &mut last).await;
     let before_kill = w.versions().await;
+    let rev_at_kill = store_revision(&w.client).await;
+    assert!(
+        rev_at_kill > last,
+        "changes the subscriber has not processed"
+    );
+    // The subscriber goes down with the daemon: what it had not processed
+    // (even if already sent) must come again.
     d.proc.kill9();
-    // Whatever was already on its way may still arrive; then the stream
-    // ends, fails or goes quiet.
-    read_frames(&mut sub, 100, Duration::from_secs(2), &mut seen, &mut last).await;
     drop(sub);
     drop(c1);
+    let processed = seen.len();
 
     tokio::task::block_in_place(|| d.restart());
     w.client = d.client().await;
     let after_restart = w.versions().await;
     assert_eq!(after_restart, before_kill, "nothing lost, nothing added");
+    assert!(store_revision(&w.client).await >= rev_at_kill);
 
     // Changes after the restart, then the subscriber comes back.
     let o4 = w.place("soup").await;
@@ -425,6 +437,10 @@ async fn subscriber_resumes_across_kill9_and_restart() {
     assert_eq!(expected.len(), 4);
     read_until_complete(&mut sub, &expected, &mut seen, &mut last).await;
     check_exactly_once(&seen, &expected);
+    assert!(
+        seen[processed].revision <= rev_at_kill,
+        "events from before the crash were replayed: {seen:#?}"
+    );
     assert_eq!(
         lifecycle(&seen, &o1)
             .last()
@@ -434,6 +450,11 @@ async fn subscriber_resumes_across_kill9_and_restart() {
     assert_eq!(expected[&o2], 4);
     assert_eq!(expected[&o3], 4);
     assert_eq!(expected[&o4], 4, "placed twice over, cancelled, voided");
+}
+
+async fn store_revision(c: &Client) -> u64 {
+    let h: Value = c.call("health", None, &json!({})).await.unwrap();
+    h["store_revision"].as_u64().unwrap()
 }
 
 /// Reads until each `(order, version)` has been seen.
@@ -486,8 +507,7 @@ async fn dfood_events_streams_new_orders_live() {
     let dir = tempfile::tempdir().unwrap();
     let d = tokio::task::block_in_place(|| Daemon::start("events", dir.path(), &[]));
     let w = World::setup(&d).await;
-    let rev: Value = w.client.call("health", None, &json!({})).await.unwrap();
-    let from = rev["store_revision"].as_u64().unwrap() + 1;
+    let from = store_revision(&w.client).await + 1;
 
     let home = tempfile::tempdir().unwrap();
     let mut child = Command::new(tests::workspace_bin("dfood"))

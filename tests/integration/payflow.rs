@@ -510,7 +510,6 @@ fn authorisation_never_confirmed_fails_the_order_after_the_deadline() {
         assert_eq!(states(&o), pair("pending_payment", "authorizing"), "{o}");
         o["id"].as_str().unwrap().to_string()
     };
-    let placed_at = Instant::now();
     let id_h = place(&mut c_http, "pm_card_visa");
     let id_s = place(&mut c_sandbox, "pm_card_timeout");
     assert_eq!(
@@ -538,6 +537,8 @@ fn authorisation_never_confirmed_fails_the_order_after_the_deadline() {
             (o["state"] != "pending_payment").then_some(o)
         });
         assert_eq!(states(&o), pair("payment_failed", "declined"), "{o}");
+        let waited = o["updated_at"].as_u64().unwrap() - o["created_at"].as_u64().unwrap();
+        assert!(waited >= 20_000, "failed only at the deadline: {waited} ms");
         assert!(
             o["payment"]["error"]
                 .as_str()
@@ -548,11 +549,6 @@ fn authorisation_never_confirmed_fails_the_order_after_the_deadline() {
         assert!(o["payment"]["gateway_ref"].is_null(), "{o}");
         assert_eq!(stock(u, "tiramisu"), Some(5), "stock back");
     }
-    assert!(
-        placed_at.elapsed() >= Duration::from_secs(19),
-        "failed only at the deadline, after {:?}",
-        placed_at.elapsed()
-    );
 
     // The HTTP gateway was asked again and again, always with the one key,
     // and holds nothing.
@@ -677,17 +673,17 @@ fn crash_during_authorisation_never_charges_twice() {
         "authorisation reaches the gateway",
         || (!gw.authorizations().is_empty()).then_some(()),
     );
+    // The order and its payment step are durable before the gateway call.
+    let pending = cleo.orders();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(states(&pending[0]), pair("pending_payment", "authorizing"));
+    assert_eq!(gw.intents().len(), 1, "held at the gateway");
     d.proc.kill9();
-    let (code, out) = reap(placing, Duration::from_secs(15));
     d.restart();
 
     let orders = cleo.orders();
     assert_eq!(orders.len(), 1, "{orders:?}");
     let id = orders[0]["id"].as_str().unwrap().to_string();
-    if code == Some(0) {
-        let printed: Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(printed["id"].as_str(), Some(id.as_str()));
-    }
     let o = wait_for(Duration::from_secs(15), "authorisation resumed", || {
         let o = cleo.order(&id);
         (o["state"] != "pending_payment").then_some(o)
@@ -718,6 +714,13 @@ fn crash_during_authorisation_never_charges_twice() {
     );
     assert!(gw.posts("/capture").is_empty());
     assert_eq!(stock(&mut cleo, "tiramisu"), Some(5));
+    // The interrupted `dfood order place` retries with its key on a dead
+    // connection and gives up; had it got through, it would show this order.
+    let (code, out) = reap(placing, Duration::from_secs(15));
+    if code == Some(0) {
+        let printed: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(printed["id"].as_str(), Some(id.as_str()));
+    }
 }
 
 /// Two `dfood order place` processes with one key, while the gateway is
@@ -768,20 +771,4 @@ fn concurrent_retries_with_one_key_authorise_once() {
         "one authorisation request, not a replayed second: {:?}",
         gw.requests()
     );
-}
-
-#[test]
-fn scratch_leak() {
-    let gw = Gw::start();
-    let dir = tempfile::tempdir().unwrap();
-    let d = Daemon::start_with("pay", dir.path(), &[], &gw.config(300, 1));
-    let (_m, _k, mut c) = shop(&d);
-    gw.inject(Fault::FailAfterProcessing(u32::MAX));
-    let o = c.ok(&["order", "place", "trattoria", "--item", "tiramisu", "--pay", "pm_card_visa", "--timeout", "20s"]);
-    let id = o["id"].as_str().unwrap().to_string();
-    let o = wait_for(Duration::from_secs(40), "x", || { let o = c.order(&id); (o["state"] != "pending_payment").then_some(o) });
-    eprintln!("SCRATCH order {o}");
-    eprintln!("SCRATCH intents {:?}", gw.intents());
-    std::thread::sleep(Duration::from_secs(3));
-    eprintln!("SCRATCH intents later {:?} requests {}", gw.intents(), gw.requests().len());
 }

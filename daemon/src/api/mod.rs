@@ -6,6 +6,8 @@
 //! `route(ctx, req) -> Option<ApiResult<Value>>`, returning `None` for
 //! request types it does not own; [`route`] asks each in turn.
 
+pub mod forward;
+
 use protocol::wire::{ErrorCode, Request};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -137,8 +139,12 @@ pub fn from_doc<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> ApiResult<T> {
         .map_err(|e| ApiError::internal(format!("damaged record {key}: {e}")))
 }
 
-/// Routes a one-shot request to the domain that owns its type.
+/// Routes a one-shot request to the domain that owns its type (on another
+/// node if this one lacks the role, see [`forward`]).
 pub async fn route(ctx: &Ctx<'_>, req: &Request) -> ApiResult<serde_json::Value> {
+    if let Some(r) = forward::maybe_forward(ctx.state, req).await {
+        return r;
+    }
     if let Some(r) = crate::auth::route(ctx, req).await {
         return r;
     }
