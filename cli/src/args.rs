@@ -11,7 +11,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 ///
 /// Talks to a dfoodd over QUIC with TLS verified against the cluster CA.
 /// Point it at a daemon with --endpoint (or DFOOD_ENDPOINT, or
-/// `dfood config set endpoint HOST:PORT`) and give it the CA the daemon
+/// `dfood config set endpoint HOST:PORT`; a comma-separated list of nodes
+/// works too, and dfood fails over between them) and give it the CA the daemon
 /// wrote to <data-dir>/tls/ca.pem with --ca (or DFOOD_CA, or
 /// `dfood config set ca FILE`).
 ///
@@ -36,8 +37,15 @@ pub enum Output {
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Daemon to talk to, HOST:PORT [default: 127.0.0.1:7400].
-    #[arg(long, global = true, env = "DFOOD_ENDPOINT", value_name = "HOST:PORT")]
+    /// Daemon(s) to talk to: HOST:PORT, or a comma-separated list of seeds
+    /// (the rest of the cluster is learned from them; dfood moves to
+    /// another node when its node fails) [default: 127.0.0.1:7400].
+    #[arg(
+        long,
+        global = true,
+        env = "DFOOD_ENDPOINT",
+        value_name = "HOST:PORT[,HOST:PORT...]"
+    )]
     pub endpoint: Option<String>,
     /// Cluster CA certificate (PEM) to verify the daemon against.
     #[arg(long, global = true, env = "DFOOD_CA", value_name = "FILE")]

@@ -58,6 +58,10 @@ pub struct Args {
     /// Log format: human or json [default: human].
     #[arg(long, env = "DFOODD_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<String>,
+    /// TCP address for Prometheus metrics (GET /metrics), e.g. 127.0.0.1:9400
+    /// [default: none; an empty value turns it off].
+    #[arg(long, env = "DFOODD_METRICS_LISTEN", value_name = "IP:PORT")]
+    pub metrics_listen: Option<String>,
 }
 
 impl Args {
@@ -81,6 +85,7 @@ impl Args {
         over!(etcd_endpoints, self.etcd.clone());
         over!(roles, self.roles.clone());
         over!(log_format, self.log_format.clone());
+        over!(metrics_listen, self.metrics_listen.clone());
         Ok(f)
     }
 }

@@ -69,11 +69,20 @@ pub struct Stats {
     pub request_errors_total: AtomicU64,
     pub lease_renew_failures: AtomicU64,
     pub latency_us: Mutex<hdrhistogram::Histogram<u64>>,
+    /// The Prometheus side of the same figures (see `crate::metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Default for Stats {
     fn default() -> Self {
+        Self::new(Arc::new(crate::metrics::Metrics::new("")))
+    }
+}
+
+impl Stats {
+    pub fn new(metrics: Arc<crate::metrics::Metrics>) -> Self {
         Stats {
+            metrics,
             connections: AtomicU64::new(0),
             subscriptions: AtomicU64::new(0),
             requests_total: AtomicU64::new(0),
@@ -85,9 +94,27 @@ impl Default for Stats {
             ),
         }
     }
-}
 
-impl Stats {
+    /// Records one answered request, for `cluster.stats` and Prometheus
+    /// alike; `code` is the error answered, if any.
+    pub fn record_request(
+        &self,
+        ty: &str,
+        code: Option<protocol::wire::ErrorCode>,
+        elapsed: Duration,
+    ) {
+        use protocol::wire::ErrorCode;
+        self.record(
+            elapsed,
+            matches!(code, Some(ErrorCode::Internal | ErrorCode::Unavailable)),
+        );
+        self.metrics.observe_request(
+            crate::metrics::type_label(ty, code),
+            crate::metrics::result_label(code),
+            elapsed,
+        );
+    }
+
     pub fn record(&self, elapsed: Duration, error: bool) {
         self.requests_total.fetch_add(1, Ordering::Relaxed);
         if error {
@@ -115,12 +142,23 @@ pub struct ClusterState {
 
 impl ClusterState {
     pub fn new(member: Member, ca_pem: Vec<u8>) -> ClusterState {
+        let metrics = Arc::new(crate::metrics::Metrics::new(&member.node));
+        Self::with_metrics(member, ca_pem, metrics)
+    }
+
+    /// As [`ClusterState::new`], reporting to `metrics` (which the node's
+    /// instrumented store also feeds).
+    pub fn with_metrics(
+        member: Member,
+        ca_pem: Vec<u8>,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> ClusterState {
         ClusterState {
             member: Mutex::new(member),
             lease: AtomicI64::new(0),
             token: AtomicU64::new(0),
             draining: watch::channel(false).0,
-            stats: Stats::default(),
+            stats: Stats::new(metrics),
             ca_pem,
             peers: Default::default(),
         }

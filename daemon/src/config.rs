@@ -57,6 +57,9 @@ pub struct FileConfig {
     pub etcd_endpoints: Option<Vec<String>>,
     pub roles: Option<Vec<String>>,
     pub log_format: Option<String>,
+    /// TCP address of the Prometheus endpoint (`GET /metrics`); absent or
+    /// empty: none.
+    pub metrics_listen: Option<String>,
     #[serde(default)]
     pub tls: TlsFiles,
     #[serde(default)]
@@ -294,6 +297,8 @@ pub struct Config {
     pub etcd_endpoints: Vec<String>,
     pub roles: Vec<String>,
     pub log_format: LogFormat,
+    /// Where `GET /metrics` is served (TCP); `None`: nowhere.
+    pub metrics_listen: Option<SocketAddr>,
     pub tls: TlsFiles,
     pub payments: PaymentsConfig,
     pub auth: crate::auth::AuthSettings,
@@ -311,6 +316,7 @@ impl Config {
             etcd_endpoints: Vec::new(),
             roles: ROLES.iter().map(|r| r.to_string()).collect(),
             log_format: LogFormat::Human,
+            metrics_listen: None,
             tls: TlsFiles::default(),
             payments: PaymentsConfig::default(),
             auth: crate::auth::AuthSettings::default(),
@@ -384,6 +390,13 @@ impl Config {
                 });
             }
         };
+        let metrics_listen = match f.metrics_listen.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(m) => Some(m.parse::<SocketAddr>().map_err(|_| ConfigError::Invalid {
+                key: "metrics_listen",
+                reason: format!("{m:?} is not an IP:port address (e.g. \"127.0.0.1:9400\")"),
+            })?),
+        };
         let t = &f.tls;
         if t.cert.is_some() != t.key.is_some() {
             return Err(ConfigError::Invalid {
@@ -412,6 +425,7 @@ impl Config {
             etcd_endpoints,
             roles,
             log_format,
+            metrics_listen,
             tls: f.tls,
             payments,
             auth: f.auth.validate().map_err(|reason| ConfigError::Invalid {
@@ -479,6 +493,18 @@ mod tests {
         assert!(c.etcd_endpoints.is_empty());
         assert_eq!(c.roles.len(), ROLES.len());
         assert_eq!(c.listen.port(), protocol::DEFAULT_PORT);
+        assert_eq!(c.metrics_listen, None, "no metrics endpoint unless asked");
+        let m = |v: &str| {
+            Config::from_file(FileConfig {
+                node: Some("n1".into()),
+                metrics_listen: Some(v.into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .metrics_listen
+        };
+        assert_eq!(m("127.0.0.1:9400"), Some("127.0.0.1:9400".parse().unwrap()));
+        assert_eq!(m(""), None, "empty disables it (e.g. from the environment)");
     }
 
     #[test]
@@ -522,6 +548,13 @@ mod tests {
                 ..Default::default()
             })
             .contains("log_format")
+        );
+        assert!(
+            bad(FileConfig {
+                metrics_listen: Some("localhost".into()),
+                ..Default::default()
+            })
+            .contains("metrics_listen")
         );
     }
 

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod catalog;
 pub mod cluster;
 pub mod config;
+pub mod metrics;
 pub mod orders;
 pub mod payments;
 pub mod server;
@@ -57,6 +58,9 @@ pub struct Node {
     accept: tokio::task::JoinHandle<()>,
     stop_cluster: watch::Sender<bool>,
     cluster_task: tokio::task::JoinHandle<()>,
+    /// The Prometheus endpoint's bound address and task, when configured.
+    metrics_addr: Option<SocketAddr>,
+    metrics_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Opens the store the config names: etcd when endpoints are given, else the
@@ -76,7 +80,10 @@ pub async fn start(config: Config) -> Result<Node, StartError> {
         path: config.data_dir.display().to_string(),
         reason: e.to_string(),
     })?;
-    let store = open_store(&config).await?;
+    // One registry per node; the store reports every operation's latency.
+    let metrics = Arc::new(metrics::Metrics::new(&config.node));
+    let store =
+        store::instrumented::InstrumentedStore::wrap(open_store(&config).await?, metrics.clone());
     // Bind first with a placeholder-free config: TLS needs the advertised
     // address, which needs the bound port when listening on port 0.
     let socket = std::net::UdpSocket::bind(config.listen).map_err(|e| StartError::Listen {
@@ -88,6 +95,13 @@ pub async fn start(config: Config) -> Result<Node, StartError> {
         reason: e.to_string(),
     })?;
     let advertised = config.advertised(local_addr);
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => Some(metrics::bind(addr).await.map_err(|e| StartError::Listen {
+            addr,
+            reason: format!("metrics endpoint: {e}"),
+        })?),
+        None => None,
+    };
     let node_tls = tls::setup(&config, store.as_ref(), &advertised).await?;
     let mut server_config = node_tls.server;
     let mut transport = quinn::TransportConfig::default();
@@ -116,7 +130,8 @@ pub async fn start(config: Config) -> Result<Node, StartError> {
             .unwrap_or(0),
         draining: false,
     };
-    let cluster_state = cluster::ClusterState::new(member, node_tls.ca_pem.clone());
+    let cluster_state =
+        cluster::ClusterState::with_metrics(member, node_tls.ca_pem.clone(), metrics);
     cluster::register(store.as_ref(), &cluster_state).await?;
 
     // No operator yet: make sure a one-time setup token is pending.
@@ -137,6 +152,11 @@ pub async fn start(config: Config) -> Result<Node, StartError> {
     });
     let (stop_cluster, stop_cluster_rx) = watch::channel(false);
     let cluster_task = tokio::spawn(cluster::run(state.clone(), stop_cluster_rx));
+    let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
+    let metrics_task = metrics_listener.map(|l| metrics::serve(l, state.clone()));
+    if let Some(addr) = metrics_addr {
+        info!(node = %config.node, "metrics at http://{addr}/metrics");
+    }
     let accept = tokio::spawn(server::accept_loop(endpoint.clone(), state));
     server::announce(
         &config.node,
@@ -154,6 +174,8 @@ pub async fn start(config: Config) -> Result<Node, StartError> {
         accept,
         stop_cluster,
         cluster_task,
+        metrics_addr,
+        metrics_task,
     })
 }
 
@@ -169,6 +191,11 @@ impl Node {
 
     pub fn store(&self) -> Arc<dyn Store> {
         self.store.clone()
+    }
+
+    /// Where `GET /metrics` is served, when `metrics_listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// Serves until `shutdown` resolves, then shuts down in order.
@@ -194,6 +221,11 @@ impl Node {
         //    (Resigns leadership first, so another node takes over at once.)
         self.stop_cluster.send_replace(true);
         let _ = self.cluster_task.await;
+        // 5. Stop the metrics endpoint last, so the end stays observable.
+        if let Some(t) = self.metrics_task {
+            t.abort();
+            let _ = t.await;
+        }
         info!(node = %self.config.node, "stopped");
         Ok(())
     }

@@ -23,7 +23,7 @@ use protocol::messages::{
 };
 use protocol::wire::{self, ErrorCode, Request, ServerFrame, stream_code};
 use tokio::sync::watch;
-use tracing::{debug, info, warn};
+use tracing::{Instrument, debug, info, warn};
 
 use crate::store::{EventKind, Store, StoreError};
 
@@ -181,7 +181,10 @@ async fn handle_stream(
         }
     };
     match req.ty.as_str() {
-        messages::types::SUBSCRIBE => subscribe(&mut send, req, &state).await,
+        messages::types::SUBSCRIBE => {
+            let span = crate::metrics::request_span(&state.node, &req);
+            subscribe(&mut send, req, &state).instrument(span).await
+        }
         _ => {
             let frame = dispatch(&req, &state).await;
             send_frame(&mut send, &frame).await;
@@ -193,9 +196,15 @@ async fn handle_stream(
 /// Answers a one-shot request.
 pub async fn dispatch(req: &Request, state: &NodeState) -> ServerFrame {
     let started = Instant::now();
-    let frame = dispatch_inner(req, state).await;
-    let failed = matches!(&frame, ServerFrame::Error { error, .. } if error.code == ErrorCode::Internal || error.code == ErrorCode::Unavailable);
-    state.cluster.stats.record(started.elapsed(), failed);
+    let span = crate::metrics::request_span(&state.node, req);
+    let frame = dispatch_inner(req, state).instrument(span.clone()).await;
+    let code = match &frame {
+        ServerFrame::Error { error, .. } => Some(error.code),
+        _ => None,
+    };
+    let elapsed = started.elapsed();
+    state.cluster.stats.record_request(&req.ty, code, elapsed);
+    crate::metrics::finish_request_span(&span, req, &frame, elapsed);
     frame
 }
 
@@ -251,12 +260,15 @@ async fn health(state: &NodeState) -> Result<HealthResponse, (ErrorCode, String)
 /// Streams a topic's events from the requested revision until the client
 /// goes away, the store fails, or the node shuts down.
 async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState) {
+    let started = Instant::now();
     let id = req.id.clone();
     let sub: SubscribeRequest = match req.body_as() {
         Ok(s) => s,
         Err(e) => {
-            send_frame(
+            answer_subscribe(
                 send,
+                state,
+                started,
                 &ServerFrame::error(id, ErrorCode::BadRequest, e.to_string()),
             )
             .await;
@@ -273,7 +285,13 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
         other => match crate::orders::topic_prefix(&ctx, other).await {
             Some(Ok(p)) => (p, false),
             Some(Err(e)) => {
-                send_frame(send, &ServerFrame::error(id, e.code, e.message)).await;
+                answer_subscribe(
+                    send,
+                    state,
+                    started,
+                    &ServerFrame::error(id, e.code, e.message),
+                )
+                .await;
                 return;
             }
             None => {
@@ -284,7 +302,7 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
                         "unknown topic {other:?}; known topics: members, restaurant:<id>, order:<id>"
                     ),
                 );
-                send_frame(send, &f).await;
+                answer_subscribe(send, state, started, &f).await;
                 return;
             }
         },
@@ -295,7 +313,7 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
             Ok(r) => r + 1,
             Err(e) => {
                 let (code, m) = store_error(e);
-                send_frame(send, &ServerFrame::error(id, code, m)).await;
+                answer_subscribe(send, state, started, &ServerFrame::error(id, code, m)).await;
                 return;
             }
         },
@@ -305,7 +323,7 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
         Ok(s) => s,
         Err(e) => {
             let (code, m) = store_error(e);
-            send_frame(send, &ServerFrame::error(id, code, m)).await;
+            answer_subscribe(send, state, started, &ServerFrame::error(id, code, m)).await;
             return;
         }
     };
@@ -316,7 +334,7 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
         },
     )
     .expect("serialisable");
-    if !send_frame(send, &ok).await {
+    if !answer_subscribe(send, state, started, &ok).await {
         return;
     }
     let _counted = Counted::new(&state.cluster.stats.subscriptions);
@@ -354,6 +372,26 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
             _ = send.stopped() => return,
         }
     }
+}
+
+/// Sends a subscription's first answer (accepted or refused) and records
+/// it like any request's.
+async fn answer_subscribe(
+    send: &mut quinn::SendStream,
+    state: &NodeState,
+    started: Instant,
+    frame: &ServerFrame,
+) -> bool {
+    let code = match frame {
+        ServerFrame::Error { error, .. } => Some(error.code),
+        _ => None,
+    };
+    let elapsed = started.elapsed();
+    state
+        .cluster
+        .stats
+        .record_request(messages::types::SUBSCRIBE, code, elapsed);
+    send_frame(send, frame).await
 }
 
 /// An event written by a domain module (see `orders::event_op`), with the

@@ -5,7 +5,9 @@
 //! side and reads one response frame. A subscription keeps its stream open
 //! and reads `event` / `progress` frames until the server ends it.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -68,6 +70,9 @@ impl ConnectOptions {
     }
 }
 
+/// One connection. Cloning is cheap and shares the connection (closing
+/// one clone closes it for all).
+#[derive(Clone)]
 pub struct Client {
     endpoint: quinn::Endpoint,
     conn: quinn::Connection,
@@ -98,10 +103,28 @@ pub async fn resolve(endpoint: &str) -> Result<SocketAddr, ClientError> {
         .ok_or_else(|| bad("resolves to no address".into()))
 }
 
+/// A failed request, and whether any of it may have reached the server
+/// (`sent: false` proves it did not: retrying it elsewhere is always safe).
+#[derive(Debug)]
+pub struct RequestFailure {
+    pub error: ClientError,
+    pub sent: bool,
+}
+
 impl Client {
     pub async fn connect(opts: &ConnectOptions) -> Result<Client, ClientError> {
-        let addr = resolve(&opts.endpoint).await?;
         let config = tls::client_config(&opts.ca_pem)?;
+        Self::connect_with(opts, config).await
+    }
+
+    /// As [`Client::connect`], with a ready client configuration (TLS from
+    /// [`tls::client_config`], maybe a tuned transport); `opts.ca_pem` is
+    /// not used.
+    pub async fn connect_with(
+        opts: &ConnectOptions,
+        config: quinn::ClientConfig,
+    ) -> Result<Client, ClientError> {
+        let addr = resolve(&opts.endpoint).await?;
         let bind: SocketAddr = if addr.is_ipv6() {
             "[::]:0".parse().expect("addr")
         } else {
@@ -136,6 +159,12 @@ impl Client {
 
     pub fn remote(&self) -> SocketAddr {
         self.conn.remote_address()
+    }
+
+    /// Whether the connection is over (closed by either side, or timed
+    /// out): nothing sent on it now would arrive.
+    pub fn is_closed(&self) -> bool {
+        self.conn.close_reason().is_some()
     }
 
     /// The endpoint string this client was created with.
@@ -175,15 +204,19 @@ impl Client {
         }
     }
 
+    /// Opens a stream and writes `req`; `sent` turns true once any of it
+    /// may have left.
     async fn open(
         &self,
         req: &Request,
+        sent: &AtomicBool,
     ) -> Result<(quinn::SendStream, quinn::RecvStream), ClientError> {
         let (mut send, recv) = self
             .conn
             .open_bi()
             .await
             .map_err(|e| self.going_away().unwrap_or_else(|| self.transport(e)))?;
+        sent.store(true, Ordering::Relaxed);
         write_doc(&mut send, req, MAX_FRAME_LEN)
             .await
             .map_err(|e| self.map_io(e))?;
@@ -210,8 +243,18 @@ impl Client {
 
     /// Sends a raw request and returns the `ok` body.
     pub async fn request(&self, req: &Request) -> Result<serde_json::Value, ClientError> {
+        self.request_detailed(req).await.map_err(|f| f.error)
+    }
+
+    /// As [`Client::request`], telling on failure whether the request may
+    /// have reached the server.
+    pub async fn request_detailed(
+        &self,
+        req: &Request,
+    ) -> Result<serde_json::Value, RequestFailure> {
+        let sent = AtomicBool::new(false);
         let work = async {
-            let (mut send, mut recv) = self.open(req).await?;
+            let (mut send, mut recv) = self.open(req, &sent).await?;
             let _ = send.finish();
             loop {
                 match self.read_server_frame(&mut recv).await? {
@@ -245,12 +288,18 @@ impl Client {
                 }
             }
         };
-        tokio::time::timeout(self.timeout, work)
+        let result = tokio::time::timeout(self.timeout, work)
             .await
-            .map_err(|_| ClientError::Timeout {
-                endpoint: self.name.clone(),
-                timeout: self.timeout,
-            })?
+            .unwrap_or_else(|_| {
+                Err(ClientError::Timeout {
+                    endpoint: self.name.clone(),
+                    timeout: self.timeout,
+                })
+            });
+        result.map_err(|error| RequestFailure {
+            error,
+            sent: sent.load(Ordering::Relaxed),
+        })
     }
 
     /// Sends a typed request and decodes the typed response.
@@ -278,13 +327,34 @@ impl Client {
         sub: &SubscribeRequest,
         token: Option<&str>,
     ) -> Result<Subscription<'_>, ClientError> {
+        self.subscribe_inner(sub, token, Cow::Borrowed(self)).await
+    }
+
+    /// As [`Client::subscribe`], holding its own handle on the connection
+    /// (no borrow of `self`).
+    pub async fn subscribe_owned(
+        &self,
+        sub: &SubscribeRequest,
+        token: Option<&str>,
+    ) -> Result<Subscription<'static>, ClientError> {
+        self.subscribe_inner(sub, token, Cow::Owned(self.clone()))
+            .await
+    }
+
+    async fn subscribe_inner<'c>(
+        &self,
+        sub: &SubscribeRequest,
+        token: Option<&str>,
+        client: Cow<'c, Client>,
+    ) -> Result<Subscription<'c>, ClientError> {
         let mut req =
             Request::new(messages::types::SUBSCRIBE, sub).map_err(|e| ClientError::Protocol {
                 endpoint: self.name.clone(),
                 reason: e.to_string(),
             })?;
         req.token = token.map(str::to_string);
-        let (send, mut recv) = tokio::time::timeout(self.timeout, self.open(&req))
+        let sent = AtomicBool::new(false);
+        let (send, mut recv) = tokio::time::timeout(self.timeout, self.open(&req, &sent))
             .await
             .map_err(|_| ClientError::Timeout {
                 endpoint: self.name.clone(),
@@ -311,7 +381,7 @@ impl Client {
             }
         };
         Ok(Subscription {
-            client: self,
+            client,
             _send: send,
             recv,
             start_revision: start.start_revision,
@@ -333,13 +403,18 @@ pub enum SubscriptionItem {
 }
 
 pub struct Subscription<'c> {
-    client: &'c Client,
+    client: Cow<'c, Client>,
     _send: quinn::SendStream,
     recv: quinn::RecvStream,
     pub start_revision: u64,
 }
 
 impl Subscription<'_> {
+    /// The endpoint the subscription runs on.
+    pub fn endpoint_name(&self) -> &str {
+        &self.client.name
+    }
+
     /// The next item, `Ok(None)` when the server ended the stream.
     pub async fn next(&mut self) -> Result<Option<SubscriptionItem>, ClientError> {
         loop {

@@ -7,20 +7,27 @@
 //! - [`wire`]: the JSON envelopes carried in frames (requests, responses,
 //!   subscription frames) and the stable error codes.
 //! - [`messages`]: the typed bodies of every request and response.
-//! - [`io`] and [`client`] (feature `client`, on by default): the only parts
-//!   that know about quinn and tokio; they drive the layers above over QUIC.
+//! - [`retry`]: the sans-IO retry and failover policy (which requests may be
+//!   sent twice, where to, after how long).
+//! - [`io`], [`client`] and [`session`] (feature `client`, on by default):
+//!   the only parts that know about quinn and tokio; they drive the layers
+//!   above over QUIC. A [`session::Session`] spreads over and fails over
+//!   between nodes, one [`client::Client`] per connection.
 //!
 //! The wire types never depend on an async runtime, so a fuzzer or another
 //! runtime can use them as they are.
 
 pub mod frame;
 pub mod messages;
+pub mod retry;
 pub mod wire;
 
 #[cfg(feature = "client")]
 pub mod client;
 #[cfg(feature = "client")]
 pub mod io;
+#[cfg(feature = "client")]
+pub mod session;
 #[cfg(feature = "client")]
 pub mod tls;
 

@@ -494,8 +494,11 @@ fn authorisation_never_confirmed_fails_the_order_after_the_deadline() {
     gw.inject(Fault::Fail500(u32::MAX));
 
     let place = |u: &mut User, pay: &str| {
-        // The daemon answers a payment in doubt after waiting up to 5 s;
-        // give the client room for that.
+        // The daemon answers a payment in doubt only after waiting 5 s
+        // (protocol/README.md), which is also dfood's default request
+        // timeout: with the default, `order place` times out and retries
+        // until the deadline decides (known issue, reported). Give the
+        // client room to receive the `pending_payment` answer.
         let o = u.ok(&[
             "order",
             "place",
@@ -555,18 +558,17 @@ fn authorisation_never_confirmed_fails_the_order_after_the_deadline() {
     assert!(gw.intents().is_empty(), "{:?}", gw.intents());
     let auths = gw.authorizations();
     assert!(auths.len() > 4, "the worker kept trying: {}", auths.len());
-    assert!(
-        auths
-            .iter()
-            .all(|r| r.idempotency_key.as_deref() == Some(&format!("{id_h}:authorize"))),
-        "{auths:?}"
+    let used: std::collections::BTreeSet<_> = keys(&auths).into_iter().collect();
+    assert_eq!(
+        used,
+        [Some(format!("{id_h}:authorize"))].into(),
+        "one key for every try"
     );
-    assert!(
-        gw.requests()
-            .iter()
-            .all(|r| r.path == "/v1/payment_intents"),
-        "no capture, void or refund: {:?}",
-        gw.requests()
+    let paths: std::collections::BTreeSet<_> = gw.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        ["/v1/payment_intents".to_string()].into(),
+        "no capture, void or refund"
     );
 }
 
@@ -771,4 +773,48 @@ fn concurrent_retries_with_one_key_authorise_once() {
         "one authorisation request, not a replayed second: {:?}",
         gw.requests()
     );
+}
+
+/// The gateway holds the money but every answer is lost: after the
+/// deadline the order fails (the customer is not kept waiting), and once
+/// the gateway answers again the orphaned hold is found and voided.
+#[test]
+fn a_hold_made_after_all_is_voided_once_the_gateway_answers() {
+    let gw = Gw::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start_with("pay-orphan", dir.path(), &[], &gw.config(300, 1));
+    let (_m, _k, mut cleo) = shop(&d);
+    gw.inject(Fault::FailAfterProcessing(u32::MAX));
+    let o = cleo.ok(&[
+        "order",
+        "place",
+        "trattoria",
+        "--item",
+        "tiramisu",
+        "--pay",
+        "pm_card_visa",
+        "--timeout",
+        "20s",
+    ]);
+    let id = o["id"].as_str().unwrap().to_string();
+    let failed = wait_for(
+        Duration::from_secs(40),
+        "payment failed at the deadline",
+        || {
+            let o = cleo.order(&id);
+            (o["state"] != "pending_payment").then_some(o)
+        },
+    );
+    assert_eq!(
+        states(&failed),
+        pair("payment_failed", "declined"),
+        "{failed}"
+    );
+    assert_eq!(gw.intents().len(), 1, "the gateway did hold the money once");
+    assert_eq!(gw.intents()[0].status, "requires_capture");
+    gw.clear_faults();
+    wait_for(Duration::from_secs(15), "the orphaned hold voided", || {
+        (gw.intents()[0].status == "canceled").then_some(())
+    });
+    assert!(gw.posts("/capture").is_empty(), "never captured");
 }

@@ -216,6 +216,11 @@ impl GatewayServer {
         }
     }
 
+    /// Drops every queued fault: the gateway behaves from now on.
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
+    }
+
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.lock().requests.clone()

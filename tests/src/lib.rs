@@ -9,6 +9,8 @@
 
 pub mod gateway;
 
+pub mod robustness;
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
@@ -152,10 +154,34 @@ impl Drop for Proc {
 }
 
 /// Path of a binary built from this workspace (`dfoodd`, `dfood`).
+///
+/// `cargo test` rebuilds the libraries the tests link, not the binaries
+/// they run, so the first call (re)builds them with the cargo that runs
+/// the tests: a test never runs a stale `dfoodd`.
 pub fn workspace_bin(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     let exe = std::env::current_exe().expect("current exe");
     // target/<profile>/deps/integration-<hash>
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let built = BUILT.get_or_init(|| {
+        let Some(cargo) = std::env::var_os("CARGO") else {
+            return Ok(()); // not run by cargo: use what is there
+        };
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--workspace", "--bins", "--quiet"])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        if dir.file_name().is_some_and(|p| p == "release") {
+            cmd.arg("--release");
+        }
+        match cmd.output() {
+            Ok(o) if o.status.success() => Ok(()),
+            Ok(o) => Err(String::from_utf8_lossy(&o.stderr).into_owned()),
+            Err(e) => Err(e.to_string()),
+        }
+    });
+    if let Err(e) = built {
+        panic!("cannot build the workspace binaries: {e}");
+    }
     let bin = dir.join(name);
     assert!(
         bin.exists(),
@@ -185,6 +211,8 @@ pub fn etcd_bin() -> PathBuf {
 
 /// One etcd member.
 pub struct EtcdMember {
+    /// The command line that started it, to start it again.
+    args: Vec<std::ffi::OsString>,
     pub name: String,
     pub client_url: String,
     pub peer_url: String,
@@ -236,8 +264,10 @@ impl Etcd {
                     .arg("--initial-cluster-token")
                     .arg("dfood-test");
                 let log = dir.path().join(format!("{name}.log"));
+                let args = cmd.get_args().map(|a| a.to_os_string()).collect();
                 let proc = Proc::spawn(&name, cmd, &log);
                 EtcdMember {
+                    args,
                     name,
                     client_url,
                     peer_url,
@@ -253,6 +283,27 @@ impl Etcd {
 
     pub fn endpoints(&self) -> Vec<String> {
         self.members.iter().map(|m| m.client_url.clone()).collect()
+    }
+
+    /// Starts member `i` again (after a kill) on its data dir.
+    pub fn restart_member(&mut self, i: usize) {
+        let m = &mut self.members[i];
+        m.proc.kill9();
+        let mut cmd = Command::new(etcd_bin());
+        cmd.args(&m.args);
+        let log = m.proc.log.clone();
+        m.proc = Proc::spawn(&m.name, cmd, &log);
+        let url = format!("{}/health", m.client_url);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !http_get_ok(&url) {
+            assert!(
+                Instant::now() < deadline,
+                "etcd member {} not healthy after restart:\n{}",
+                m.name,
+                m.proc.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn wait_healthy(&self, within: Duration) {

@@ -6,12 +6,13 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use protocol::client::{Client, ClientError};
+use protocol::client::ClientError;
 use protocol::messages::auth::{
     Account, BootstrapRequest, LogoutRequest, LogoutResponse, RotateKeyRequest, RotateKeyResponse,
     ServiceAccountCreateRequest, ServiceAccountCreated, SignupRequest, TokenRequest, TokenResponse,
     WhoamiRequest, WhoamiResponse, types,
 };
+use protocol::session::Session;
 use protocol::wire::ErrorCode;
 use serde::Serialize;
 
@@ -137,7 +138,7 @@ pub fn credentials_path(g: &Global) -> Result<PathBuf, CliError> {
 /// Connects and returns an access token: `--token`/DFOOD_TOKEN if given,
 /// else the saved session's, refreshed first when it is expired or within
 /// 30 s of expiry (the new pair is saved).
-pub async fn connect_authed(g: &Global) -> Result<(Client, String), CliError> {
+pub async fn connect_authed(g: &Global) -> Result<(Session, String), CliError> {
     if let Some(t) = g.token.as_deref().filter(|t| !t.is_empty()) {
         return Ok((connect(g).await?, t.to_string()));
     }
@@ -151,7 +152,7 @@ pub async fn connect_authed(g: &Global) -> Result<(Client, String), CliError> {
     Ok((client, token))
 }
 
-async fn refresh_saved(client: &Client, path: &Path) -> Result<String, CliError> {
+async fn refresh_saved(client: &Session, path: &Path) -> Result<String, CliError> {
     // One refresher at a time: a refresh token works once.
     let _lock = credentials::lock(path)?;
     let creds = credentials::load(path)?.ok_or_else(not_logged_in)?;
@@ -198,7 +199,7 @@ fn credentials_from(endpoint: &str, t: &TokenResponse, prev: &Credentials) -> Cr
 }
 
 /// Saves a fresh session and describes it.
-fn save_session(g: &Global, client: &Client, t: &TokenResponse) -> Result<SessionOut, CliError> {
+fn save_session(g: &Global, client: &Session, t: &TokenResponse) -> Result<SessionOut, CliError> {
     let path = credentials_path(g)?;
     let blank = Credentials {
         endpoint: String::new(),

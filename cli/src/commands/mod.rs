@@ -1,5 +1,6 @@
-//! The commands: each resolves settings, talks to the daemon through
-//! [`protocol::client::Client`], and prints its result.
+//! The commands: each resolves settings, talks to the cluster through a
+//! [`protocol::session::Session`] (which fails over between nodes and
+//! retries what is safe to retry), and prints its result.
 
 pub mod auth;
 pub mod catalog;
@@ -9,8 +10,8 @@ pub mod orders;
 use std::path::PathBuf;
 
 use clap::Parser;
-use protocol::client::{Client, ConnectOptions};
 use protocol::messages::{HealthRequest, HealthResponse, types};
+use protocol::session::{self, Session, SessionOptions};
 use serde::Serialize;
 
 use crate::args::{Cli, Command, ConfigAction, Global, Output};
@@ -114,8 +115,10 @@ pub fn effective(g: &Global) -> Result<Effective, CliError> {
     })
 }
 
-/// Connects to the configured daemon, verifying it against the CA.
-pub async fn connect(g: &Global) -> Result<Client, CliError> {
+/// Connects to one of the configured daemons (a comma-separated list of
+/// seeds; the rest of the cluster is learned from them), verifying it
+/// against the CA.
+pub async fn connect(g: &Global) -> Result<Session, CliError> {
     let eff = effective(g)?;
     let ca_path = eff.ca.ok_or_else(|| {
         CliError::config(
@@ -124,10 +127,18 @@ pub async fn connect(g: &Global) -> Result<Client, CliError> {
     })?;
     let ca_pem = std::fs::read(&ca_path)
         .map_err(|e| CliError::config(format!("cannot read CA file {}: {e}", ca_path.display())))?;
-    let mut opts = ConnectOptions::new(eff.endpoint, ca_pem);
+    let seeds = session::parse_endpoints(&eff.endpoint);
+    if seeds.is_empty() {
+        return Err(CliError::config(
+            "no endpoint configured: pass --endpoint HOST:PORT[,HOST:PORT...]",
+        ));
+    }
+    let mut opts = SessionOptions::new(seeds, ca_pem);
     opts.server_name = eff.server_name;
     opts.timeout = g.timeout;
-    Ok(Client::connect(&opts).await?)
+    // Stay on the node the user named unless it fails.
+    opts.rebalance = false;
+    Ok(Session::connect(opts).await?)
 }
 
 #[derive(Serialize)]

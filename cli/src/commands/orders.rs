@@ -1,10 +1,7 @@
 //! `dfood order ...` and `dfood events`.
 
-use std::time::Duration;
-
 use clap::Subcommand;
-use protocol::client::{Client, ClientError, SubscriptionItem};
-use protocol::messages::SubscribeRequest;
+use protocol::client::SubscriptionItem;
 use protocol::messages::catalog::{Menu, RestaurantRef, types as catalog_types};
 use protocol::messages::orders::*;
 
@@ -168,16 +165,6 @@ pub fn order_summary(o: &Order) -> String {
     )
 }
 
-fn retryable(e: &ClientError) -> bool {
-    matches!(
-        e,
-        ClientError::Connect { .. }
-            | ClientError::Timeout { .. }
-            | ClientError::Transport { .. }
-            | ClientError::GoingAway { .. }
-    ) || matches!(e, ClientError::Server(b) if b.code == protocol::wire::ErrorCode::Unavailable)
-}
-
 pub async fn order(g: &Global, cmd: OrderCmd) -> Result<(), CliError> {
     match cmd {
         OrderCmd::Place {
@@ -224,17 +211,9 @@ pub async fn order(g: &Global, cmd: OrderCmd) -> Result<(), CliError> {
                 payment_method: pay,
                 idempotency_key: idempotency_key.unwrap_or_else(random_key),
             };
-            let mut attempt = 0;
-            let order: Order = loop {
-                match c.call(types::PLACE, Some(&t), &body).await {
-                    Ok(o) => break o,
-                    Err(e) if retryable(&e) && attempt < 3 => {
-                        attempt += 1;
-                        tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            };
+            // The session retries a placement it got no answer for (on
+            // another node if need be) with this same idempotency key.
+            let order: Order = c.call(types::PLACE, Some(&t), &body).await?;
             emit(g.output, &order, |o| {
                 let tail = if o.state == OrderState::PendingPayment {
                     "\n(payment still being confirmed: `dfood order track` follows it)"
@@ -323,8 +302,9 @@ pub async fn order(g: &Global, cmd: OrderCmd) -> Result<(), CliError> {
 }
 
 /// Prints one line per change (or one JSON document per line) until the
-/// order reaches a final state. Reconnects on its own and resumes from the
-/// last revision seen: nothing missed, nothing twice.
+/// order reaches a final state. The subscription resumes on its own, on
+/// another node if need be, from the last revision seen: nothing missed,
+/// nothing twice.
 async fn track(g: &Global, order: &str) -> Result<(), CliError> {
     let (c, t) = super::connect_authed(g).await?;
     let o: Order = c
@@ -340,79 +320,24 @@ async fn track(g: &Global, order: &str) -> Result<(), CliError> {
     if o.state.is_terminal() {
         return Ok(());
     }
-    let mut next_rev = o.revision + 1;
-    let mut client: Option<(Client, String)> = Some((c, t));
-    let mut failures = 0;
+    let mut sub = c.subscribe_resuming(format!("order:{order}"), Some(&t), Some(o.revision + 1));
     loop {
-        let (c, token) = match client.take() {
-            Some(ct) => ct,
-            None => match super::connect_authed(g).await {
-                Ok(ct) => ct,
-                Err(e) if failures < 20 => {
-                    failures += 1;
-                    eprintln!("dfood: reconnecting ({})", e.message);
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            },
+        let SubscriptionItem::Events { events, .. } = sub.next().await? else {
+            continue;
         };
-        let sub = c
-            .subscribe(
-                &SubscribeRequest {
-                    topic: format!("order:{order}"),
-                    from_revision: Some(next_rev),
-                },
-                Some(&token),
-            )
-            .await;
-        let mut sub = match sub {
-            Ok(s) => s,
-            Err(e) if retryable(&e) && failures < 20 => {
-                failures += 1;
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
-        loop {
-            match sub.next().await {
-                Ok(Some(SubscriptionItem::Events { revision, events })) => {
-                    failures = 0;
-                    next_rev = revision + 1;
-                    for ev in events {
-                        if let Ok(o) = serde_json::from_value::<Order>(ev.data) {
-                            show_track(g.output, &o);
-                            if o.state.is_terminal()
-                                && !matches!(
-                                    o.payment.state,
-                                    PaymentState::Capturing
-                                        | PaymentState::Voiding
-                                        | PaymentState::Refunding
-                                )
-                            {
-                                return Ok(());
-                            }
-                        }
-                    }
+        for ev in events {
+            if let Ok(o) = serde_json::from_value::<Order>(ev.data) {
+                show_track(g.output, &o);
+                if o.state.is_terminal()
+                    && !matches!(
+                        o.payment.state,
+                        PaymentState::Capturing | PaymentState::Voiding | PaymentState::Refunding
+                    )
+                {
+                    return Ok(());
                 }
-                Ok(Some(SubscriptionItem::Progress { revision })) => {
-                    next_rev = next_rev.max(revision + 1)
-                }
-                Ok(None) => break,
-                Err(e) if retryable(&e) => break,
-                Err(e) => return Err(e.into()),
             }
         }
-        failures += 1;
-        if failures > 20 {
-            return Err(CliError::new(
-                crate::exit::UNAVAILABLE,
-                "unavailable",
-                "lost the daemon while tracking; giving up",
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -429,60 +354,21 @@ fn show_track(format: Output, o: &Order) {
     }
 }
 
-/// `dfood events --restaurant R`: every event of a restaurant, live.
+/// `dfood events --restaurant R`: every event of a restaurant, live,
+/// resuming across reconnects (on another node if need be).
 pub async fn events(g: &Global, restaurant: &str, from: Option<u64>) -> Result<(), CliError> {
-    let mut next_rev = from;
-    let mut failures = 0;
+    let (c, t) = super::connect_authed(g).await?;
+    let mut sub = c.subscribe_resuming(format!("restaurant:{restaurant}"), Some(&t), from);
     loop {
-        let (c, t) = super::connect_authed(g).await?;
-        let mut sub = match c
-            .subscribe(
-                &SubscribeRequest {
-                    topic: format!("restaurant:{restaurant}"),
-                    from_revision: next_rev,
-                },
-                Some(&t),
-            )
-            .await
-        {
-            Ok(s) => s,
-            Err(e) if retryable(&e) && failures < 20 => {
-                failures += 1;
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                continue;
-            }
-            Err(e) => return Err(e.into()),
+        let SubscriptionItem::Events { revision, events } = sub.next().await? else {
+            continue;
         };
-        if next_rev.is_none() {
-            next_rev = Some(sub.start_revision);
-        }
-        loop {
-            match sub.next().await {
-                Ok(Some(SubscriptionItem::Events { revision, events })) => {
-                    failures = 0;
-                    next_rev = Some(revision + 1);
-                    for ev in events {
-                        match g.output {
-                            Output::Json => print(&serde_json::json!({"revision": revision, "kind": ev.kind, "subject": ev.subject, "data": ev.data}).to_string()),
-                            Output::Human => print(&format!("{revision:>8}  {:<22} {}", ev.kind, ev.subject)),
-                        }
-                    }
-                }
-                Ok(Some(SubscriptionItem::Progress { .. })) => {}
-                Ok(None) => break,
-                Err(e) if retryable(&e) => break,
-                Err(e) => return Err(e.into()),
+        for ev in events {
+            match g.output {
+                Output::Json => print(&serde_json::json!({"revision": revision, "kind": ev.kind, "subject": ev.subject, "data": ev.data}).to_string()),
+                Output::Human => print(&format!("{revision:>8}  {:<22} {}", ev.kind, ev.subject)),
             }
         }
-        failures += 1;
-        if failures > 20 {
-            return Err(CliError::new(
-                crate::exit::UNAVAILABLE,
-                "unavailable",
-                "lost the daemon; giving up",
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

@@ -20,10 +20,46 @@ use crate::payments::{AuthorizeRequest, GatewayError, GatewayPayment};
 use crate::server::NodeState;
 use crate::store::{Compare, Txn, TxnOp};
 
-/// How long an authorisation may stay in doubt (gateway timeouts, no
-/// answer) before the order is failed. Until then the worker keeps asking
-/// the gateway, with the same idempotency key.
+/// How long an authorisation may stay in doubt before the order is failed,
+/// if the gateway, asked by idempotency key, says it has no such payment.
+/// Until then (and for as long as the gateway cannot be asked at all) the
+/// worker keeps asking, with the same idempotency key.
 pub const AUTHORIZE_DEADLINE: Duration = Duration::from_secs(20);
+
+const DEADLINE_MESSAGE: &str = "the payment gateway did not confirm in time";
+
+/// Marks an order whose authorisation was given up without the gateway
+/// confirming there is none: a hold may still turn up, to be voided.
+pub fn orphan_key(order: &str) -> String {
+    format!("/dfood/work/orphans/{order}")
+}
+
+/// Looks for a hold made for an order that was failed at the deadline and
+/// voids it. Returns true when there is nothing left to watch for.
+pub async fn void_orphan(state: &NodeState, order_id: &str, since_ms: u64) -> bool {
+    let gw = state.gateway.as_ref();
+    match gw
+        .find_by_idempotency_key(&key(order_id, "authorize"))
+        .await
+    {
+        Ok(Some(p)) if p.status == crate::payments::GatewayStatus::RequiresCapture => {
+            match gw.void(&p.id, &key(order_id, "void-orphan")).await {
+                Ok(_) => {
+                    tracing::warn!(order = order_id, payment = %p.id, "voided a hold found after the order had failed");
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!(order = order_id, error = %e, "cannot void an orphaned hold yet");
+                    false
+                }
+            }
+        }
+        Ok(Some(_)) => true,
+        // None yet: a late request could still create one; watch a while.
+        Ok(None) => crate::catalog::now_ms().saturating_sub(since_ms) > 10 * 60 * 1000,
+        Err(_) => false,
+    }
+}
 
 fn key(order: &str, step: &str) -> String {
     format!("{order}:{step}")
@@ -67,12 +103,14 @@ pub async fn drive(state: &NodeState, order_id: &str, fence: &[Compare]) -> ApiR
             match verdict(gw.authorize(&req).await) {
                 Verdict::Later(m) => match gw.find_by_idempotency_key(&idem).await {
                     Ok(Some(p)) => Verdict::Done(p),
+                    // Nothing found, or the gateway cannot even be asked.
+                    // After the deadline the order fails either way (the
+                    // customer is not kept waiting), and an orphan marker
+                    // makes the worker void any hold that shows up later.
                     _ => {
                         let age = crate::catalog::now_ms().saturating_sub(o.created_at);
                         if age > AUTHORIZE_DEADLINE.as_millis() as u64 {
-                            Verdict::Refused(format!(
-                                "the payment gateway did not confirm in time ({m})"
-                            ))
+                            Verdict::Refused(format!("{DEADLINE_MESSAGE} ({m})"))
                         } else {
                             Verdict::Later(m)
                         }
@@ -152,6 +190,12 @@ async fn record(
             (Verdict::Refused(m), PaymentState::Authorizing) => {
                 next.payment.state = PaymentState::Declined;
                 next.payment.error = Some(m.clone());
+                if m.contains(DEADLINE_MESSAGE) {
+                    ops.push(TxnOp::put(
+                        orphan_key(order_id),
+                        crate::catalog::now_ms().to_string(),
+                    ));
+                }
                 let outcome =
                     state::next(cur.state, Action::PaymentFailed).map_err(ApiError::conflict)?;
                 next.state = outcome.state;

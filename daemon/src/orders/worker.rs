@@ -32,6 +32,21 @@ pub async fn once(
             Err(e) => tracing::warn!(%order, error = %e, "cannot finish payment step"),
         }
     }
+    for kv in state.store.range("/dfood/work/orphans/").await?.kvs {
+        let since: u64 = String::from_utf8_lossy(&kv.value).parse().unwrap_or(0);
+        let order = kv.key.rsplit('/').next().unwrap_or_default().to_string();
+        if super::pay::void_orphan(state, &order, since).await {
+            let mut txn = crate::store::Txn::new()
+                .when(fence.iter().cloned())
+                .and_then([crate::store::TxnOp::delete(&kv.key)]);
+            txn.compares.push(crate::store::Compare::mod_revision(
+                &kv.key,
+                kv.mod_revision,
+            ));
+            let _ = state.store.txn(txn).await;
+            touched += 1;
+        }
+    }
     for kv in state.store.range("/dfood/work/expiry/").await?.kvs {
         let deadline: u64 = String::from_utf8_lossy(&kv.value).parse().unwrap_or(0);
         if now < deadline {

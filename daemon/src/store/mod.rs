@@ -30,6 +30,7 @@
 
 pub mod embedded;
 pub mod etcd;
+pub mod instrumented;
 
 use std::pin::Pin;
 use std::time::Duration;

@@ -1,0 +1,458 @@
+//! What a node tells operators about itself: Prometheus metrics over HTTP
+//! (`GET /metrics` on `metrics_listen`), the same figures that the QUIC
+//! `cluster.stats` request returns (`crate::cluster::stats`), and the
+//! tracing span every request runs in.
+//!
+//! One source for both: each request is recorded once, by
+//! [`crate::cluster::Stats::record_request`], which feeds the totals and
+//! percentiles `cluster.stats` reports and the families below; connection,
+//! subscription and lease-renewal figures live in `Stats`' atomics, and the
+//! leader flag in `ClusterState`, and are read from there on every scrape.
+//!
+//! Series (all prefixed `dfood_`):
+//! - `dfood_requests_total{type,result}` — counter; `result` is `ok` or the
+//!   wire error code (`unsupported`, `forbidden`, ...). `type` is a known
+//!   request type or `other`, so clients cannot grow the label set;
+//! - `dfood_request_duration_seconds{type}` — histogram of answer latency;
+//! - `dfood_connections`, `dfood_subscriptions` — gauges, open right now;
+//! - `dfood_store_operation_seconds{op,result}` — histogram per store
+//!   operation (`get`, `range`, `txn`, `lease_grant`, ...; see
+//!   [`crate::store::instrumented`]); `result` is `ok`, `compare_failed`
+//!   (a transaction whose compares did not hold) or the store error kind;
+//! - `dfood_leader` — gauge, 1 while this node is the elected leader;
+//! - `dfood_lease_renew_failures_total` — counter of failed lease renewals;
+//! - `dfood_node_info{node,version}` — always 1, names the node.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+use protocol::messages;
+use protocol::wire::{ErrorCode, Request as WireRequest, ServerFrame};
+use tracing::{Span, debug, warn};
+
+use crate::server::NodeState;
+use crate::store::instrumented::Observer;
+
+/// The content type of the OpenMetrics text format `encode` writes.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Latency buckets, in seconds: 100 µs to 10 s.
+const BUCKETS: [f64; 16] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+
+fn histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    r#type: &'static str,
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TypeLabels {
+    r#type: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StoreLabels {
+    op: &'static str,
+    result: &'static str,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// Every request type the protocol defines; anything else is labelled
+/// `other` (bounded cardinality whatever clients send).
+const KNOWN_TYPES: &[&str] = &[
+    messages::types::HEALTH,
+    messages::types::SUBSCRIBE,
+    messages::auth::types::SIGNUP,
+    messages::auth::types::TOKEN,
+    messages::auth::types::LOGOUT,
+    messages::auth::types::WHOAMI,
+    messages::auth::types::SERVICE_ACCOUNT_CREATE,
+    messages::auth::types::ROTATE_KEY,
+    messages::auth::types::BOOTSTRAP,
+    messages::catalog::types::RESTAURANT_CREATE,
+    messages::catalog::types::RESTAURANT_LIST,
+    messages::catalog::types::RESTAURANT_SHOW,
+    messages::catalog::types::RESTAURANT_OPEN,
+    messages::catalog::types::RESTAURANT_CLOSE,
+    messages::catalog::types::STAFF_ADD,
+    messages::catalog::types::STAFF_REMOVE,
+    messages::catalog::types::STAFF_LIST,
+    messages::catalog::types::MENU_GET,
+    messages::catalog::types::MENU_IMPORT,
+    messages::catalog::types::MENU_SET,
+    messages::catalog::types::MENU_86,
+    messages::catalog::types::MENU_UN86,
+    messages::orders::types::PLACE,
+    messages::orders::types::GET,
+    messages::orders::types::LIST,
+    messages::orders::types::CANCEL,
+    messages::orders::types::ACCEPT,
+    messages::orders::types::REJECT,
+    messages::orders::types::START,
+    messages::orders::types::READY,
+    messages::orders::types::COMPLETE,
+    messages::orders::types::REFUND,
+    messages::cluster::types::NODES,
+    messages::cluster::types::MEMBERS,
+    messages::cluster::types::STATUS,
+    messages::cluster::types::SWITCHOVER,
+    messages::cluster::types::FAILOVER,
+    messages::cluster::types::PAUSE,
+    messages::cluster::types::RESUME,
+    messages::cluster::types::DRAIN,
+    messages::cluster::types::STATS,
+];
+
+/// The `type` label for a request: the protocol's own name for a known
+/// type, `other` for anything else (or anything the node did not support).
+pub fn type_label(ty: &str, code: Option<ErrorCode>) -> &'static str {
+    if code == Some(ErrorCode::Unsupported) {
+        return "other";
+    }
+    KNOWN_TYPES
+        .iter()
+        .find(|k| **k == ty)
+        .copied()
+        .unwrap_or("other")
+}
+
+/// The `result` label for an answer: `ok` or the wire error code.
+pub fn result_label(code: Option<ErrorCode>) -> &'static str {
+    code.map_or("ok", ErrorCode::as_str)
+}
+
+/// Figures read from the node on each scrape (see [`Metrics::encode`]).
+#[derive(Debug, Default)]
+struct Live {
+    connections: AtomicU64,
+    subscriptions: AtomicU64,
+    leader: AtomicU64,
+    lease_renew_failures: AtomicU64,
+}
+
+impl Collector for Live {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let gauges = [
+            (
+                "connections",
+                "Open client connections (QUIC)",
+                &self.connections,
+            ),
+            (
+                "subscriptions",
+                "Open event subscriptions",
+                &self.subscriptions,
+            ),
+            (
+                "leader",
+                "1 while this node is the elected leader, else 0",
+                &self.leader,
+            ),
+        ];
+        for (name, help, v) in gauges {
+            let g = ConstGauge::new(v.load(Ordering::Relaxed) as i64);
+            g.encode(encoder.encode_descriptor(name, help, None, g.metric_type())?)?;
+        }
+        let c = ConstCounter::new(self.lease_renew_failures.load(Ordering::Relaxed));
+        c.encode(encoder.encode_descriptor(
+            "lease_renew_failures",
+            "Membership lease renewals that failed (store errors)",
+            None,
+            c.metric_type(),
+        )?)?;
+        Ok(())
+    }
+}
+
+/// A node's Prometheus registry and the handles that feed it.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    request_seconds: HistogramFamily<TypeLabels>,
+    store_seconds: HistogramFamily<StoreLabels>,
+    live: Arc<Live>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Metrics {
+    pub fn new(node: &str) -> Metrics {
+        let mut registry = Registry::with_prefix("dfood");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "Requests answered, by type and result (ok or the error code)",
+            requests.clone(),
+        );
+        let request_seconds: HistogramFamily<TypeLabels> =
+            Family::new_with_constructor(histogram as fn() -> Histogram);
+        registry.register(
+            "request_duration_seconds",
+            "Time to answer a request (subscriptions: until the stream is open), by type",
+            request_seconds.clone(),
+        );
+        let store_seconds: HistogramFamily<StoreLabels> =
+            Family::new_with_constructor(histogram as fn() -> Histogram);
+        registry.register(
+            "store_operation_seconds",
+            "Store operation latency, by operation and result",
+            store_seconds.clone(),
+        );
+        registry.register(
+            "node",
+            "This node's name and version",
+            Info::new([
+                ("node", node.to_string()),
+                ("version", env!("CARGO_PKG_VERSION").to_string()),
+            ]),
+        );
+        let live = Arc::new(Live::default());
+        registry.register_collector(Box::new(live.clone()));
+        Metrics {
+            registry,
+            requests,
+            request_seconds,
+            store_seconds,
+            live,
+        }
+    }
+
+    /// Records one answered request (see `cluster::Stats::record_request`).
+    pub fn observe_request(&self, ty: &'static str, result: &'static str, elapsed: Duration) {
+        self.requests
+            .get_or_create(&RequestLabels { r#type: ty, result })
+            .inc();
+        self.request_seconds
+            .get_or_create(&TypeLabels { r#type: ty })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The OpenMetrics text, with the live figures taken from `state`.
+    pub fn encode(&self, state: &NodeState) -> String {
+        let s = &state.cluster.stats;
+        let live = &self.live;
+        let copy = |to: &AtomicU64, v: u64| to.store(v, Ordering::Relaxed);
+        copy(&live.connections, s.connections.load(Ordering::Relaxed));
+        copy(&live.subscriptions, s.subscriptions.load(Ordering::Relaxed));
+        copy(&live.leader, u64::from(state.cluster.is_leader()));
+        copy(
+            &live.lease_renew_failures,
+            s.lease_renew_failures.load(Ordering::Relaxed),
+        );
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            warn!(error = %e, "cannot encode metrics");
+        }
+        out
+    }
+}
+
+impl Observer for Metrics {
+    fn observe(&self, op: &'static str, result: &'static str, elapsed: Duration) {
+        self.store_seconds
+            .get_or_create(&StoreLabels { op, result })
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+/// At most this many characters of a client-chosen string go into logs.
+const LOG_FIELD_MAX: usize = 64;
+
+fn clip(s: &str) -> &str {
+    match s.char_indices().nth(LOG_FIELD_MAX) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// The span a request runs in: node, request type and id, and the order
+/// it is about when the body names one (`order`, filled in later for a
+/// placement by [`finish_request_span`]).
+pub fn request_span(node: &str, req: &WireRequest) -> Span {
+    let span = tracing::info_span!(
+        "request",
+        node,
+        r#type = clip(&req.ty),
+        id = req.id.as_deref().map(clip),
+        order = tracing::field::Empty,
+    );
+    if req.ty.starts_with("order.")
+        && let Some(order) = req.body.get("order").and_then(|o| o.as_str())
+    {
+        span.record("order", clip(order));
+    }
+    span
+}
+
+/// Notes the outcome of a request in its span (debug level).
+pub fn finish_request_span(span: &Span, req: &WireRequest, frame: &ServerFrame, elapsed: Duration) {
+    if let ServerFrame::Ok { body, .. } = frame
+        && req.ty == messages::orders::types::PLACE
+        && let Some(id) = body.get("id").and_then(|o| o.as_str())
+    {
+        span.record("order", clip(id));
+    }
+    let result = match frame {
+        ServerFrame::Error { error, .. } => error.code.as_str(),
+        _ => "ok",
+    };
+    debug!(parent: span, result, elapsed_us = elapsed.as_micros() as u64, "request answered");
+}
+
+/// Binds the metrics endpoint (TCP) before the node starts serving, so a
+/// taken port fails the start.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await
+}
+
+/// How long a scraper may take to send its request headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `GET /metrics` until the returned task is aborted (which also
+/// ends the connections it serves).
+pub fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<NodeState>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut conns = tokio::task::JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, remote) = match accepted {
+                        Ok(a) => a,
+                        Err(e) => {
+                            debug!(error = %e, "metrics: accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let state = state.clone();
+                    conns.spawn(async move {
+                        let svc = hyper::service::service_fn(move |req| {
+                            let state = state.clone();
+                            async move { Ok::<_, std::convert::Infallible>(answer(&state, &req)) }
+                        });
+                        if let Err(e) = hyper::server::conn::http1::Builder::new()
+                            .timer(TokioTimer::new())
+                            .header_read_timeout(HEADER_TIMEOUT)
+                            .serve_connection(TokioIo::new(stream), svc)
+                            .await
+                        {
+                            debug!(%remote, error = %e, "metrics: connection ended");
+                        }
+                    });
+                }
+                Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            }
+        }
+    })
+}
+
+fn answer(state: &NodeState, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let reply = |status: StatusCode, ctype: &'static str, body: String| {
+        let mut r = Response::new(Full::new(Bytes::from(body)));
+        *r.status_mut() = status;
+        r.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static(ctype),
+        );
+        r
+    };
+    let text = "text/plain; charset=utf-8";
+    if req.uri().path() != "/metrics" {
+        return reply(
+            StatusCode::NOT_FOUND,
+            text,
+            "not found: metrics are at /metrics\n".into(),
+        );
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut r = reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            text,
+            "use GET /metrics\n".into(),
+        );
+        r.headers_mut().insert(
+            hyper::header::ALLOW,
+            hyper::header::HeaderValue::from_static("GET, HEAD"),
+        );
+        return r;
+    }
+    let body = state.cluster.stats.metrics.encode(state);
+    reply(StatusCode::OK, CONTENT_TYPE, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_bounded() {
+        assert_eq!(type_label("health", None), "health");
+        assert_eq!(
+            type_label("order.place", Some(ErrorCode::Forbidden)),
+            "order.place"
+        );
+        assert_eq!(
+            type_label("cluster.nope", Some(ErrorCode::Unauthenticated)),
+            "other"
+        );
+        assert_eq!(type_label("health", Some(ErrorCode::Unsupported)), "other");
+        assert_eq!(result_label(None), "ok");
+        assert_eq!(result_label(Some(ErrorCode::BadRequest)), "bad_request");
+    }
+
+    #[test]
+    fn clip_keeps_char_boundaries() {
+        let long = "é".repeat(100);
+        assert_eq!(clip(&long).chars().count(), LOG_FIELD_MAX);
+        assert_eq!(clip("short"), "short");
+    }
+
+    #[test]
+    fn families_encode_with_prefix() {
+        let m = Metrics::new("n1");
+        m.observe_request("health", "ok", Duration::from_millis(2));
+        m.observe("txn", "compare_failed", Duration::from_micros(300));
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &m.registry).unwrap();
+        for want in [
+            "dfood_requests_total{type=\"health\",result=\"ok\"} 1",
+            "dfood_request_duration_seconds_count{type=\"health\"} 1",
+            "dfood_store_operation_seconds_count{op=\"txn\",result=\"compare_failed\"} 1",
+            "dfood_connections 0",
+            "dfood_leader 0",
+            "dfood_lease_renew_failures_total 0",
+            "dfood_node_info{node=\"n1\"",
+        ] {
+            assert!(out.contains(want), "{want:?} missing in:\n{out}");
+        }
+    }
+}
