@@ -244,8 +244,13 @@ pub fn store_error(e: StoreError) -> (ErrorCode, String) {
     }
 }
 
+/// The node answers even when its store does not: then `store_error` says
+/// why and `store_revision` is 0.
 async fn health(state: &NodeState) -> Result<HealthResponse, (ErrorCode, String)> {
-    let store_revision = state.store.revision().await.map_err(store_error)?;
+    let (store_revision, store_error) = match state.store.revision().await {
+        Ok(r) => (r, None),
+        Err(e) => (0, Some(e.to_string())),
+    };
     Ok(HealthResponse {
         node: state.node.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -254,6 +259,7 @@ async fn health(state: &NodeState) -> Result<HealthResponse, (ErrorCode, String)
         store_revision: store_revision.max(0) as u64,
         uptime_secs: state.started.elapsed().as_secs(),
         roles: state.roles.clone(),
+        store_error,
     })
 }
 

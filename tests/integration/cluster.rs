@@ -451,3 +451,94 @@ fn a_node_without_a_role_forwards_to_one_that_has_it() {
         std::thread::sleep(Duration::from_millis(300));
     }
 }
+
+/// etcd loses quorum: writes fail fast with "store unavailable" (exit 7),
+/// the daemons stay up and say what is wrong, and everything comes back by
+/// itself when quorum returns.
+#[test]
+fn losing_etcd_quorum_fails_writes_fast_and_recovers() {
+    let mut etcd = Etcd::start(3);
+    let dir = tempfile::tempdir().unwrap();
+    let nodes: Vec<Daemon> = (1..=2)
+        .map(|i| {
+            Daemon::start(
+                &format!("node-{i}"),
+                &dir.path().join(format!("n{i}")),
+                &etcd.endpoints(),
+            )
+        })
+        .collect();
+    let mut op = Operator::bootstrap(&nodes);
+    op.wait_for("a leader", Duration::from_secs(15), |st| {
+        st["leader"].is_object()
+    });
+    let mut mia = nodes[0].dfood().env("DFOOD_PASSWORD", "a good password");
+    assert_eq!(mia.run(["signup", "--username", "mia"]).code, 0);
+    assert_eq!(
+        mia.run(["restaurant", "create", "before", "--name", "Before"])
+            .code,
+        0
+    );
+
+    etcd.members[1].proc.kill9();
+    etcd.members[2].proc.kill9();
+    let t = Instant::now();
+    let out = mia.run([
+        "restaurant",
+        "create",
+        "during",
+        "--name",
+        "During",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.code, cli::exit::UNAVAILABLE as i32, "{out:?}");
+    assert!(out.stderr.contains("store unavailable"), "{out:?}");
+    assert!(
+        t.elapsed() < Duration::from_secs(15),
+        "fails fast, not after a long hang: {:?}",
+        t.elapsed()
+    );
+    // The daemons are up and say what is wrong.
+    for d in &nodes {
+        let h = d.dfood().run(["status", "-o", "json"]);
+        assert_eq!(h.code, 0, "{} still answers: {h:?}", d.node);
+        assert!(h.json()["store_error"].is_string(), "{}", h.stdout);
+    }
+
+    etcd.restart_member(1);
+    etcd.restart_member(2);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = mia.run([
+            "restaurant",
+            "create",
+            "after",
+            "--name",
+            "After",
+            "-o",
+            "json",
+        ]);
+        if out.code == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "writes never came back: {out:?}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let st = op.wait_for(
+        "both nodes and a leader back",
+        Duration::from_secs(30),
+        |st| st["members"].as_array().unwrap().len() == 2 && st["leader"].is_object(),
+    );
+    assert!(
+        st["store_members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["healthy"] == true),
+        "{st}"
+    );
+    for d in &nodes {
+        assert!(d.dfood().run(["status", "-o", "json"]).json()["store_error"].is_null());
+    }
+}

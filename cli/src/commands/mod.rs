@@ -163,7 +163,10 @@ async fn status(g: &Global) -> Result<(), CliError> {
             ("protocol", o.health.protocol.clone()),
             (
                 "store",
-                format!("{} (revision {})", o.health.store, o.health.store_revision),
+                match &o.health.store_error {
+                    None => format!("{} (revision {})", o.health.store, o.health.store_revision),
+                    Some(e) => format!("{} UNAVAILABLE: {e}", o.health.store),
+                },
             ),
             ("uptime", human_duration(o.health.uptime_secs)),
             ("roles", o.health.roles.join(", ")),

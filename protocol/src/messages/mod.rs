@@ -41,6 +41,10 @@ pub struct HealthResponse {
     /// Roles this node runs.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Present when the node cannot reach its store (e.g. etcd lost
+    /// quorum): the node is up, writes fail with `unavailable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_error: Option<String>,
 }
 
 /// `subscribe`: open a server-push stream of events on a topic.
