@@ -392,12 +392,18 @@ impl World {
     }
 
     pub async fn leader(&self) -> Option<String> {
+        self.leader_and_token().await.map(|(l, _)| l)
+    }
+
+    /// The leader and its fencing token.
+    pub async fn leader_and_token(&self) -> Option<(String, u64)> {
         let mut c = Conn::new(self.endpoints(), self.ca.clone(), 0);
         let st = c
             .call("cluster.status", Some(&self.operator), &json!({}))
             .await
             .ok()?;
-        st["leader"]["node"].as_str().map(str::to_string)
+        let node = st["leader"]["node"].as_str()?.to_string();
+        Some((node, st["leader"]["fencing_token"].as_u64()?))
     }
 
     /// Saves the history and every log for replay; returns the folder.
@@ -669,7 +675,8 @@ pub async fn run(name: &str, failure: Failure, settings: Settings) {
 
     // The failure.
     tokio::time::sleep(settings.fail_after).await;
-    let leader = w.leader().await;
+    let leader_before = w.leader_and_token().await;
+    let leader = leader_before.clone().map(|(l, _)| l);
     let victim = match failure {
         Failure::KillLeaderDaemon => leader
             .clone()
@@ -768,7 +775,16 @@ pub async fn run(name: &str, failure: Failure, settings: Settings) {
     }
     sub_task.abort();
 
-    let problems = check(&store, &history, start_rev).await;
+    let mut problems = check(&store, &history, start_rev).await;
+    // A leader change inside etcd must not depose our leader.
+    if failure == Failure::KillEtcdLeader {
+        let after = w.leader_and_token().await;
+        if after != leader_before {
+            problems.push(format!(
+                "an etcd leader change changed our leader: {leader_before:?} -> {after:?}"
+            ));
+        }
+    }
     let ops = history.ops.lock().unwrap().len();
     let acked = history
         .ops
