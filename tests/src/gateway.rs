@@ -3,7 +3,7 @@
 //! in-memory state, idempotency-key dedup, fault injection and a record of
 //! every request.
 //!
-//! ```ignore
+//! ```text
 //! let server = GatewayServer::start().await;
 //! server.inject(Fault::Fail500(2));          // the next 2 requests get 500
 //! let gw = HttpGateway::new(HttpConfig { base_url: server.url(), api_key: server.api_key().into(), .. });
