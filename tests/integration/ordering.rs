@@ -7,54 +7,13 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use tests::{Daemon, Dfood, Etcd};
+use tests::{Daemon, Etcd, User};
 
 const MENU_CSV: &str = "sku,name,price,station,stock,allergens,modifiers
 margherita,Margherita,9.50,oven,,gluten; milk,extra_cheese:Extra cheese:1.50|no_basil:No basil:0
 tiramisu,Tiramisu,6.00,cold,5,egg; milk,
 panna,Panna cotta,5.00,cold,3,milk,
 ";
-
-/// A person with their own config dir, logged in to `d`.
-struct User {
-    name: String,
-    cli: Dfood,
-}
-
-impl User {
-    fn new(d: &Daemon, name: &str) -> User {
-        let mut cli = d.dfood().env("DFOOD_PASSWORD", "correct horse battery");
-        let out = cli.run(["signup", "--username", name, "-o", "json"]);
-        assert_eq!(out.code, 0, "signup {name}: {out:?}");
-        let out = cli.run(["login", "--username", name, "-o", "json"]);
-        assert_eq!(out.code, 0, "login {name}: {out:?}");
-        User {
-            name: name.into(),
-            cli,
-        }
-    }
-
-    /// Runs with `-o json`, expecting success.
-    fn ok(&mut self, args: &[&str]) -> Value {
-        let mut a = args.to_vec();
-        a.extend(["-o", "json"]);
-        let out = self.cli.run(&a);
-        assert_eq!(out.code, 0, "{} {args:?}: {out:?}", self.name);
-        out.json()
-    }
-
-    /// Runs expecting exit `code`; returns the JSON error message.
-    fn fails(&mut self, args: &[&str], code: u8) -> String {
-        let mut a = args.to_vec();
-        a.extend(["-o", "json"]);
-        let out = self.cli.run(&a);
-        assert_eq!(out.code, code as i32, "{} {args:?}: {out:?}", self.name);
-        out.stderr_json()["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-}
 
 fn stock_of(menu: &Value, sku: &str) -> Option<i64> {
     menu["items"]

@@ -5,12 +5,12 @@
 //! lost answers, concurrent retries and `kill -9` between the steps.
 
 use std::io::Read;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tests::gateway::{Fault, GatewayServer, RecordedRequest};
-use tests::{Daemon, Dfood};
+use tests::{Daemon, User};
 
 const MENU_CSV: &str = "sku,name,price,station,stock,allergens,modifiers
 margherita,Margherita,9.50,oven,,gluten; milk,extra_cheese:Extra cheese:1.50
@@ -63,78 +63,6 @@ impl std::ops::Deref for Gw {
     type Target = GatewayServer;
     fn deref(&self) -> &GatewayServer {
         &self.server
-    }
-}
-
-/// A person with their own config dir, logged in to `d`.
-struct User {
-    name: String,
-    cli: Dfood,
-}
-
-impl User {
-    fn new(d: &Daemon, name: &str) -> User {
-        let mut cli = d.dfood().env("DFOOD_PASSWORD", "correct horse battery");
-        let out = cli.run(["signup", "--username", name, "-o", "json"]);
-        assert_eq!(out.code, 0, "signup {name}: {out:?}");
-        let out = cli.run(["login", "--username", name, "-o", "json"]);
-        assert_eq!(out.code, 0, "login {name}: {out:?}");
-        User {
-            name: name.into(),
-            cli,
-        }
-    }
-
-    /// Runs with `-o json`, expecting success.
-    fn ok(&mut self, args: &[&str]) -> Value {
-        let mut a = args.to_vec();
-        a.extend(["-o", "json"]);
-        let out = self.cli.run(&a);
-        assert_eq!(out.code, 0, "{} {args:?}: {out:?}", self.name);
-        out.json()
-    }
-
-    /// Runs expecting exit `code`; returns the JSON error message.
-    fn fails(&mut self, args: &[&str], code: u8) -> String {
-        let mut a = args.to_vec();
-        a.extend(["-o", "json"]);
-        let out = self.cli.run(&a);
-        assert_eq!(out.code, code as i32, "{} {args:?}: {out:?}", self.name);
-        out.stderr_json()["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-
-    /// Starts `dfood ARGS -o json` in the background, as this user.
-    fn spawn(&self, d: &Daemon, args: &[&str]) -> Child {
-        Command::new(tests::workspace_bin("dfood"))
-            .args(args)
-            .args(["-o", "json"])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap())
-            .env("HOME", self.cli.home())
-            .env("XDG_CONFIG_HOME", self.cli.home().join("config"))
-            .env("DFOOD_ENDPOINT", d.endpoint())
-            .env("DFOOD_CA", d.ca_path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    }
-
-    /// The order as `dfood order status` shows it.
-    fn order(&mut self, id: &str) -> Value {
-        self.ok(&["order", "status", id])
-    }
-
-    /// This customer's orders, from `dfood order list`.
-    fn orders(&mut self) -> Vec<Value> {
-        self.ok(&["order", "list"])["orders"]
-            .as_array()
-            .unwrap()
-            .clone()
     }
 }
 

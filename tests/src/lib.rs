@@ -602,6 +602,78 @@ impl Dfood {
     }
 }
 
+/// A person with their own config dir, logged in to `d`.
+pub struct User {
+    pub name: String,
+    pub cli: Dfood,
+}
+
+impl User {
+    pub fn new(d: &Daemon, name: &str) -> User {
+        let mut cli = d.dfood().env("DFOOD_PASSWORD", "correct horse battery");
+        let out = cli.run(["signup", "--username", name, "-o", "json"]);
+        assert_eq!(out.code, 0, "signup {name}: {out:?}");
+        let out = cli.run(["login", "--username", name, "-o", "json"]);
+        assert_eq!(out.code, 0, "login {name}: {out:?}");
+        User {
+            name: name.into(),
+            cli,
+        }
+    }
+
+    /// Runs with `-o json`, expecting success.
+    pub fn ok(&mut self, args: &[&str]) -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.extend(["-o", "json"]);
+        let out = self.cli.run(&a);
+        assert_eq!(out.code, 0, "{} {args:?}: {out:?}", self.name);
+        out.json()
+    }
+
+    /// Runs expecting exit `code`; returns the JSON error message.
+    pub fn fails(&mut self, args: &[&str], code: u8) -> String {
+        let mut a = args.to_vec();
+        a.extend(["-o", "json"]);
+        let out = self.cli.run(&a);
+        assert_eq!(out.code, code as i32, "{} {args:?}: {out:?}", self.name);
+        out.stderr_json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Starts `dfood ARGS -o json` in the background, as this user.
+    pub fn spawn(&self, d: &Daemon, args: &[&str]) -> std::process::Child {
+        Command::new(workspace_bin("dfood"))
+            .args(args)
+            .args(["-o", "json"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap())
+            .env("HOME", self.cli.home())
+            .env("XDG_CONFIG_HOME", self.cli.home().join("config"))
+            .env("DFOOD_ENDPOINT", d.endpoint())
+            .env("DFOOD_CA", d.ca_path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// The order as `dfood order status` shows it.
+    pub fn order(&mut self, id: &str) -> serde_json::Value {
+        self.ok(&["order", "status", id])
+    }
+
+    /// This customer's orders, from `dfood order list`.
+    pub fn orders(&mut self) -> Vec<serde_json::Value> {
+        self.ok(&["order", "list"])["orders"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
 /// Man pages rendered from the clap definitions.
 pub mod man {
     /// `(file name, roff text)` for `dfood`, each of its subcommands, and
