@@ -122,6 +122,19 @@ pub enum Command {
         #[command(subcommand)]
         cmd: crate::commands::cluster::ClusterCmd,
     },
+    /// Load generators: place orders, browse menus, follow events; and the
+    /// same placement straight at the store, for comparison.
+    Bench {
+        #[command(subcommand)]
+        cmd: crate::commands::bench::BenchCmd,
+    },
+    /// The kitchen board: live tickets to bump through the line (a terminal UI).
+    ///
+    /// Keys: arrows/hjkl move, Enter/space bump, x reject, u recall, r rush,
+    /// s station filter, 8 the 86 panel, a all-day counts, / search, ? help,
+    /// q quit. Needs a terminal: without one it exits with 2 (usage) and points
+    /// to `dfood events`, which streams the same orders for scripts.
+    Board(crate::commands::board::BoardArgs),
     /// Stream a restaurant's events live (staff), for scripts and screens.
     Events {
         #[arg(long, short, env = "DFOOD_RESTAURANT")]

@@ -114,6 +114,8 @@ const KNOWN_TYPES: &[&str] = &[
     messages::orders::types::READY,
     messages::orders::types::COMPLETE,
     messages::orders::types::REFUND,
+    messages::orders::types::RECALL,
+    messages::orders::types::RUSH,
     messages::cluster::types::NODES,
     messages::cluster::types::MEMBERS,
     messages::cluster::types::STATUS,

@@ -3,6 +3,8 @@
 
 mod auth;
 mod authz;
+mod bench;
+mod board;
 mod cluster;
 mod config_samples;
 mod crash;

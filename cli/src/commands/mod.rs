@@ -3,6 +3,8 @@
 //! retries what is safe to retry), and prints its result.
 
 pub mod auth;
+pub mod bench;
+pub mod board;
 pub mod catalog;
 pub mod cluster;
 pub mod orders;
@@ -74,6 +76,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Menu(cmd) => catalog::menu(&cli.global, cmd).await,
         Command::Order { cmd } => orders::order(&cli.global, cmd).await,
         Command::Cluster { cmd } => cluster::cluster(&cli.global, cmd).await,
+        Command::Bench { cmd } => bench::bench(&cli.global, cmd).await,
+        Command::Board(a) => board::board(&cli.global, a).await,
         Command::Events { restaurant, from } => {
             orders::events(&cli.global, &restaurant, from).await
         }

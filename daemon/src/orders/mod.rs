@@ -202,6 +202,74 @@ async fn kitchen(
     transition(ctx.state, order, action, reason, |_| Ok(()), &[]).await
 }
 
+async fn recall(ctx: &Ctx<'_>, req: RecallOrder) -> ApiResult<Order> {
+    let r = restaurant_of(&req.order)?;
+    catalog::require_staff(ctx, r).await?;
+    let now = catalog::now_ms();
+    transition(
+        ctx.state,
+        &req.order,
+        Action::Recall,
+        None,
+        |o| {
+            if o.state != req.state {
+                return Err(ApiError::conflict(format!(
+                    "cannot recall #{}: it is {} now, not {} (someone moved it meanwhile)",
+                    o.ticket, o.state, req.state
+                )));
+            }
+            if now.saturating_sub(o.updated_at) > RECALL_WINDOW_SECS * 1000 {
+                return Err(ApiError::conflict(format!(
+                    "cannot recall #{}: its last step was more than {RECALL_WINDOW_SECS} s ago",
+                    o.ticket
+                )));
+            }
+            Ok(())
+        },
+        &[],
+    )
+    .await
+}
+
+async fn rush(ctx: &Ctx<'_>, req: RushOrder) -> ApiResult<Order> {
+    let r = restaurant_of(&req.order)?;
+    catalog::require_staff(ctx, r).await?;
+    for _ in 0..64 {
+        let (cur, rev) = load(ctx.state, &req.order).await?;
+        if cur.rush == req.rush {
+            return Ok(cur);
+        }
+        if cur.state.is_terminal() {
+            return Err(ApiError::conflict(format!(
+                "cannot rush an order that is {}",
+                cur.state
+            )));
+        }
+        let mut next = cur.clone();
+        next.rush = req.rush;
+        next.version += 1;
+        next.updated_at = catalog::now_ms();
+        next.revision = 0;
+        let key = order_key(&req.order)?;
+        let resp = ctx
+            .state
+            .store
+            .txn(
+                Txn::new()
+                    .when([Compare::mod_revision(&key, rev)])
+                    .and_then([TxnOp::put(&key, to_doc(&next)?), event_op(&next)?]),
+            )
+            .await?;
+        if resp.succeeded {
+            next.revision = resp.revision as u64;
+            return Ok(next);
+        }
+    }
+    Err(ApiError::unavailable(
+        "order is changing too fast; try again",
+    ))
+}
+
 async fn cancel(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
     let p = ctx.principal().await?;
     transition(
@@ -377,6 +445,8 @@ pub async fn route(ctx: &Ctx<'_>, req: &Request) -> Option<ApiResult<serde_json:
             })
             .await
         }
+        types::RECALL => api::call(req, |b: RecallOrder| async move { recall(ctx, b).await }).await,
+        types::RUSH => api::call(req, |b: RushOrder| async move { rush(ctx, b).await }).await,
         types::REFUND => {
             api::call(
                 req,

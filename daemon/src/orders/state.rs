@@ -25,6 +25,8 @@ pub enum Action {
     Complete,
     Cancel,
     Expire,
+    /// Undo the kitchen's last step (a mistaken bump): one step back.
+    Recall,
 }
 
 impl Action {
@@ -40,6 +42,7 @@ impl Action {
             Action::Complete => "complete",
             Action::Cancel => "cancel",
             Action::Expire => "expire",
+            Action::Recall => "recall",
         }
     }
 }
@@ -75,6 +78,12 @@ pub fn next(state: OrderState, action: Action) -> Result<Outcome, String> {
         (S::Accepted, Start) => go(S::Preparing, None, false),
         (S::Preparing, Ready) => go(S::Ready, None, false),
         (S::Ready, Complete) => go(S::Completed, None, false),
+        (S::Preparing, Recall) => go(S::Accepted, None, false),
+        (S::Ready, Recall) => go(S::Preparing, None, false),
+        (S::Completed, Recall) => go(S::Ready, None, false),
+        (S::Accepted, Recall) => {
+            Err("cannot recall an acceptance: the payment is already captured".into())
+        }
         (S::PendingPayment, Cancel) => Err(
             "cannot cancel an order whose payment is still being confirmed; try again in a moment"
                 .into(),
@@ -102,7 +111,7 @@ mod tests {
         OrderState::Expired,
         OrderState::PaymentFailed,
     ];
-    const ALL_ACTIONS: [Action; 9] = [
+    const ALL_ACTIONS: [Action; 10] = [
         Action::PaymentAuthorized,
         Action::PaymentFailed,
         Action::Accept,
@@ -112,6 +121,7 @@ mod tests {
         Action::Complete,
         Action::Cancel,
         Action::Expire,
+        Action::Recall,
     ];
 
     #[test]
@@ -136,15 +146,21 @@ mod tests {
                 (S::Placed, Action::Expire, S::Expired),
                 (S::Accepted, Action::Start, S::Preparing),
                 (S::Preparing, Action::Ready, S::Ready),
+                (S::Preparing, Action::Recall, S::Accepted),
                 (S::Ready, Action::Complete, S::Completed),
+                (S::Ready, Action::Recall, S::Preparing),
+                (S::Completed, Action::Recall, S::Ready),
             ]
         );
     }
 
     #[test]
-    fn terminal_states_allow_nothing() {
+    fn terminal_states_allow_nothing_but_a_recall_of_completion() {
         for s in ALL_STATES.into_iter().filter(|s| s.is_terminal()) {
             for a in ALL_ACTIONS {
+                if (s, a) == (OrderState::Completed, Action::Recall) {
+                    continue;
+                }
                 assert!(next(s, a).is_err(), "{s} {a:?}");
             }
         }

@@ -9,6 +9,8 @@
 //! | `order.accept` / `order.start` / `order.ready` / `order.complete` | kitchen or manager | [`OrderRef`] → [`Order`] |
 //! | `order.reject`   | kitchen or manager                | [`RejectOrder`] → [`Order`] |
 //! | `order.refund`   | manager                           | [`OrderRef`] → [`Order`] |
+//! | `order.recall`   | kitchen or manager                | [`RecallOrder`] → [`Order`] |
+//! | `order.rush`     | kitchen or manager                | [`RushOrder`] → [`Order`] |
 //!
 //! Subscriptions: topic `restaurant:<id>` (its staff) and `order:<id>` (as
 //! `order.get`) deliver events of kind `order.<state>` whose `data` is the
@@ -27,6 +29,29 @@ pub mod types {
     pub const READY: &str = "order.ready";
     pub const COMPLETE: &str = "order.complete";
     pub const REFUND: &str = "order.refund";
+    pub const RECALL: &str = "order.recall";
+    pub const RUSH: &str = "order.rush";
+}
+
+/// `order.recall` (kitchen or manager): undo a mistaken bump within
+/// [`RECALL_WINDOW_SECS`] of it: preparing → accepted, ready → preparing,
+/// completed → ready. Refused (`conflict`) if the order is no longer in
+/// `state` (someone else moved it meanwhile) or the window has passed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecallOrder {
+    pub order: String,
+    /// The state the caller saw after its bump.
+    pub state: OrderState,
+}
+
+/// How long after a bump it can be recalled.
+pub const RECALL_WINDOW_SECS: u64 = 120;
+
+/// `order.rush` (kitchen or manager): flag an order as a rush, or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RushOrder {
+    pub order: String,
+    pub rush: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

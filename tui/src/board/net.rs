@@ -1,0 +1,349 @@
+//! The board's network task: the only part of the board that talks to the
+//! cluster. It reads the open orders and the menu, follows the topic
+//! `restaurant:<id>`, sends the kitchen's requests, and reports everything
+//! to the UI as [`NetMsg`]s.
+//!
+//! Failover is `protocol::session`'s job: the subscription resumes on
+//! another node from its last revision + 1 by itself. When it gives up
+//! (or the server ends it for good, e.g. `compacted`), this task reads a
+//! fresh snapshot and subscribes again from the revision it was read at,
+//! so the board converges on the truth without gap; the board ignores
+//! events it already holds (by order version), so without duplicate.
+//!
+//! A health probe every second tells which node the board talks to and
+//! whether it answers; the UI refuses bumps while it does not. Requests
+//! are never retried here: the session decides what is safe to repeat.
+//! The one exception is `unauthenticated` (the access token expired on a
+//! long shift): the request was refused before doing anything, so it is
+//! sent again once with a fresh token.
+
+use std::future::Future;
+use std::time::Duration;
+
+use protocol::client::{ClientError, SubscriptionItem};
+use protocol::messages::catalog::{ItemRef, Menu, MenuItem, RestaurantRef, types as catalog};
+use protocol::messages::orders::{
+    ListOrders, Order, OrderList, OrderRef, OrderState, RejectOrder, types as orders,
+};
+use protocol::messages::{HealthRequest, HealthResponse, types};
+use protocol::session::Session;
+use protocol::wire::ErrorCode;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::app::{Command, NetMsg};
+use super::model::{Conn, Incoming, Step};
+
+/// Obtains a fresh access token when the current one is refused.
+pub trait Tokens {
+    fn fresh(&mut self) -> impl Future<Output = Result<String, String>>;
+}
+
+/// What the board reads to start (and to start again).
+struct Loaded {
+    revision: u64,
+    node: String,
+    orders: Vec<Order>,
+    menu: Menu,
+}
+
+fn message(e: &ClientError) -> String {
+    match e {
+        ClientError::Server(b) => b.message.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn code(e: &ClientError) -> Option<ErrorCode> {
+    match e {
+        ClientError::Server(b) => Some(b.code),
+        _ => None,
+    }
+}
+
+/// Runs until the UI drops its command sender (or its receiver).
+pub async fn run<T: Tokens>(
+    session: Session,
+    restaurant: String,
+    mut token: String,
+    mut tokens: T,
+    tx: mpsc::UnboundedSender<NetMsg>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
+    // Replaced by each (re)load; until the first, nothing to read.
+    let mut sub_rx = mpsc::unbounded_channel::<Result<SubscriptionItem, ClientError>>().1;
+    let mut reader: Option<tokio::task::JoinHandle<()>> = None;
+    let mut need_load = true;
+    let mut conn = Conn::Connecting;
+    let mut probe = tokio::time::interval(Duration::from_secs(1));
+    probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let send_conn = |conn: &mut Conn, new: Conn| {
+        if *conn != new {
+            *conn = new.clone();
+            tx.send(NetMsg::Update(Incoming::Conn(new))).is_ok()
+        } else {
+            true
+        }
+    };
+    loop {
+        if need_load {
+            match load_authed(&session, &restaurant, &mut token, &mut tokens).await {
+                Ok(l) => {
+                    let addr = session.current_endpoint().unwrap_or_default();
+                    if tx
+                        .send(NetMsg::Update(Incoming::Snapshot {
+                            orders: l.orders,
+                            menu: l.menu,
+                        }))
+                        .is_err()
+                    {
+                        break;
+                    }
+                    send_conn(&mut conn, Conn::Connected { node: l.node, addr });
+                    if let Some(r) = reader.take() {
+                        r.abort();
+                    }
+                    // A fresh channel so that nothing from an older
+                    // reader is mistaken for this one's.
+                    let (t, r) = mpsc::unbounded_channel();
+                    sub_rx = r;
+                    reader = Some(spawn_reader(
+                        session.clone(),
+                        format!("restaurant:{restaurant}"),
+                        token.clone(),
+                        l.revision + 1,
+                        t,
+                    ));
+                    need_load = false;
+                }
+                Err(e) => {
+                    if matches!(
+                        code(&e),
+                        Some(
+                            ErrorCode::Forbidden | ErrorCode::NotFound | ErrorCode::Unauthenticated
+                        )
+                    ) {
+                        let _ = tx.send(NetMsg::Fatal(message(&e)));
+                        break;
+                    }
+                    if !send_conn(
+                        &mut conn,
+                        Conn::Reconnecting {
+                            reason: message(&e),
+                        },
+                    ) {
+                        break;
+                    }
+                    // Keep answering commands (with a refusal) meanwhile.
+                    let sleep = tokio::time::sleep(Duration::from_millis(500));
+                    tokio::select! {
+                        _ = sleep => {}
+                        c = commands.recv() => match c {
+                            Some(c) => refuse(&tx, c, "disconnected: nothing sent"),
+                            None => break,
+                        },
+                    }
+                    continue;
+                }
+            }
+        }
+        tokio::select! {
+            item = sub_rx.recv() => match item {
+                Some(Ok(SubscriptionItem::Events { events, .. })) => {
+                    if tx.send(NetMsg::Update(Incoming::Events(events))).is_err() {
+                        break;
+                    }
+                }
+                Some(Ok(SubscriptionItem::Progress { .. })) => {}
+                Some(Err(e)) => {
+                    send_conn(&mut conn, Conn::Reconnecting { reason: message(&e) });
+                    need_load = true;
+                }
+                None => need_load = true,
+            },
+            c = commands.recv() => match c {
+                Some(c) => {
+                    let msg = execute(&session, &restaurant, &mut token, &mut tokens, c).await;
+                    if tx.send(NetMsg::Update(msg)).is_err() {
+                        break;
+                    }
+                }
+                None => break,
+            },
+            _ = probe.tick() => {
+                let h = tokio::time::timeout(
+                    Duration::from_millis(1500),
+                    session.call::<_, HealthResponse>(types::HEALTH, None, &HealthRequest {}),
+                )
+                .await;
+                let new = match h {
+                    Ok(Ok(h)) => Conn::Connected {
+                        node: h.node,
+                        addr: session.current_endpoint().unwrap_or_default(),
+                    },
+                    Ok(Err(e)) => Conn::Reconnecting { reason: message(&e) },
+                    Err(_) => Conn::Reconnecting { reason: "no answer".into() },
+                };
+                if !send_conn(&mut conn, new) {
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(r) = reader {
+        r.abort();
+    }
+}
+
+fn spawn_reader(
+    session: Session,
+    topic: String,
+    token: String,
+    from: u64,
+    tx: mpsc::UnboundedSender<Result<SubscriptionItem, ClientError>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut sub = session.subscribe_resuming(topic, Some(&token), Some(from));
+        loop {
+            let item = sub.next().await;
+            let end = item.is_err();
+            if tx.send(item).is_err() || end {
+                break;
+            }
+        }
+    })
+}
+
+fn refuse(tx: &mpsc::UnboundedSender<NetMsg>, c: Command, why: &str) {
+    let msg = match c {
+        Command::Transition { order, .. } => Incoming::StepDone {
+            order,
+            result: Err(why.into()),
+        },
+        Command::Set86 { sku, .. } => Incoming::Set86Done {
+            sku,
+            result: Err(why.into()),
+        },
+    };
+    let _ = tx.send(NetMsg::Update(msg));
+}
+
+async fn load_authed<T: Tokens>(
+    session: &Session,
+    restaurant: &str,
+    token: &mut String,
+    tokens: &mut T,
+) -> Result<Loaded, ClientError> {
+    match load(session, restaurant, token).await {
+        Err(e) if code(&e) == Some(ErrorCode::Unauthenticated) => {
+            match tokens.fresh().await {
+                Ok(t) => *token = t,
+                Err(_) => return Err(e),
+            }
+            load(session, restaurant, token).await
+        }
+        other => other,
+    }
+}
+
+/// The store revision first, then the orders and the menu: everything
+/// that changes after that revision comes again as an event.
+async fn load(session: &Session, restaurant: &str, token: &str) -> Result<Loaded, ClientError> {
+    let h: HealthResponse = session.call(types::HEALTH, None, &HealthRequest {}).await?;
+    let list: OrderList = session
+        .call(
+            orders::LIST,
+            Some(token),
+            &ListOrders {
+                restaurant: Some(restaurant.to_string()),
+                states: vec![
+                    OrderState::Placed,
+                    OrderState::Accepted,
+                    OrderState::Preparing,
+                    OrderState::Ready,
+                ],
+            },
+        )
+        .await?;
+    let menu: Menu = session
+        .call(
+            catalog::MENU_GET,
+            None,
+            &RestaurantRef {
+                restaurant: restaurant.to_string(),
+            },
+        )
+        .await?;
+    Ok(Loaded {
+        revision: h.store_revision,
+        node: h.node,
+        orders: list.orders,
+        menu,
+    })
+}
+
+/// The request for a command: its type and body.
+pub fn request_for(restaurant: &str, c: &Command) -> (&'static str, Value) {
+    match c {
+        Command::Transition { order, step } => {
+            let body = match step {
+                Step::Reject { reason } => json!(RejectOrder {
+                    order: order.clone(),
+                    reason: reason.clone(),
+                }),
+                Step::Recall { state } => json!(protocol::messages::orders::RecallOrder {
+                    order: order.clone(),
+                    state: *state,
+                }),
+                _ => json!(OrderRef {
+                    order: order.clone()
+                }),
+            };
+            (step.request_type(), body)
+        }
+        Command::Set86 { sku, available } => (
+            if *available {
+                catalog::MENU_UN86
+            } else {
+                catalog::MENU_86
+            },
+            json!(ItemRef {
+                restaurant: restaurant.to_string(),
+                sku: sku.clone(),
+            }),
+        ),
+    }
+}
+
+async fn execute<T: Tokens>(
+    session: &Session,
+    restaurant: &str,
+    token: &mut String,
+    tokens: &mut T,
+    c: Command,
+) -> Incoming {
+    let (ty, body) = request_for(restaurant, &c);
+    let mut result = session.call::<_, Value>(ty, Some(token), &body).await;
+    if let Err(e) = &result
+        && code(e) == Some(ErrorCode::Unauthenticated)
+        && let Ok(t) = tokens.fresh().await
+    {
+        // Refused before anything happened: safe to send again.
+        *token = t;
+        result = session.call::<_, Value>(ty, Some(token), &body).await;
+    }
+    match c {
+        Command::Transition { order, .. } => Incoming::StepDone {
+            order,
+            result: result
+                .map_err(|e| message(&e))
+                .and_then(|v| serde_json::from_value::<Order>(v).map_err(|e| e.to_string())),
+        },
+        Command::Set86 { sku, .. } => Incoming::Set86Done {
+            sku,
+            result: result
+                .map_err(|e| message(&e))
+                .and_then(|v| serde_json::from_value::<MenuItem>(v).map_err(|e| e.to_string())),
+        },
+    }
+}
