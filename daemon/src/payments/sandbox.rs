@@ -237,7 +237,18 @@ impl SandboxGateway {
                 )));
             };
             let mut stored: Stored = decode(&kv)?;
-            stored.payment = apply(&stored.payment)?;
+            stored.payment = match apply(&stored.payment) {
+                Ok(p) => p,
+                Err(e) => {
+                    // A concurrent request with the same key may have made
+                    // this change between our two reads: then its answer is
+                    // ours too (one capture, answered twice), not a refusal.
+                    if let Some(rec) = self.idem(key).await? {
+                        return replay(key, rec, &request);
+                    }
+                    return Err(e);
+                }
+            };
             let record = IdemRecord {
                 request: request.clone(),
                 outcome: Outcome::Payment(stored.payment.clone()),
