@@ -3,7 +3,6 @@
 //! a test card, the kitchen's steps, tracking, refunds, refusals.
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -148,19 +147,7 @@ fn flow(d: &Daemon) {
     );
 
     // Track it live in the background while the kitchen works.
-    let mut track = Command::new(tests::workspace_bin("dfood"));
-    track
-        .args(["order", "track", &id, "-o", "json"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap())
-        .env("HOME", cleo.cli.home())
-        .env("XDG_CONFIG_HOME", cleo.cli.home().join("config"))
-        .env("DFOOD_ENDPOINT", d.endpoint())
-        .env("DFOOD_CA", d.ca_path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let tracker = track.spawn().unwrap();
+    let tracker = cleo.spawn(d, &["order", "track", &id]);
     std::thread::sleep(Duration::from_millis(500));
 
     // Who may do what.
@@ -376,24 +363,8 @@ fn flow(d: &Daemon) {
         "pm_card_visa",
         "--idempotency-key",
         key,
-        "-o",
-        "json",
     ];
-    let spawn = |u: &User| {
-        let mut c = Command::new(tests::workspace_bin("dfood"));
-        c.args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap())
-            .env("HOME", u.cli.home())
-            .env("XDG_CONFIG_HOME", u.cli.home().join("config"))
-            .env("DFOOD_ENDPOINT", d.endpoint())
-            .env("DFOOD_CA", d.ca_path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        c.spawn().unwrap()
-    };
-    let (p1, p2) = (spawn(&cleo), spawn(&cleo));
+    let (p1, p2) = (cleo.spawn(d, &args), cleo.spawn(d, &args));
     let (o1, o2) = (
         p1.wait_with_output().unwrap(),
         p2.wait_with_output().unwrap(),
@@ -402,7 +373,7 @@ fn flow(d: &Daemon) {
     let j1: Value = serde_json::from_slice(&o1.stdout).unwrap();
     let j2: Value = serde_json::from_slice(&o2.stdout).unwrap();
     assert_eq!(j1["id"], j2["id"], "one order for one key");
-    let again = cleo.ok(&args[..args.len() - 2]);
+    let again = cleo.ok(&args);
     assert_eq!(again["id"], j1["id"]);
     assert_eq!(
         stock_of(&cleo.ok(&["menu", "trattoria"]), "panna"),
@@ -441,8 +412,9 @@ fn stock_race(d: &Daemon) {
     let procs: Vec<_> = buyers
         .iter()
         .map(|u| {
-            Command::new(tests::workspace_bin("dfood"))
-                .args([
+            u.spawn(
+                d,
+                &[
                     "order",
                     "place",
                     "bakery",
@@ -450,20 +422,8 @@ fn stock_race(d: &Daemon) {
                     "loaf",
                     "--pay",
                     "pm_card_visa",
-                    "-o",
-                    "json",
-                ])
-                .env_clear()
-                .env("PATH", std::env::var_os("PATH").unwrap())
-                .env("HOME", u.cli.home())
-                .env("XDG_CONFIG_HOME", u.cli.home().join("config"))
-                .env("DFOOD_ENDPOINT", d.endpoint())
-                .env("DFOOD_CA", d.ca_path())
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+                ],
+            )
         })
         .collect();
     let results: Vec<_> = procs
