@@ -135,6 +135,15 @@ pub enum Command {
     /// q quit. Needs a terminal: without one it exits with 2 (usage) and points
     /// to `dfood events`, which streams the same orders for scripts.
     Board(crate::commands::board::BoardArgs),
+    /// The operator dashboard: members, leader, lease TTLs, per-node load,
+    /// store health, order sparklines, leader changes (a terminal UI;
+    /// operators).
+    ///
+    /// Keys: j/k select a member, s switchover, p pause/resume, d drain the
+    /// selected node, ? help, q quit; every action asks for confirmation.
+    /// Needs a terminal: without one it exits with 2 (usage) and points to
+    /// `dfood cluster status`, which prints the same facts for scripts.
+    Top,
     /// Stream a restaurant's events live (staff), for scripts and screens.
     Events {
         #[arg(long, short, env = "DFOOD_RESTAURANT")]

@@ -12,8 +12,9 @@
 //! - `/dfood/cluster/switchover` — a planned hand-over the leader carries
 //!   out (at `scheduled_at`) by rewriting the leader key for the candidate,
 //!   under the candidate's lease, in one transaction fenced by its token;
-//! - `/dfood/cluster/stats/<node>` — each node's connection count, under its
-//!   lease, for `drain` to watch;
+//! - `/dfood/cluster/stats/<node>` — each node's [`NodeStats`] (connection
+//!   count included, for `drain` to watch), rewritten about once a second
+//!   under its lease, for `cluster.top`;
 //! - `/dfood/events/_cluster/<id>` — `leader.changed` events.
 //!
 //! Every node runs [`run`]: renew the lease, campaign when there is no
@@ -69,6 +70,10 @@ pub struct Stats {
     pub request_errors_total: AtomicU64,
     pub lease_renew_failures: AtomicU64,
     pub latency_us: Mutex<hdrhistogram::Histogram<u64>>,
+    /// Latencies of the current 10-second window, and the p99 of the
+    /// last full one (see [`Stats::roll_window`]).
+    recent_us: Mutex<hdrhistogram::Histogram<u64>>,
+    recent_p99_us: AtomicU64,
     /// The Prometheus side of the same figures (see `crate::metrics`).
     pub metrics: Arc<crate::metrics::Metrics>,
 }
@@ -88,10 +93,23 @@ impl Stats {
             requests_total: AtomicU64::new(0),
             request_errors_total: AtomicU64::new(0),
             lease_renew_failures: AtomicU64::new(0),
-            latency_us: Mutex::new(
-                hdrhistogram::Histogram::new_with_bounds(1, 60_000_000, 2)
-                    .expect("histogram bounds"),
-            ),
+            latency_us: Mutex::new(latency_histogram()),
+            recent_us: Mutex::new(latency_histogram()),
+            recent_p99_us: AtomicU64::new(0),
+        }
+    }
+
+    /// Ends the current latency window: its p99 becomes the "recent" one
+    /// and a new window starts. Called every [`STATS_WINDOW`].
+    pub fn roll_window(&self) {
+        if let Ok(mut h) = self.recent_us.lock() {
+            let p99 = if h.is_empty() {
+                0
+            } else {
+                h.value_at_quantile(0.99)
+            };
+            self.recent_p99_us.store(p99, Ordering::Relaxed);
+            h.reset();
         }
     }
 
@@ -120,11 +138,22 @@ impl Stats {
         if error {
             self.request_errors_total.fetch_add(1, Ordering::Relaxed);
         }
+        let us = (elapsed.as_micros() as u64).clamp(1, 60_000_000);
         if let Ok(mut h) = self.latency_us.lock() {
-            let _ = h.record((elapsed.as_micros() as u64).clamp(1, 60_000_000));
+            let _ = h.record(us);
+        }
+        if let Ok(mut h) = self.recent_us.lock() {
+            let _ = h.record(us);
         }
     }
 }
+
+fn latency_histogram() -> hdrhistogram::Histogram<u64> {
+    hdrhistogram::Histogram::new_with_bounds(1, 60_000_000, 2).expect("histogram bounds")
+}
+
+/// The window of [`NodeStats::latency_p99_recent_us`].
+pub const STATS_WINDOW: Duration = Duration::from_secs(10);
 
 /// This node's view of the cluster.
 pub struct ClusterState {
@@ -252,6 +281,9 @@ pub async fn run(state: Arc<NodeState>, mut stop: watch::Receiver<bool>) {
         if n.is_multiple_of(2) {
             renew(&state).await;
         }
+        if n.is_multiple_of((STATS_WINDOW.as_millis() / TICK.as_millis()) as u64) {
+            cs.stats.roll_window();
+        }
         if let Err(e) = step(&state).await {
             tracing::debug!(error = %e, "cluster step failed");
         }
@@ -280,8 +312,8 @@ async fn renew(state: &NodeState) {
     let store = state.store.as_ref();
     match store.lease_keep_alive(cs.lease()).await {
         Ok(_) => {
-            let conns = cs.stats.connections.load(Ordering::Relaxed);
-            let rec = serde_json::to_vec(&StatsRecord { connections: conns }).unwrap_or_default();
+            // A superset of `StatsRecord` (what `drain` reads).
+            let rec = serde_json::to_vec(&stats(state)).unwrap_or_default();
             let _ = store
                 .txn(Txn::new().and_then([TxnOp::put_with_lease(
                     format!("{STATS_PREFIX}{}", cs.node()),
@@ -717,7 +749,94 @@ pub fn stats(state: &NodeState) -> NodeStats {
         latency_p99_us: p99,
         leader: state.cluster.is_leader(),
         lease_renew_failures: s.lease_renew_failures.load(Ordering::Relaxed),
+        latency_p99_recent_us: s.recent_p99_us.load(Ordering::Relaxed),
+        at: now_ms(),
     }
+}
+
+/// How long a node answers `cluster.top` from its last order count.
+const ORDER_COUNT_MAX_AGE_MS: u64 = 2_000;
+
+/// Everything `dfood top` shows (see [`Dashboard`]).
+async fn dashboard(state: &NodeState) -> ApiResult<Dashboard> {
+    let status = status(state).await?;
+    let mut nodes = Vec::new();
+    for kv in state.store.range(STATS_PREFIX).await?.kvs {
+        // A record from an older version (connections only) is skipped.
+        if let Ok(s) = serde_json::from_slice::<NodeStats>(&kv.value) {
+            nodes.push(s);
+        }
+    }
+    nodes.sort_by(|a, b| a.node.cmp(&b.node));
+    Ok(Dashboard {
+        status,
+        nodes,
+        orders: order_counts(state).await?,
+        leader_changes: leader_changes(state).await?,
+    })
+}
+
+/// Counts the cluster's orders by state. This reads every order, so the
+/// count is kept for [`ORDER_COUNT_MAX_AGE_MS`] and shared by every
+/// dashboard this node serves meanwhile.
+async fn order_counts(state: &NodeState) -> ApiResult<OrderCounts> {
+    use protocol::messages::orders::OrderState;
+    static CACHE: tokio::sync::Mutex<Option<OrderCounts>> = tokio::sync::Mutex::const_new(None);
+    let mut cache = CACHE.lock().await;
+    let now = now_ms();
+    if let Some(c) = cache.as_ref()
+        && now.saturating_sub(c.at) < ORDER_COUNT_MAX_AGE_MS
+    {
+        return Ok(c.clone());
+    }
+    /// The only fields counted (the rest of the order is not parsed).
+    #[derive(Deserialize)]
+    struct Head {
+        state: OrderState,
+        created_at: u64,
+    }
+    let mut c = OrderCounts {
+        by_state: OrderState::ALL
+            .iter()
+            .map(|s| (s.as_str().to_string(), 0))
+            .collect(),
+        at: now,
+        ..Default::default()
+    };
+    for kv in state.store.range(crate::orders::ORDERS_PREFIX).await?.kvs {
+        let h: Head = from_doc(&kv.key, &kv.value)?;
+        *c.by_state.entry(h.state.as_str().to_string()).or_default() += 1;
+        c.total += 1;
+        if h.created_at + 60_000 > now && h.created_at <= now {
+            c.placed_last_minute += 1;
+        }
+    }
+    *cache = Some(c.clone());
+    Ok(c)
+}
+
+/// The last ten `leader.changed` events, oldest first.
+async fn leader_changes(state: &NodeState) -> ApiResult<Vec<LeaderChange>> {
+    let mut out = Vec::new();
+    for kv in state.store.range(CLUSTER_EVENTS).await?.kvs {
+        let ev: protocol::messages::Event = from_doc(&kv.key, &kv.value)?;
+        if ev.kind != "leader.changed" {
+            continue;
+        }
+        // The key ends in `unique_suffix()`, which starts with the time.
+        let at = kv.key[CLUSTER_EVENTS.len()..]
+            .get(..13)
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
+        out.push(LeaderChange {
+            node: ev.subject,
+            fencing_token: ev.data["fencing_token"].as_u64().unwrap_or(0),
+            at,
+        });
+    }
+    out.sort_by_key(|c| c.fencing_token);
+    let skip = out.len().saturating_sub(10);
+    Ok(out.split_off(skip))
 }
 
 pub async fn route(ctx: &Ctx<'_>, req: &Request) -> Option<ApiResult<serde_json::Value>> {
@@ -767,6 +886,13 @@ pub async fn route(ctx: &Ctx<'_>, req: &Request) -> Option<ApiResult<serde_json:
                 types::DRAIN => api::call(req, |b| drain(ctx, b)).await,
                 types::STATS => {
                     api::call(req, |_: serde_json::Value| async move { Ok(stats(state)) }).await
+                }
+                types::TOP => {
+                    api::call(
+                        req,
+                        |_: serde_json::Value| async move { dashboard(state).await },
+                    )
+                    .await
                 }
                 _ => return None,
             }

@@ -42,6 +42,7 @@ pub const IDEMPOTENT_TYPES: &[&str] = &[
     "cluster.members",
     "cluster.status",
     "cluster.stats",
+    "cluster.top",
 ];
 
 /// Whether a request of type `ty` with `body` may be sent again after an
@@ -478,6 +479,7 @@ mod tests {
             "cluster.members",
             "cluster.status",
             "cluster.stats",
+            "cluster.top",
         ];
         for ty in reads {
             assert!(idempotent(ty, &json!({})), "{ty}");

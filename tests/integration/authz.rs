@@ -426,4 +426,19 @@ async fn every_request_type_against_every_role() {
     )
     .await;
     check(&w, "auth.rotate_key", &[Operator], fixed(json!({}))).await;
+
+    // Cluster: the address list is public (clients fail over with it);
+    // everything else is for operators. (The changing ones, switchover,
+    // pause, drain..., are refused the same way: one gate, `cluster.*`.)
+    check(&w, "cluster.nodes", &EVERYONE, fixed(json!({}))).await;
+    for ty in [
+        "cluster.members",
+        "cluster.status",
+        "cluster.stats",
+        "cluster.top",
+        "cluster.pause",
+        "cluster.resume",
+    ] {
+        check(&w, ty, &[Operator], fixed(json!({}))).await;
+    }
 }

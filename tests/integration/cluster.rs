@@ -14,24 +14,9 @@ struct Operator {
 impl Operator {
     /// Bootstraps the first operator with the setup token one node wrote.
     fn bootstrap(nodes: &[Daemon]) -> Operator {
-        let token_file = nodes
-            .iter()
-            .map(|d| d.data_dir.join("setup-token"))
-            .find(|p| p.exists())
-            .expect("one node wrote the setup token");
-        let mut cli = nodes[0].dfood().env("DFOOD_PASSWORD", "operator password");
-        let out = cli.run([
-            "admin",
-            "bootstrap",
-            "--token-file",
-            token_file.to_str().unwrap(),
-            "--username",
-            "ops",
-            "-o",
-            "json",
-        ]);
-        assert_eq!(out.code, 0, "{out:?}");
-        Operator { cli }
+        Operator {
+            cli: tests::bootstrap_operator(nodes),
+        }
     }
 
     fn ok(&mut self, args: &[&str]) -> Value {
@@ -90,23 +75,11 @@ impl Operator {
     }
 }
 
-fn start_cluster(etcd: &Etcd, dir: &std::path::Path) -> Vec<Daemon> {
-    (1..=3)
-        .map(|i| {
-            Daemon::start(
-                &format!("node-{i}"),
-                &dir.join(format!("n{i}")),
-                &etcd.endpoints(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn status_switchover_and_refusals() {
     let etcd = Etcd::start(1);
     let dir = tempfile::tempdir().unwrap();
-    let nodes = start_cluster(&etcd, dir.path());
+    let nodes = tests::start_nodes(&etcd, dir.path(), 3);
     let mut op = Operator::bootstrap(&nodes);
     let st = op.wait_for("a leader", Duration::from_secs(15), |st| {
         st["leader"].is_object()
@@ -189,7 +162,7 @@ fn status_switchover_and_refusals() {
 fn pause_then_forced_failover_after_the_leader_dies() {
     let etcd = Etcd::start(1);
     let dir = tempfile::tempdir().unwrap();
-    let mut nodes = start_cluster(&etcd, dir.path());
+    let mut nodes = tests::start_nodes(&etcd, dir.path(), 3);
     let mut op = Operator::bootstrap(&nodes);
     op.wait_for("a leader", Duration::from_secs(15), |st| {
         st["leader"].is_object()
@@ -237,7 +210,7 @@ fn pause_then_forced_failover_after_the_leader_dies() {
 fn unpaused_cluster_elects_a_new_leader_and_a_stopped_one_is_deposed() {
     let etcd = Etcd::start(1);
     let dir = tempfile::tempdir().unwrap();
-    let nodes = start_cluster(&etcd, dir.path());
+    let nodes = tests::start_nodes(&etcd, dir.path(), 3);
     let mut op = Operator::bootstrap(&nodes);
     op.wait_for("a leader", Duration::from_secs(15), |st| {
         st["leader"].is_object()
@@ -283,7 +256,7 @@ fn unpaused_cluster_elects_a_new_leader_and_a_stopped_one_is_deposed() {
 fn drain_moves_clients_away_and_refuses_new_ones() {
     let etcd = Etcd::start(1);
     let dir = tempfile::tempdir().unwrap();
-    let nodes = start_cluster(&etcd, dir.path());
+    let nodes = tests::start_nodes(&etcd, dir.path(), 3);
     let mut op = Operator::bootstrap(&nodes);
     op.wait_for("a leader", Duration::from_secs(15), |st| {
         st["leader"].is_object()

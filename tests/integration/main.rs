@@ -20,3 +20,4 @@ mod payments;
 mod protocol_robustness;
 mod robustness;
 mod store_conformance;
+mod top;

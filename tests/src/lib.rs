@@ -10,6 +10,7 @@
 pub mod gateway;
 
 pub mod robustness;
+pub mod tmux;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -672,6 +673,60 @@ impl User {
             .unwrap()
             .clone()
     }
+}
+
+/// `n` nodes `node-1`..`node-n` on `etcd`, data under `dir/n1`...
+pub fn start_nodes(etcd: &Etcd, dir: &Path, n: usize) -> Vec<Daemon> {
+    (1..=n)
+        .map(|i| {
+            Daemon::start(
+                &format!("node-{i}"),
+                &dir.join(format!("n{i}")),
+                &etcd.endpoints(),
+            )
+        })
+        .collect()
+}
+
+/// The first operator, bootstrapped with the one-time setup token one of
+/// `nodes` wrote; a CLI logged in as `ops` against `nodes[0]`.
+pub fn bootstrap_operator(nodes: &[Daemon]) -> Dfood {
+    let token_file = nodes
+        .iter()
+        .map(|d| d.data_dir.join("setup-token"))
+        .find(|p| p.exists())
+        .expect("one node wrote the setup token");
+    let mut cli = nodes[0].dfood().env("DFOOD_PASSWORD", "operator password");
+    let out = cli.run([
+        "admin",
+        "bootstrap",
+        "--token-file",
+        token_file.to_str().expect("utf-8 path"),
+        "--username",
+        "ops",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "bootstrap: {out:?}");
+    cli
+}
+
+/// An open restaurant `restaurant` with the menu `csv`, created by its
+/// new manager (returned, logged in to `d`).
+pub fn shop(d: &Daemon, restaurant: &str, manager: &str, csv: &str) -> User {
+    let mut m = User::new(d, manager);
+    m.ok(&["restaurant", "create", restaurant, "--name", restaurant]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("menu.csv");
+    std::fs::write(&path, csv).expect("write menu");
+    m.ok(&[
+        "menu",
+        "import",
+        restaurant,
+        path.to_str().expect("utf-8 path"),
+    ]);
+    m.ok(&["restaurant", "open", restaurant]);
+    m
 }
 
 /// Man pages rendered from the clap definitions.

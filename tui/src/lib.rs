@@ -1,5 +1,5 @@
 //! DistribuFood's terminal UIs. [`board`] is the kitchen board
-//! (`dfood board`); the operator dashboard (`dfood top`) is to come.
+//! (`dfood board`); [`top`] is the operator dashboard (`dfood top`).
 //!
 //! Each UI is split the same way: a sans-IO model (state, keys →
 //! actions → effects, tested without a terminal or a socket), a view that
@@ -8,3 +8,4 @@
 
 pub mod board;
 pub mod term;
+pub mod top;

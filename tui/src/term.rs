@@ -43,3 +43,52 @@ pub fn restore() {
     ratatui::restore();
     let _ = crossterm::execute!(io::stdout(), crossterm::cursor::Show);
 }
+
+/// Reads keys on a thread of its own (reading blocks) and sends those
+/// `translate` keeps; the thread ends when the receiver is dropped.
+pub fn key_reader<K: Send + 'static>(
+    translate: fn(&crossterm::event::KeyEvent) -> Option<K>,
+) -> (
+    tokio::sync::mpsc::UnboundedReceiver<K>,
+    std::thread::JoinHandle<()>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let thread = std::thread::spawn(move || {
+        while !tx.is_closed() {
+            match crossterm::event::poll(std::time::Duration::from_millis(100)) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(_) => break,
+            }
+            match crossterm::event::read() {
+                Ok(crossterm::event::Event::Key(k)) => {
+                    if let Some(k) = translate(&k)
+                        && tx.send(k).is_err()
+                    {
+                        break;
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    });
+    (rx, thread)
+}
+
+/// Resolves on SIGTERM or SIGHUP (the terminal went away).
+pub async fn terminated() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(mut t), Ok(mut h)) => {
+            tokio::select! {
+                _ = t.recv() => {}
+                _ = h.recv() => {}
+            }
+        }
+        _ => std::future::pending().await,
+    }
+}

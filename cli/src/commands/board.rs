@@ -28,9 +28,9 @@ pub struct BoardArgs {
 }
 
 /// Gets a fresh token the way every command does (refreshing the saved
-/// session), for a board that outlives its access token.
-struct SavedLogin<'a> {
-    g: &'a Global,
+/// session), for a board (or dashboard) that outlives its access token.
+pub(crate) struct SavedLogin<'a> {
+    pub(crate) g: &'a Global,
 }
 
 impl tui::board::net::Tokens for SavedLogin<'_> {

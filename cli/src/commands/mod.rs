@@ -8,6 +8,7 @@ pub mod board;
 pub mod catalog;
 pub mod cluster;
 pub mod orders;
+pub mod top;
 
 use std::path::PathBuf;
 
@@ -78,6 +79,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Cluster { cmd } => cluster::cluster(&cli.global, cmd).await,
         Command::Bench { cmd } => bench::bench(&cli.global, cmd).await,
         Command::Board(a) => board::board(&cli.global, a).await,
+        Command::Top => top::top(&cli.global).await,
         Command::Events { restaurant, from } => {
             orders::events(&cli.global, &restaurant, from).await
         }

@@ -31,8 +31,11 @@ use crate::server::NodeState;
 use crate::store::{Compare, Revision, Txn, TxnOp};
 use state::Action;
 
+/// Every order is under it (`/dfood/orders/R/O`).
+pub const ORDERS_PREFIX: &str = "/dfood/orders/";
+
 pub fn order_key(order: &str) -> ApiResult<String> {
-    Ok(format!("/dfood/orders/{}/{order}", restaurant_of(order)?))
+    Ok(format!("{ORDERS_PREFIX}{}/{order}", restaurant_of(order)?))
 }
 
 /// `trattoria-42` → `trattoria`.

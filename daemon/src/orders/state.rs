@@ -99,18 +99,7 @@ pub fn next(state: OrderState, action: Action) -> Result<Outcome, String> {
 mod tests {
     use super::*;
 
-    const ALL_STATES: [OrderState; 10] = [
-        OrderState::PendingPayment,
-        OrderState::Placed,
-        OrderState::Accepted,
-        OrderState::Preparing,
-        OrderState::Ready,
-        OrderState::Completed,
-        OrderState::Rejected,
-        OrderState::Cancelled,
-        OrderState::Expired,
-        OrderState::PaymentFailed,
-    ];
+    const ALL_STATES: [OrderState; 10] = OrderState::ALL;
     const ALL_ACTIONS: [Action; 10] = [
         Action::PaymentAuthorized,
         Action::PaymentFailed,

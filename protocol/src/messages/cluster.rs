@@ -10,6 +10,7 @@
 //! | `cluster.pause` / `cluster.resume` | operators | `{}` → [`ClusterStatus`] |
 //! | `cluster.drain`      | operators  | [`Drain`] → [`DrainStatus`] |
 //! | `cluster.stats`      | operators  | `{}` → [`NodeStats`] (the answering node's figures) |
+//! | `cluster.top`        | operators  | `{}` → [`Dashboard`] (everything `dfood top` shows, in one answer) |
 
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +26,7 @@ pub mod types {
     pub const RESUME: &str = "cluster.resume";
     pub const DRAIN: &str = "cluster.drain";
     pub const STATS: &str = "cluster.stats";
+    pub const TOP: &str = "cluster.top";
 }
 
 /// A node clients can connect to.
@@ -144,4 +146,47 @@ pub struct NodeStats {
     pub latency_p99_us: u64,
     pub leader: bool,
     pub lease_renew_failures: u64,
+    /// p99 latency over the last full 10-second window, microseconds
+    /// (0: no request in that window).
+    #[serde(default)]
+    pub latency_p99_recent_us: u64,
+    /// When these figures were taken (Unix milliseconds; 0 if unknown).
+    #[serde(default)]
+    pub at: u64,
+}
+
+/// Everything the operator dashboard shows, read by one node in one go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub status: ClusterStatus,
+    /// Every live node's figures, as each last published them (about once
+    /// a second, under its lease): a node that died drops out.
+    pub nodes: Vec<NodeStats>,
+    pub orders: OrderCounts,
+    /// The most recent leader changes, oldest first (at most 10).
+    pub leader_changes: Vec<LeaderChange>,
+}
+
+/// Orders in the whole cluster, counted from the store (the answering node
+/// counts at most every 2 seconds and answers from that count meanwhile).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderCounts {
+    /// Order state (`placed`, `preparing`, ...) → number of orders in it.
+    /// Every state is present, zero included.
+    pub by_state: std::collections::BTreeMap<String, u64>,
+    /// Orders created in the minute before `at`.
+    pub placed_last_minute: u64,
+    pub total: u64,
+    /// When counted (Unix milliseconds).
+    pub at: u64,
+}
+
+/// One leader change (a `leader.changed` event).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderChange {
+    pub node: String,
+    pub fencing_token: u64,
+    /// Unix milliseconds (0 when the event predates this field).
+    #[serde(default)]
+    pub at: u64,
 }

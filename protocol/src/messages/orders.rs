@@ -70,6 +70,21 @@ pub enum OrderState {
 }
 
 impl OrderState {
+    /// Every state, in the order an order goes through them (then the
+    /// terminal ones that are not `completed`).
+    pub const ALL: [OrderState; 10] = [
+        OrderState::PendingPayment,
+        OrderState::Placed,
+        OrderState::Accepted,
+        OrderState::Preparing,
+        OrderState::Ready,
+        OrderState::Completed,
+        OrderState::Rejected,
+        OrderState::Cancelled,
+        OrderState::Expired,
+        OrderState::PaymentFailed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             OrderState::PendingPayment => "pending_payment",

@@ -18,8 +18,6 @@ pub mod view;
 #[cfg(test)]
 mod tests;
 
-use std::time::Duration;
-
 use protocol::session::Session;
 use tokio::sync::mpsc;
 
@@ -38,34 +36,13 @@ pub async fn run<T: net::Tokens>(
     tokens: T,
 ) -> std::io::Result<Exit> {
     let mut board = board;
-    let (key_tx, mut keys) = mpsc::unbounded_channel();
     let (net_tx, mut net_rx) = mpsc::unbounded_channel();
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let restaurant = board.restaurant.clone();
 
     let mut guard = TerminalGuard::enter()?;
-    // Reading keys blocks, so it has a thread of its own; it ends when
-    // the loop drops the receiver.
-    std::thread::spawn(move || {
-        while !key_tx.is_closed() {
-            match crossterm::event::poll(Duration::from_millis(100)) {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(_) => break,
-            }
-            match crossterm::event::read() {
-                Ok(crossterm::event::Event::Key(k)) => {
-                    if let Some(k) = app::key_from(&k)
-                        && key_tx.send(k).is_err()
-                    {
-                        break;
-                    }
-                }
-                Ok(_) => {}
-                Err(_) => break,
-            }
-        }
-    });
+    // In raw mode from here: keys come one by one.
+    let (mut keys, _key_thread) = crate::term::key_reader(app::key_from);
     let mut env = app::RealEnv;
     let net = net::run(session, restaurant, token, tokens, net_tx, cmd_rx);
     let ui = app::run(
@@ -79,25 +56,8 @@ pub async fn run<T: net::Tokens>(
     let exit = tokio::select! {
         r = ui => r?,
         _ = net => Exit::Lost("the network task stopped".into()),
-        _ = terminated() => Exit::Quit,
+        _ = crate::term::terminated() => Exit::Quit,
     };
     drop(guard);
     Ok(exit)
-}
-
-/// SIGTERM or SIGHUP (the terminal went away).
-async fn terminated() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) {
-        (Ok(mut t), Ok(mut h)) => {
-            tokio::select! {
-                _ = t.recv() => {}
-                _ = h.recv() => {}
-            }
-        }
-        _ => std::future::pending().await,
-    }
 }

@@ -47,14 +47,14 @@ struct Loaded {
     menu: Menu,
 }
 
-fn message(e: &ClientError) -> String {
+pub(crate) fn message(e: &ClientError) -> String {
     match e {
         ClientError::Server(b) => b.message.clone(),
         other => other.to_string(),
     }
 }
 
-fn code(e: &ClientError) -> Option<ErrorCode> {
+pub(crate) fn code(e: &ClientError) -> Option<ErrorCode> {
     match e {
         ClientError::Server(b) => Some(b.code),
         _ => None,
