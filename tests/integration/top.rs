@@ -231,3 +231,47 @@ fn an_operator_watches_and_runs_the_cluster_from_top() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Quit with `q`, with Ctrl-C, and by SIGTERM: each time the alternate
+/// screen is left and the terminal is back in cooked mode with echo, the
+/// exit code 0.
+#[test]
+fn top_gives_the_terminal_back_on_every_way_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = vec![Daemon::start("solo", &dir.path().join("solo"), &[])];
+    let op = tests::bootstrap_operator(&nodes);
+    let tmux = Tmux::new("top-exit");
+    let after = "; echo EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | sed 's/^/MODE/'; echo END; sleep 60";
+    for (session, how) in [("q", "q"), ("ctrlc", "C-c"), ("term", "SIGTERM")] {
+        tmux.start(session, 100, 30, &top_command(&nodes, op.home(), after));
+        tmux.wait(session, "the dashboard", LONG, |s| {
+            s.contains("connected to solo") && s.contains("★")
+        });
+        assert_eq!(tmux.pane(session, "#{alternate_on}"), "1");
+        if how == "SIGTERM" {
+            let shell = tmux.pane(session, "#{pane_pid}");
+            let out = std::process::Command::new("pkill")
+                .args(["-TERM", "-P", &shell, "-x", "dfood"])
+                .status()
+                .unwrap();
+            assert!(out.success(), "no dfood under the pane's shell {shell}");
+        } else {
+            tmux.keys(session, &[how]);
+        }
+        let s = tmux.wait(session, "the shell again", LONG, |s| s.contains("END"));
+        assert!(s.contains("EXIT=0"), "{how}: {s}");
+        assert!(
+            s.contains("MODEicanon") && s.contains("MODEecho"),
+            "{how}: the terminal is still raw: {s}"
+        );
+        assert!(
+            !s.contains("MODE-icanon") && !s.contains("MODE-echo"),
+            "{how}: {s}"
+        );
+        assert_eq!(tmux.pane(session, "#{alternate_on}"), "0", "{how}: {s}");
+        assert!(
+            !s.contains("Members (★ leader)"),
+            "{how}: dashboard left on screen: {s}"
+        );
+    }
+}

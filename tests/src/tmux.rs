@@ -62,6 +62,17 @@ impl Tmux {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
+    /// A tmux format about `session`'s pane, e.g. `#{pane_pid}` or
+    /// `#{alternate_on}` (1 while the program shows the alternate screen).
+    pub fn pane(&self, session: &str, format: &str) -> String {
+        let o = self
+            .cmd()
+            .args(["display-message", "-p", "-t", session, format])
+            .output()
+            .expect("tmux display-message");
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
     /// Whether `session` still runs (its command has not exited).
     pub fn alive(&self, session: &str) -> bool {
         self.cmd()
