@@ -375,12 +375,16 @@ fn two_boards_bumping_one_ticket_make_one_step() {
     let paused = Instant::now();
     a.keys(&["Enter"]);
     b.keys(&["Enter"]);
-    while paused.elapsed() < Duration::from_millis(400)
-        && !(a.screen().contains("#1 cleo …") && b.screen().contains("#1 cleo …"))
-    {
+    let both_sent = || a.screen().contains("#1 cleo …") && b.screen().contains("#1 cleo …");
+    while paused.elapsed() < Duration::from_millis(400) && !both_sent() {
         std::thread::sleep(Duration::from_millis(10));
     }
     signal(d.proc.pid(), libc::SIGCONT);
+    eprintln!(
+        "both boards had sent before the daemon went on: {} (after {:?})",
+        both_sent(),
+        paused.elapsed()
+    );
 
     // One success, one clear refusal; whichever board won.
     let won = |s: &str| s.contains("#1 accepted");
@@ -514,4 +518,54 @@ fn the_board_survives_kill9_of_its_node() {
         s.contains("#1 accepted") && s.contains("New (5)") && s.contains("Preparing (1)")
     });
     drop(etcd);
+}
+
+#[test]
+fn a_board_without_a_node_says_so_and_refuses_bumps() {
+    let tmux = Tmux::new("down");
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Daemon::start("node-1", &dir.path().join("d"), &[]);
+    let mut mia = User::new(&d, "mia");
+    let mut kai = User::new(&d, "kai");
+    let mut cleo = User::new(&d, "cleo");
+    open_trattoria(&mut mia, dir.path(), BREAD_CSV, &["kai"]);
+    let o = cleo.ok(&[
+        "order",
+        "place",
+        "trattoria",
+        "--item",
+        "bread",
+        "--pay",
+        "pm_card_visa",
+    ]);
+    let id = o["id"].as_str().unwrap().to_string();
+    tmux.start(&board_command(&d, kai.cli.home()));
+    tmux.wait("the ticket", |s| {
+        s.contains("● node-1") && s.contains("#1 cleo")
+    });
+
+    // The only node dies: the board says so, and a bump is refused, not
+    // lost or queued.
+    d.proc.kill9();
+    tmux.wait_for("the disconnection", Duration::from_secs(30), |s| {
+        s.contains("DISCONNECTED")
+    });
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait("the refused bump", |s| {
+        s.contains("disconnected: nothing sent, #1 not bumped")
+    });
+    assert!(s.contains("#1 cleo"), "the ticket stays on screen:\n{s}");
+
+    // The node comes back (same address, same data): the board follows,
+    // the order was never touched, and bumps work again.
+    d.restart();
+    tmux.wait_for("the reconnection", Duration::from_secs(30), |s| {
+        s.contains("● node-1") && s.contains("New (1)")
+    });
+    assert_eq!(kai.order(&id)["state"], "placed");
+    tmux.keys(&["Enter"]);
+    wait_state(&mut kai, &id, "accepted");
+    tmux.wait("the accepted ticket", |s| {
+        s.contains("#1 accepted") && s.contains("Preparing (1)")
+    });
 }
