@@ -755,6 +755,14 @@ impl Board {
                 let mut rang = false;
                 let mut fresh = HashMap::with_capacity(orders.len());
                 for o in orders {
+                    if self.versions.get(&o.id).is_some_and(|v| *v > o.version) {
+                        // Older than what the board already holds (read
+                        // before an answer it applied): keep the newer.
+                        if let Some(t) = self.tickets.remove(&o.id) {
+                            fresh.insert(o.id.clone(), t);
+                        }
+                        continue;
+                    }
                     if Column::of(o.state).is_none() {
                         self.versions.insert(o.id.clone(), o.version);
                         continue;

@@ -809,3 +809,36 @@ fn moving_to_another_node_is_said_once() {
     b.incoming(node3(), T0);
     assert_eq!(b.message(), None);
 }
+
+#[test]
+fn a_snapshot_never_moves_a_ticket_backwards() {
+    let mut b = board_with(vec![
+        simple(1, OrderState::Placed, 2),
+        simple(2, OrderState::Placed, 2),
+    ]);
+    b.incoming(
+        Incoming::Events(vec![
+            event(&simple(1, OrderState::Preparing, 5)),
+            event(&simple(2, OrderState::Completed, 9)),
+        ]),
+        T0,
+    );
+    // A snapshot read before those changes (e.g. from a lagging replica).
+    b.incoming(
+        Incoming::Snapshot {
+            orders: vec![
+                simple(1, OrderState::Placed, 2),
+                simple(2, OrderState::Ready, 7),
+            ],
+            menu: menu(),
+        },
+        T0,
+    );
+    assert_eq!(ids(&b, Column::New), Vec::<u64>::new());
+    assert_eq!(ids(&b, Column::Preparing), [1]);
+    assert_eq!(
+        ids(&b, Column::Ready),
+        Vec::<u64>::new(),
+        "2 stays completed"
+    );
+}
