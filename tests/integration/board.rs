@@ -357,14 +357,14 @@ fn two_boards_bumping_one_ticket_make_one_step() {
         "pm_card_visa",
     ]);
     let id = o["id"].as_str().unwrap().to_string();
-    let placed = cleo.order(&id);
-    assert_eq!(placed["state"], "placed", "{placed}");
     for t in [&a, &b] {
         // The only ticket: selected on both boards.
         t.wait("the new ticket", |s| {
             s.contains("#1 cleo") && s.contains("New (1)")
         });
     }
+    let placed = cleo.order(&id);
+    assert_eq!(placed["state"], "placed", "{placed}");
 
     // Both cooks bump at once. The daemon is paused meanwhile, so both
     // requests are on their way before either board can hear of the
@@ -396,8 +396,10 @@ fn two_boards_bumping_one_ticket_make_one_step() {
         "expected one success and one refusal;\nboard A:\n{sa}\nboard B:\n{sb}"
     );
     // Exactly one step: accepted (not started), paid once. (Both answers
-    // are in, so nothing is still on its way.)
-    let now = kai.order(&id);
+    // are in, so no bump is still on its way.)
+    let now = wait_order(&mut kai, &id, "its payment captured", |o| {
+        o["payment"]["state"] == "captured"
+    });
     assert_eq!(now["state"], "accepted", "{now}");
     assert_eq!(now["payment"]["captured"], placed["total"], "{now}");
     // Both boards show the same: the ticket in Preparing, once.
@@ -407,6 +409,13 @@ fn two_boards_bumping_one_ticket_make_one_step() {
         });
         assert_eq!(s.matches("#1 cleo").count(), 1, "{s}");
     }
+
+    // A rush marked on one board shows on the other.
+    a.keys(&["l", "r"]);
+    a.wait("the rush confirmation", |s| {
+        s.contains("#1 marked rush") && s.contains("RUSH")
+    });
+    b.wait("the other board's rush", |s| s.contains("#1 cleo RUSH"));
 }
 
 const BREAD_CSV: &str = "sku,name,price,station\nbread,Bread,2.00,oven\n";
