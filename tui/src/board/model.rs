@@ -104,6 +104,11 @@ pub enum Step {
     Recall {
         state: OrderState,
     },
+    /// Set the order's own rush flag (`order.rush`), which every board
+    /// and the CLI see.
+    Rush {
+        rush: bool,
+    },
 }
 
 impl Step {
@@ -129,6 +134,7 @@ impl Step {
             Step::Complete => types::COMPLETE,
             Step::Reject { .. } => types::REJECT,
             Step::Recall { .. } => types::RECALL,
+            Step::Rush { .. } => types::RUSH,
         }
     }
 
@@ -140,7 +146,18 @@ impl Step {
             Step::Complete => "complete",
             Step::Reject { .. } => "reject",
             Step::Recall { .. } => "recall",
+            Step::Rush { rush: true } => "mark rush",
+            Step::Rush { rush: false } => "unmark rush",
         }
+    }
+
+    /// Whether this step moves an order forward along the line (what
+    /// `u` can recall).
+    pub fn is_bump(&self) -> bool {
+        matches!(
+            self,
+            Step::Accept | Step::Start | Step::Ready | Step::Complete
+        )
     }
 }
 
@@ -168,9 +185,10 @@ pub enum Incoming {
     Events(Vec<Event>),
     /// The link changed.
     Conn(Conn),
-    /// The answer to an [`Effect::Transition`].
+    /// The answer to an [`Effect::Transition`] of `step`.
     StepDone {
         order: String,
+        step: Step,
         result: Result<Order, String>,
     },
     /// The answer to an [`Effect::Set86`].
@@ -214,7 +232,7 @@ pub enum Action {
     Reject,
     /// Undo the last bump.
     Recall,
-    /// Toggle the rush flag of the selected ticket.
+    /// Flip the rush flag of the selected order (on the server).
     Rush,
     CycleStation,
     Toggle86Panel,
@@ -290,21 +308,20 @@ pub struct LastBump {
     pub at_ms: u64,
 }
 
-/// One ticket: the order as the server last told us, plus what this board
-/// adds locally.
+/// One ticket: the order as the server last told us, plus whether this
+/// board is waiting for an answer about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ticket {
     pub order: Order,
-    /// Rush marked on this board (`dfood/1` has no request that sets the
-    /// order's own `rush`, so the flag stays on this screen).
-    pub local_rush: bool,
     /// A request for it is in flight: further bumps wait for its answer.
     pub pending: bool,
 }
 
 impl Ticket {
+    /// The order's own flag: set with `order.rush`, so every board shows
+    /// the same (and only once the server has it).
     pub fn rush(&self) -> bool {
-        self.order.rush || self.local_rush
+        self.order.rush
     }
 
     pub fn column(&self) -> Option<Column> {
@@ -335,6 +352,9 @@ pub struct Board {
     mode: Mode,
     last_bump: Option<LastBump>,
     conn: Conn,
+    /// The node of the last `Connected`, to tell the kitchen when the
+    /// board has moved to another one.
+    last_node: Option<String>,
     message: Option<String>,
     loaded: bool,
 }
@@ -358,6 +378,7 @@ impl Board {
             mode: Mode::Board,
             last_bump: None,
             conn: Conn::Connecting,
+            last_node: None,
             message: None,
             loaded: false,
         }
@@ -629,10 +650,11 @@ impl Board {
                 _ => self.message = Some("nothing to recall".into()),
             },
             Action::Rush => {
-                let id = self.selected().map(|t| t.order.id.clone());
-                if let Some(t) = id.and_then(|id| self.tickets.get_mut(&id)) {
-                    t.local_rush = !t.local_rush;
-                    self.rebuild();
+                // Not flipped here: the flag shows when the server's
+                // answer or event brings the order back with it.
+                if let Some(t) = self.selected() {
+                    let (id, ticket, rush) = (t.order.id.clone(), t.order.ticket, !t.order.rush);
+                    fx.extend(self.send(&id, ticket, Step::Rush { rush }));
                 }
             }
             Action::CycleStation => {
@@ -679,6 +701,8 @@ impl Board {
                 "disconnected: nothing sent, #{ticket} not {}; try again when connected",
                 match step {
                     Step::Reject { .. } => "rejected",
+                    Step::Rush { rush: true } => "marked rush",
+                    Step::Rush { rush: false } => "unmarked rush",
                     _ => "bumped",
                 }
             ));
@@ -716,13 +740,29 @@ impl Board {
     pub fn incoming(&mut self, msg: Incoming, now_ms: u64) -> Vec<Effect> {
         let mut fx = Vec::new();
         match msg {
-            Incoming::Conn(c) => self.conn = c,
+            Incoming::Conn(c) => {
+                if let Conn::Connected { node, .. } = &c {
+                    if let Some(prev) = self.last_node.as_ref().filter(|p| *p != node) {
+                        self.message = Some(format!("reconnected: now via {node} (was {prev})"));
+                    }
+                    self.last_node = Some(node.clone());
+                }
+                self.conn = c;
+            }
             Incoming::Snapshot { orders, menu } => {
                 let selected = self.selected().map(|t| t.order.id.clone());
                 let first = !self.loaded;
                 let mut rang = false;
                 let mut fresh = HashMap::with_capacity(orders.len());
                 for o in orders {
+                    if self.versions.get(&o.id).is_some_and(|v| *v > o.version) {
+                        // Older than what the board already holds (read
+                        // before an answer it applied): keep the newer.
+                        if let Some(t) = self.tickets.remove(&o.id) {
+                            fresh.insert(o.id.clone(), t);
+                        }
+                        continue;
+                    }
                     if Column::of(o.state).is_none() {
                         self.versions.insert(o.id.clone(), o.version);
                         continue;
@@ -732,12 +772,10 @@ impl Board {
                         rang = true;
                     }
                     self.versions.insert(o.id.clone(), o.version);
-                    let local_rush = old.as_ref().is_some_and(|t| t.local_rush);
                     fresh.insert(
                         o.id.clone(),
                         Ticket {
                             order: o,
-                            local_rush,
                             pending: false,
                         },
                     );
@@ -777,7 +815,11 @@ impl Board {
                     self.rebuild_keep(selected.as_deref());
                 }
             }
-            Incoming::StepDone { order, result } => {
+            Incoming::StepDone {
+                order,
+                step,
+                result,
+            } => {
                 if let Some(t) = self.tickets.get_mut(&order) {
                     t.pending = false;
                 }
@@ -787,8 +829,10 @@ impl Board {
                             Some(t) => (t.order.state, o.state, o.ticket),
                             None => (o.state, o.state, o.ticket),
                         };
-                        // Only forward bumps can be recalled (a recall is not one).
-                        if to != OrderState::Rejected && line_rank(to) > line_rank(from) {
+                        // Only forward bumps can be recalled (a recall is
+                        // not one, nor a rush that found the order moved on
+                        // by someone else).
+                        if step.is_bump() && line_rank(to) > line_rank(from) {
                             self.last_bump = Some(LastBump {
                                 order: order.clone(),
                                 ticket,
@@ -797,7 +841,11 @@ impl Board {
                                 at_ms: now_ms,
                             });
                         }
-                        self.message = Some(format!("#{ticket} {to}"));
+                        self.message = Some(match step {
+                            Step::Rush { .. } if o.rush => format!("#{ticket} marked rush"),
+                            Step::Rush { .. } => format!("#{ticket} no longer rush"),
+                            _ => format!("#{ticket} {to}"),
+                        });
                         let selected = self.selected().map(|t| t.order.id.clone());
                         if self.upsert(o) {
                             self.rebuild_keep(selected.as_deref());
@@ -861,7 +909,6 @@ impl Board {
                     o.id.clone(),
                     Ticket {
                         order: o,
-                        local_rush: false,
                         pending: false,
                     },
                 );

@@ -216,8 +216,9 @@ fn spawn_reader(
 
 fn refuse(tx: &mpsc::UnboundedSender<NetMsg>, c: Command, why: &str) {
     let msg = match c {
-        Command::Transition { order, .. } => Incoming::StepDone {
+        Command::Transition { order, step } => Incoming::StepDone {
             order,
+            step,
             result: Err(why.into()),
         },
         Command::Set86 { sku, .. } => Incoming::Set86Done {
@@ -295,6 +296,10 @@ pub fn request_for(restaurant: &str, c: &Command) -> (&'static str, Value) {
                     order: order.clone(),
                     state: *state,
                 }),
+                Step::Rush { rush } => json!(protocol::messages::orders::RushOrder {
+                    order: order.clone(),
+                    rush: *rush,
+                }),
                 _ => json!(OrderRef {
                     order: order.clone()
                 }),
@@ -333,8 +338,9 @@ async fn execute<T: Tokens>(
         result = session.call::<_, Value>(ty, Some(token), &body).await;
     }
     match c {
-        Command::Transition { order, .. } => Incoming::StepDone {
+        Command::Transition { order, step } => Incoming::StepDone {
             order,
+            step,
             result: result
                 .map_err(|e| message(&e))
                 .and_then(|v| serde_json::from_value::<Order>(v).map_err(|e| e.to_string())),

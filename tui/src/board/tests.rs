@@ -125,6 +125,7 @@ fn live_order_and_bump() {
     s.keys(&[Key::Down, Key::Down, Key::Enter]);
     s.server(Incoming::StepDone {
         order: "trattoria-43".into(),
+        step: Step::Accept,
         result: Ok(simple(43, OrderState::Accepted, 3)),
     });
     snap!("after_bump", s);
@@ -136,6 +137,7 @@ fn refused_bump_is_a_message() {
     s.keys(&[Key::Enter]);
     s.server(Incoming::StepDone {
         order: "trattoria-41".into(),
+        step: Step::Accept,
         result: Err("cannot accept an order that is accepted".into()),
     });
     snap!("refused", s);
@@ -199,6 +201,7 @@ fn recall_explains_itself() {
     s.keys(&[Key::Enter]);
     s.server(Incoming::StepDone {
         order: "trattoria-41".into(),
+        step: Step::Accept,
         result: Ok({
             let mut o = shift().remove(0);
             o.state = OrderState::Accepted;
@@ -208,6 +211,24 @@ fn recall_explains_itself() {
     });
     s.keys(&[Key::Char('u')]);
     snap!("recall", s);
+}
+
+#[test]
+fn rush_comes_back_from_the_server() {
+    let mut s = with_shift();
+    s.keys(&[Key::Right, Key::Down, Key::Char('r')]);
+    let mut o = shift()
+        .into_iter()
+        .find(|o| o.ticket == 40)
+        .expect("#40, second in Preparing");
+    o.rush = true;
+    o.version += 1;
+    s.server(Incoming::StepDone {
+        order: o.id.clone(),
+        step: Step::Rush { rush: true },
+        result: Ok(o),
+    });
+    snap!("rush", s);
 }
 
 struct TestEnv {
@@ -367,4 +388,16 @@ fn commands_become_requests() {
         },
     );
     assert_eq!(ty, "order.start");
+    let (ty, body) = request_for(
+        "trattoria",
+        &Command::Transition {
+            order: "trattoria-1".into(),
+            step: Step::Rush { rush: false },
+        },
+    );
+    assert_eq!(ty, "order.rush");
+    assert_eq!(
+        body,
+        serde_json::json!({"order": "trattoria-1", "rush": false})
+    );
 }

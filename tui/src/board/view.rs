@@ -368,7 +368,7 @@ const HELP: &[(&str, &str)] = &[
     ("Enter / space", "bump: accept → start → ready → complete"),
     ("x", "reject a new ticket (asks for a reason)"),
     ("u", "recall the last bump"),
-    ("r", "rush flag (this board only)"),
+    ("r", "rush on/off (shared with every screen)"),
     ("s", "cycle the station filter"),
     ("8", "86 panel: flip an item's availability"),
     ("a", "all-day counts per item"),

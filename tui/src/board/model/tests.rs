@@ -204,16 +204,16 @@ fn a_new_order_rings_once_but_not_the_first_snapshot_or_replays() {
 }
 
 #[test]
-fn a_snapshot_replaces_tickets_and_keeps_local_rush() {
+fn a_snapshot_replaces_tickets_and_brings_the_rush_flag() {
     let mut b = board_with(vec![
         simple(1, OrderState::Placed, 2),
         simple(2, OrderState::Placed, 2),
     ]);
-    keys(&mut b, &[Key::Down, Key::Char('r')]);
-    assert!(b.ticket("trattoria-2").unwrap().local_rush);
+    let mut two = simple(2, OrderState::Accepted, 4);
+    two.rush = true;
     b.incoming(
         Incoming::Snapshot {
-            orders: vec![simple(2, OrderState::Accepted, 3)],
+            orders: vec![two],
             menu: menu(),
         },
         T0,
@@ -260,6 +260,7 @@ fn bumps_are_guarded_while_in_flight_and_while_disconnected() {
     b.incoming(
         Incoming::StepDone {
             order: "trattoria-1".into(),
+            step: Step::Accept,
             result: Err("cannot accept an order that is accepted".into()),
         },
         T0,
@@ -290,6 +291,7 @@ fn a_successful_bump_moves_the_ticket_and_can_be_named_for_recall() {
     b.incoming(
         Incoming::StepDone {
             order: "trattoria-1".into(),
+            step: Step::Accept,
             result: Ok(simple(1, OrderState::Accepted, 3)),
         },
         T0,
@@ -341,6 +343,7 @@ fn recall_after_the_window_is_nothing() {
     b.incoming(
         Incoming::StepDone {
             order: simple(1, OrderState::Accepted, 2).id.clone(),
+            step: Step::Accept,
             result: Ok(simple(1, OrderState::Accepted, 2)),
         },
         T0,
@@ -389,27 +392,133 @@ fn reject_asks_for_a_reason() {
     assert!(b.message().unwrap().contains("only new tickets"));
 }
 
+fn rushed(mut o: Order, rush: bool) -> Order {
+    o.rush = rush;
+    o
+}
+
 #[test]
-fn rush_puts_a_ticket_first() {
+fn rush_asks_the_server_and_shows_its_answer_first() {
     let mut b = board_with(vec![
         simple(1, OrderState::Placed, 2),
         simple(2, OrderState::Placed, 2),
         simple(3, OrderState::Placed, 2),
     ]);
-    keys(&mut b, &[Key::Down, Key::Down, Key::Char('r')]);
+    // `r` sends `order.rush`; nothing moves until the server says so.
+    let fx = keys(&mut b, &[Key::Down, Key::Down, Key::Char('r')]);
+    assert_eq!(
+        fx,
+        [Effect::Transition {
+            order: "trattoria-3".into(),
+            step: Step::Rush { rush: true },
+        }]
+    );
+    assert!(!b.ticket("trattoria-3").unwrap().rush());
+    assert!(b.ticket("trattoria-3").unwrap().pending);
+    assert_eq!(ids(&b, Column::New), [1, 2, 3]);
+    assert!(
+        b.key(Key::Char('r'), T0).is_empty(),
+        "one request at a time"
+    );
+    b.incoming(
+        Incoming::StepDone {
+            order: "trattoria-3".into(),
+            step: Step::Rush { rush: true },
+            result: Ok(rushed(simple(3, OrderState::Placed, 3), true)),
+        },
+        T0,
+    );
     assert_eq!(ids(&b, Column::New), [3, 1, 2]);
+    assert_eq!(b.message(), Some("#3 marked rush"));
     assert_eq!(
         b.selected().unwrap().order.ticket,
         3,
         "the cursor follows it"
     );
-    b.key(Key::Char('r'), T0);
+    assert!(b.last_bump().is_none(), "a rush is not a bump to recall");
+    // Its own event comes after: already held, nothing changes.
+    b.incoming(
+        Incoming::Events(vec![event(&rushed(simple(3, OrderState::Placed, 3), true))]),
+        T0,
+    );
+    assert_eq!(ids(&b, Column::New), [3, 1, 2]);
+    // `r` again unflags it.
+    assert_eq!(
+        b.key(Key::Char('r'), T0),
+        [Effect::Transition {
+            order: "trattoria-3".into(),
+            step: Step::Rush { rush: false },
+        }]
+    );
+    b.incoming(
+        Incoming::StepDone {
+            order: "trattoria-3".into(),
+            step: Step::Rush { rush: false },
+            result: Ok(simple(3, OrderState::Placed, 4)),
+        },
+        T0,
+    );
     assert_eq!(ids(&b, Column::New), [1, 2, 3]);
-    // The server's own flag counts too.
-    let mut o = simple(4, OrderState::Placed, 2);
-    o.rush = true;
-    b.incoming(Incoming::Events(vec![event(&o)]), T0);
-    assert_eq!(ids(&b, Column::New)[0], 4);
+    assert_eq!(b.message(), Some("#3 no longer rush"));
+    // Another screen's rush arrives as an event.
+    b.incoming(
+        Incoming::Events(vec![event(&rushed(simple(2, OrderState::Placed, 3), true))]),
+        T0,
+    );
+    assert_eq!(ids(&b, Column::New), [2, 1, 3]);
+}
+
+#[test]
+fn rush_is_guarded_like_a_bump() {
+    let mut b = board_with(vec![simple(1, OrderState::Placed, 2)]);
+    b.incoming(
+        Incoming::Conn(Conn::Reconnecting {
+            reason: "lost".into(),
+        }),
+        T0,
+    );
+    assert!(b.key(Key::Char('r'), T0).is_empty());
+    assert_eq!(
+        b.message(),
+        Some("disconnected: nothing sent, #1 not marked rush; try again when connected")
+    );
+    b.incoming(connected(), T0);
+    assert_eq!(b.key(Key::Char('r'), T0).len(), 1);
+    b.incoming(
+        Incoming::StepDone {
+            order: "trattoria-1".into(),
+            step: Step::Rush { rush: true },
+            result: Err("cannot rush an order that is completed".into()),
+        },
+        T0,
+    );
+    assert_eq!(
+        b.message(),
+        Some("#1: cannot rush an order that is completed")
+    );
+    assert!(!b.ticket("trattoria-1").unwrap().rush());
+    assert!(!b.ticket("trattoria-1").unwrap().pending);
+}
+
+#[test]
+fn a_rush_answer_that_finds_the_order_moved_on_is_not_a_bump() {
+    let mut b = board_with(vec![simple(1, OrderState::Preparing, 4)]);
+    b.key(Key::Char('r'), T0);
+    // Another board marked it ready meanwhile; the rush answer says so.
+    b.incoming(
+        Incoming::StepDone {
+            order: "trattoria-1".into(),
+            step: Step::Rush { rush: true },
+            result: Ok(rushed(simple(1, OrderState::Ready, 6), true)),
+        },
+        T0,
+    );
+    assert!(
+        b.last_bump().is_none(),
+        "u must not recall someone else's bump"
+    );
+    assert_eq!(b.key(Key::Char('u'), T0), []);
+    assert_eq!(b.message(), Some("nothing to recall"));
 }
 
 #[test]
@@ -669,4 +778,67 @@ fn bad_event_data_is_ignored() {
     );
     assert!(fx.is_empty());
     assert_eq!(b.ticket_count(), 0);
+}
+
+#[test]
+fn moving_to_another_node_is_said_once() {
+    let mut b = board_with(vec![simple(1, OrderState::Placed, 2)]);
+    assert_eq!(b.message(), None);
+    b.incoming(
+        Incoming::Conn(Conn::Reconnecting {
+            reason: "connection lost".into(),
+        }),
+        T0,
+    );
+    assert!(!b.connected());
+    // Back on the same node: nothing to say.
+    b.incoming(connected(), T0);
+    assert_eq!(b.message(), None);
+    let node3 = || {
+        Incoming::Conn(Conn::Connected {
+            node: "node-3".into(),
+            addr: "127.0.0.1:7402".into(),
+        })
+    };
+    b.incoming(node3(), T0);
+    assert_eq!(
+        b.message(),
+        Some("reconnected: now via node-3 (was node-1)")
+    );
+    b.key(Key::Esc, T0);
+    b.incoming(node3(), T0);
+    assert_eq!(b.message(), None);
+}
+
+#[test]
+fn a_snapshot_never_moves_a_ticket_backwards() {
+    let mut b = board_with(vec![
+        simple(1, OrderState::Placed, 2),
+        simple(2, OrderState::Placed, 2),
+    ]);
+    b.incoming(
+        Incoming::Events(vec![
+            event(&simple(1, OrderState::Preparing, 5)),
+            event(&simple(2, OrderState::Completed, 9)),
+        ]),
+        T0,
+    );
+    // A snapshot read before those changes (e.g. from a lagging replica).
+    b.incoming(
+        Incoming::Snapshot {
+            orders: vec![
+                simple(1, OrderState::Placed, 2),
+                simple(2, OrderState::Ready, 7),
+            ],
+            menu: menu(),
+        },
+        T0,
+    );
+    assert_eq!(ids(&b, Column::New), Vec::<u64>::new());
+    assert_eq!(ids(&b, Column::Preparing), [1]);
+    assert_eq!(
+        ids(&b, Column::Ready),
+        Vec::<u64>::new(),
+        "2 stays completed"
+    );
 }

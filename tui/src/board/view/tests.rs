@@ -7,7 +7,7 @@ use ratatui::style::Color;
 use ratatui::widgets::Widget;
 
 use super::*;
-use crate::board::model::tests::{T0, board_with, line, order};
+use crate::board::model::tests::{T0, board_with, event, line, order};
 use protocol::messages::orders::OrderState;
 
 fn text(buf: &Buffer) -> Vec<String> {
@@ -98,7 +98,10 @@ fn the_selected_card_has_a_thick_border() {
 #[test]
 fn rush_is_flagged_on_the_card() {
     let mut b = card_board();
-    b.key(crate::board::model::Key::Char('r'), T0);
+    let mut o = b.ticket("trattoria-7").unwrap().order.clone();
+    o.rush = true;
+    o.version += 1;
+    b.incoming(crate::board::model::Incoming::Events(vec![event(&o)]), T0);
     let buf = draw_card(&b, T0, false);
     let (x, y) = find(&buf, "RUSH");
     assert_eq!(buf[(x, y)].bg, Color::Magenta);
