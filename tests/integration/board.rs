@@ -9,7 +9,6 @@
 //! still shows every ticket, once.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tests::{Daemon, Etcd, User, workspace_bin};
@@ -19,117 +18,40 @@ margherita,Margherita,9.50,oven,,gluten; milk,extra_cheese:Extra cheese:1.50
 tiramisu,Tiramisu,6.00,cold,5,egg; milk,
 ";
 
-/// A tmux server of its own (its own socket), killed on drop.
-struct Tmux {
-    socket: String,
-    /// Where the server put its socket: tmux 3.3 leaves it behind after
-    /// `kill-server`, so drop removes it.
-    socket_path: std::cell::OnceCell<std::path::PathBuf>,
-}
+/// One board in a 120×40 terminal: a tmux server of its own
+/// (`tests::tmux`) with one session.
+struct Tmux(tests::tmux::Tmux);
+
+const SESSION: &str = "t";
 
 impl Tmux {
     fn new(tag: &str) -> Tmux {
-        match Command::new("tmux").arg("-V").output() {
-            Ok(o) if o.status.success() => {}
-            _ => panic!(
-                "tmux is needed for the board's terminal test: apt-get install tmux (or run .ci/setup)"
-            ),
-        }
-        Tmux {
-            socket: format!("dfood-{tag}-{}", std::process::id()),
-            socket_path: std::cell::OnceCell::new(),
-        }
+        Tmux(tests::tmux::Tmux::new(tag))
     }
 
-    fn cmd(&self) -> Command {
-        let mut c = Command::new("tmux");
-        c.args(["-L", &self.socket, "-f", "/dev/null"]);
-        c
-    }
-
-    /// Runs `shell` in a detached 120×40 session.
     fn start(&self, shell: &str) {
-        let st = self
-            .cmd()
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                "t",
-                "-x",
-                "120",
-                "-y",
-                "40",
-                shell,
-            ])
-            .status()
-            .expect("tmux new-session");
-        assert!(st.success(), "tmux new-session failed");
-        let o = self
-            .cmd()
-            .args(["display-message", "-p", "#{socket_path}"])
-            .output()
-            .expect("tmux display-message");
-        let path = String::from_utf8_lossy(&o.stdout).trim().to_string();
-        if !path.is_empty() {
-            let _ = self.socket_path.set(path.into());
-        }
+        self.0.start(SESSION, 120, 40, shell)
     }
 
     fn keys(&self, keys: &[&str]) {
-        let st = self
-            .cmd()
-            .args(["send-keys", "-t", "t"])
-            .args(keys)
-            .status()
-            .expect("tmux send-keys");
-        assert!(st.success());
+        self.0.keys(SESSION, keys)
     }
 
     fn screen(&self) -> String {
-        let o = self
-            .cmd()
-            .args(["capture-pane", "-p", "-t", "t"])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&o.stdout).into_owned()
+        self.0.screen(SESSION)
     }
 
     fn alive(&self) -> bool {
-        self.cmd()
-            .args(["has-session", "-t", "t"])
-            .output()
-            .is_ok_and(|o| o.status.success())
+        self.0.alive(SESSION)
     }
 
-    /// Waits until the screen satisfies `f`.
+    /// Waits (15 s at most) until the screen satisfies `f`.
     fn wait(&self, what: &str, f: impl Fn(&str) -> bool) -> String {
         self.wait_for(what, Duration::from_secs(15), f)
     }
 
-    /// Waits up to `within` until the screen satisfies `f`.
     fn wait_for(&self, what: &str, within: Duration, f: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            let s = self.screen();
-            if f(&s) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "board never showed {what}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd().arg("kill-server").output();
-        if let Some(p) = self.socket_path.get() {
-            let _ = std::fs::remove_file(p);
-        }
+        self.0.wait(SESSION, what, within, f)
     }
 }
 

@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 pub struct Tmux {
     socket: String,
+    /// Where the server put its socket: tmux 3.3 leaves it behind after
+    /// `kill-server`, so drop removes it.
+    socket_path: std::cell::OnceCell<std::path::PathBuf>,
 }
 
 impl Tmux {
@@ -21,6 +24,7 @@ impl Tmux {
         }
         Tmux {
             socket: format!("dfood-{tag}-{}", std::process::id()),
+            socket_path: std::cell::OnceCell::new(),
         }
     }
 
@@ -39,6 +43,10 @@ impl Tmux {
             .status()
             .expect("tmux new-session");
         assert!(st.success(), "tmux new-session failed");
+        let path = self.pane(session, "#{socket_path}");
+        if !path.is_empty() {
+            let _ = self.socket_path.set(path.into());
+        }
     }
 
     /// Types `keys` (tmux key names: `Enter`, `Down`, `y`...) into `session`.
@@ -108,5 +116,8 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.cmd().arg("kill-server").output();
+        if let Some(p) = self.socket_path.get() {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
