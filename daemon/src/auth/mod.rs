@@ -384,7 +384,21 @@ pub async fn authenticate(state: &NodeState, token: &str) -> ApiResult<Principal
 }
 
 async fn authenticate_claims(state: &NodeState, token: &str) -> ApiResult<(Principal, Claims)> {
-    let claims = keys::verify(&state.auth.keys, state.store.as_ref(), token).await?;
+    let claims = verify_token(state, token).await?;
+    Ok((principal_for(state, &claims).await?, claims))
+}
+
+/// The first half of [`authenticate`]: the token's signature, expiry and
+/// claims (no store read while the signing key is cached). Only
+/// [`principal_for`] makes it a principal: a caller may start other reads in
+/// between, but must not act before the account is checked.
+pub async fn verify_token(state: &NodeState, token: &str) -> ApiResult<Claims> {
+    keys::verify(&state.auth.keys, state.store.as_ref(), token).await
+}
+
+/// The second half of [`authenticate`]: the account the verified claims
+/// name, read from the store (so a deleted account's tokens stop working).
+pub async fn principal_for(state: &NodeState, claims: &Claims) -> ApiResult<Principal> {
     let user = user_by_id(state.store.as_ref(), &claims.sub)
         .await?
         .ok_or_else(|| {
@@ -392,7 +406,7 @@ async fn authenticate_claims(state: &NodeState, token: &str) -> ApiResult<(Princ
                 "the account this token was issued to no longer exists: run `dfood login`",
             )
         })?;
-    Ok((user.principal(), claims))
+    Ok(user.principal())
 }
 
 /// Routes `auth.*` and `admin.*` requests.
