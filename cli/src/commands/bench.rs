@@ -1324,9 +1324,10 @@ fn raw_txn(t: Txn) -> Txn {
     }
 }
 
-/// One placement, straight at the store: the reads, the transaction and
-/// the retry on a lost race of `daemon::orders::place::place` — the same
-/// `read_inputs` and `plan` — without the parts that are not the store's
+/// One placement, straight at the store: the per-restaurant turn, the
+/// reads, the transaction and the retry on a lost race of
+/// `daemon::orders::place::place` — the same `read_inputs` and `plan` —
+/// without the parts that are not the store's
 /// (auth, the answer). With the sandbox gateway the payment's records are
 /// part of that transaction, so they are here too.
 async fn raw_place(ctx: &RawPlace, seq: u64) -> Result<(), String> {
@@ -1346,6 +1347,8 @@ async fn raw_place(ctx: &RawPlace, seq: u64) -> Result<(), String> {
     let code = |e: daemon::api::ApiError| e.code.as_str().to_string();
     let moved = |k: &str| raw(k);
     for attempt in 0..200u32 {
+        // The daemon's per-restaurant turn (this process is one node).
+        let turn = daemon::orders::place::placing().enter(r).await;
         let (existing, inputs) = tokio::try_join!(
             async {
                 store
@@ -1371,6 +1374,7 @@ async fn raw_place(ctx: &RawPlace, seq: u64) -> Result<(), String> {
             .txn(raw_txn(placement.txn))
             .await
             .map_err(|e| store_error_kind(&e))?;
+        drop(turn);
         if resp.succeeded {
             return Ok(());
         }

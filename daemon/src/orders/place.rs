@@ -18,6 +18,7 @@
 //! --raw-store` issues exactly this transaction shape.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use protocol::messages::catalog::{MenuItem, Restaurant};
@@ -174,6 +175,81 @@ pub fn price_lines(
         }
     }
     Ok((out, after))
+}
+
+/// Per-key queues: [`Queues::enter`] waits until no one else on this node
+/// holds the key.
+///
+/// Placements at one restaurant all compare (and bump) its ticket counter,
+/// so of several in flight at once only one can commit; the rest read,
+/// plan and send a transaction for nothing, then retry. Queued per
+/// restaurant on the node, they take turns instead. Nodes still race each
+/// other, and the transaction's compares still decide: the queue only
+/// saves wasted work, it guards nothing.
+#[derive(Debug, Default)]
+pub struct Queues {
+    keys: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// A turn at one key; the next in line goes when it is dropped.
+#[derive(Debug)]
+pub struct Turn<'a> {
+    queues: &'a Queues,
+    key: String,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Queues {
+    pub async fn enter(&self, key: &str) -> Turn<'_> {
+        let lock = self
+            .keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(key.to_string())
+            .or_default()
+            .clone();
+        Turn {
+            queues: self,
+            key: key.to_string(),
+            guard: Some(lock.lock_owned().await),
+        }
+    }
+
+    /// Keys with someone holding or waiting for them.
+    pub fn len(&self) -> usize {
+        self.keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        let mut keys = self
+            .queues
+            .keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Only the map's own reference left: nobody holds or waits.
+        if keys
+            .get(&self.key)
+            .is_some_and(|l| Arc::strong_count(l) == 1)
+        {
+            keys.remove(&self.key);
+        }
+    }
+}
+
+/// This node's placement queues, one per restaurant.
+pub fn placing() -> &'static Queues {
+    static PLACING: std::sync::LazyLock<Queues> = std::sync::LazyLock::new(Queues::default);
+    &PLACING
 }
 
 /// What a placement decides on, read before its transaction.
@@ -387,6 +463,7 @@ pub async fn place(ctx: &Ctx<'_>, req: PlaceOrder) -> ApiResult<Order> {
     let store = state.store.as_ref();
     let idem = idem_key(&claims.sub, &req.idempotency_key);
     let same = |k: &str| k.to_string();
+    let mut turn = Some(placing().enter(&req.restaurant).await);
     let (p, mut reads) = futures::try_join!(crate::auth::principal_for(state, &claims), async {
         futures::try_join!(
             async { Ok::<_, ApiError>(store.get(&idem).await?) },
@@ -395,6 +472,7 @@ pub async fn place(ctx: &Ctx<'_>, req: PlaceOrder) -> ApiResult<Order> {
     })?;
     for attempt in 0..200u32 {
         if attempt > 0 {
+            turn = Some(placing().enter(&req.restaurant).await);
             reads = futures::try_join!(
                 async { Ok::<_, ApiError>(store.get(&idem).await?) },
                 read_inputs(store, &req.restaurant, &same)
@@ -402,6 +480,7 @@ pub async fn place(ctx: &Ctx<'_>, req: PlaceOrder) -> ApiResult<Order> {
         }
         let (existing, inputs) = &reads;
         if let Some(kv) = existing {
+            drop(turn.take());
             let id = String::from_utf8_lossy(&kv.value).into_owned();
             return settled(ctx, &id).await;
         }
@@ -414,6 +493,8 @@ pub async fn place(ctx: &Ctx<'_>, req: PlaceOrder) -> ApiResult<Order> {
             catalog::now_ms(),
         )?;
         let resp = store.txn(placement.txn).await?;
+        // The next placement here may go: the ticket is taken (or lost).
+        drop(turn.take());
         if resp.succeeded {
             let mut o = placement.order;
             o.revision = resp.revision as u64;
@@ -468,8 +549,7 @@ async fn settled(ctx: &Ctx<'_>, id: &str) -> ApiResult<Order> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
+    use futures::FutureExt;
     use protocol::messages::catalog::{MenuItem, Restaurant};
 
     use super::*;
@@ -710,6 +790,25 @@ mod tests {
                 "{pay}: {keys:?}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn placements_take_turns_per_restaurant() {
+        let q = Queues::default();
+        let a = q.enter("trattoria").await;
+        // Another placement at the same restaurant waits its turn...
+        assert!(q.enter("trattoria").now_or_never().is_none());
+        // ... one at another restaurant does not.
+        let b = q.enter("sushi").now_or_never().expect("no wait");
+        assert_eq!(q.len(), 2);
+        let mut waiting = Box::pin(q.enter("trattoria"));
+        assert!((&mut waiting).now_or_never().is_none());
+        drop(a);
+        let c = waiting
+            .now_or_never()
+            .expect("its turn once the first is done");
+        drop((b, c));
+        assert!(q.is_empty(), "no key kept once nobody holds or waits");
     }
 
     #[tokio::test]
