@@ -57,6 +57,7 @@ pub struct StockDoc {
 }
 
 /// A document read with the revision it was last modified at (0: absent).
+#[derive(Debug, Clone)]
 pub struct Versioned<T> {
     pub value: T,
     pub mod_revision: Revision,

@@ -108,6 +108,15 @@ fn bench_place_raw_store_on_an_embedded_file() {
         r["against"].as_str().unwrap().starts_with("embedded "),
         "{r}"
     );
+    // Group commit is reported: each of the 50 placements was carried by a
+    // commit (a lost race is counted only when it shared one).
+    let (commits, requests) = (
+        r["fsyncs"]["commits"].as_u64().unwrap(),
+        r["fsyncs"]["requests"].as_u64().unwrap(),
+    );
+    let lost = r["lost_races"].as_u64().unwrap();
+    assert!((50..=50 + lost).contains(&requests), "{r}");
+    assert!(commits >= 1 && commits <= requests, "{r}");
     assert!(file.exists());
 }
 

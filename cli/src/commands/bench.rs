@@ -40,9 +40,7 @@ use protocol::messages::catalog::{
     CreateRestaurant, Menu, MenuImport, MenuItem, Modifier, Restaurant, RestaurantRef,
     types as catalog_types,
 };
-use protocol::messages::orders::{
-    LineRequest, Order, OrderState, Payment, PaymentState, PlaceOrder, types as order_types,
-};
+use protocol::messages::orders::{LineRequest, Order, PlaceOrder, types as order_types};
 use protocol::session::{self, Session, SessionOptions};
 use protocol::wire::ErrorCode;
 use serde::Serialize;
@@ -101,6 +99,14 @@ pub struct LoadArgs {
     /// a terminal, nor with --output json).
     #[arg(long)]
     pub no_progress: bool,
+    /// Sample the resident memory (VmRSS) of this local process (e.g. a
+    /// dfoodd) during the run; repeat for several. The report lists the
+    /// series and its growth (for soak runs).
+    #[arg(long = "rss-pid", value_name = "PID")]
+    pub rss_pids: Vec<u32>,
+    /// Time between two RSS samples.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub rss_every: Duration,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -338,6 +344,92 @@ pub struct Report {
     /// `track`: orders placed while the subscribers listened.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub orders_placed: Option<u64>,
+    /// Raw runs on the embedded store: its commits (each one fsync) and
+    /// the write requests they carried during the run (group commit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fsyncs: Option<FsyncStats>,
+    /// `--rss-pid`: each process's resident memory during the run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rss: Vec<RssSeries>,
+}
+
+/// Group commit during a raw run on the embedded store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct FsyncStats {
+    /// Commits, each one fsync.
+    pub commits: u64,
+    /// Write requests those commits carried: placement transactions, and
+    /// lost races that happened to share a commit (a batch of lost races
+    /// only writes nothing and is not committed).
+    pub requests: u64,
+    /// requests / commits.
+    pub requests_per_fsync: f64,
+}
+
+impl FsyncStats {
+    pub fn between(
+        before: daemon::store::embedded::CommitStats,
+        after: daemon::store::embedded::CommitStats,
+    ) -> FsyncStats {
+        let commits = after.commits - before.commits;
+        let requests = after.requests - before.requests;
+        FsyncStats {
+            commits,
+            requests,
+            requests_per_fsync: (ratio(requests as f64, commits as f64) * 100.0).round() / 100.0,
+        }
+    }
+}
+
+fn fsync_line(f: &FsyncStats) -> String {
+    format!(
+        "embedded store: {} write requests in {} commits (fsyncs), {:.2} per fsync",
+        f.requests, f.commits, f.requests_per_fsync
+    )
+}
+
+/// Resident memory of one process, sampled during a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RssSeries {
+    pub pid: u32,
+    /// (seconds since the start of the run, KiB), first sample at 0 s,
+    /// last at the end of the run.
+    pub samples: Vec<(f64, u64)>,
+}
+
+impl RssSeries {
+    /// Last sample minus the first, in KiB (0 with fewer than 2 samples).
+    pub fn growth_kib(&self) -> i64 {
+        match (self.samples.first(), self.samples.last()) {
+            (Some(a), Some(b)) => b.1 as i64 - a.1 as i64,
+            _ => 0,
+        }
+    }
+}
+
+/// `VmRSS` of a process in KiB, from the text of `/proc/<pid>/status`.
+pub fn vm_rss_kib(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn sample_rss(pid: u32) -> Option<u64> {
+    vm_rss_kib(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
+}
+
+fn rss_line(r: &RssSeries) -> String {
+    let mib = |k: u64| k as f64 / 1024.0;
+    let series: Vec<String> = r
+        .samples
+        .iter()
+        .map(|(t, k)| format!("{t:.0}s {:.1}", mib(*k)))
+        .collect();
+    format!(
+        "RSS of pid {} (MiB): {}; growth {:+.1} MiB",
+        r.pid,
+        series.join(", "),
+        r.growth_kib() as f64 / 1024.0
+    )
 }
 
 impl Report {
@@ -358,6 +450,8 @@ impl Report {
             latency_ms: Latency::of(&rec.hist),
             lost_races: None,
             orders_placed: None,
+            fsyncs: None,
+            rss: load.rss.clone(),
         }
     }
 }
@@ -529,6 +623,14 @@ pub fn render_report(r: &Report) -> String {
     }
     out.push_str(&table(&rows));
     out.push_str(&format!("\nerrors by kind: {}", errors_line(r)));
+    if let Some(f) = &r.fsyncs {
+        out.push('\n');
+        out.push_str(&fsync_line(f));
+    }
+    for series in &r.rss {
+        out.push('\n');
+        out.push_str(&rss_line(series));
+    }
     out
 }
 
@@ -552,7 +654,7 @@ pub fn render_comparison(c: &Comparison) -> String {
         });
         rows.push(row);
     }
-    format!(
+    let mut out = format!(
         "{}\n{}\n{}\nerrors by kind: raw store: {}; dfoodd: {}\n\
          dfoodd reaches {:.0}% of the store's throughput (target >= 70% at c=64), \
          p99 {:.2}x the store's (target <= 1.5x), +{:.3} ms at the median",
@@ -564,7 +666,12 @@ pub fn render_comparison(c: &Comparison) -> String {
         c.ratio.throughput * 100.0,
         c.ratio.p99,
         c.ratio.p50_added_ms,
-    )
+    );
+    if let Some(f) = &c.raw_store.fsyncs {
+        out.push('\n');
+        out.push_str(&fsync_line(f));
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------
@@ -582,6 +689,7 @@ struct Plan {
     rate: Option<f64>,
     connections: u32,
     elapsed: Duration,
+    rss: Vec<RssSeries>,
 }
 
 struct Shared {
@@ -633,6 +741,38 @@ async fn drive(load: &LoadArgs, op: Op, label: &str, show: bool) -> (Plan, Recor
     let pb = progress_bar(show, limit, label);
     let done = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
+    let sampler = {
+        let (pids, every, done) = (load.rss_pids.clone(), load.rss_every, done.clone());
+        tokio::spawn(async move {
+            let mut series: Vec<RssSeries> = pids
+                .iter()
+                .map(|&pid| RssSeries {
+                    pid,
+                    samples: vec![],
+                })
+                .collect();
+            if series.is_empty() {
+                return series;
+            }
+            let mut next = Instant::now();
+            loop {
+                let finished = done.load(Ordering::Relaxed);
+                if finished || Instant::now() >= next {
+                    let t = start.elapsed().as_secs_f64();
+                    for s in &mut series {
+                        if let Some(k) = sample_rss(s.pid) {
+                            s.samples.push((t, k));
+                        }
+                    }
+                    next += every;
+                }
+                if finished {
+                    return series;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
     let ticker = {
         let (pb, shared, done) = (pb.clone(), shared.clone(), done.clone());
         tokio::spawn(async move {
@@ -699,6 +839,7 @@ async fn drive(load: &LoadArgs, op: Op, label: &str, show: bool) -> (Plan, Recor
     let elapsed = start.elapsed();
     done.store(true, Ordering::Relaxed);
     let _ = ticker.await;
+    let rss = sampler.await.unwrap_or_default();
     pb.finish_and_clear();
     let rec = std::mem::take(&mut *shared.rec.lock().unwrap_or_else(PoisonError::into_inner));
     (
@@ -707,6 +848,7 @@ async fn drive(load: &LoadArgs, op: Op, label: &str, show: bool) -> (Plan, Recor
             rate: load.rate,
             connections: connections(load),
             elapsed,
+            rss,
         },
         rec,
     )
@@ -1098,6 +1240,9 @@ struct RawPlace {
     lines: Vec<LineRequest>,
     pay: String,
     run: String,
+    /// The daemon's default gateway, over the same store: its records go
+    /// into the placement transaction as they do in the daemon.
+    gateway: Arc<dyn daemon::payments::Gateway>,
     lost_races: AtomicU64,
 }
 
@@ -1154,131 +1299,82 @@ fn json<T: Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).expect("serialisable")
 }
 
-/// A document and its mod revision; a missing key is the default at 0.
-fn parse<T: serde::de::DeserializeOwned + Default>(
-    kv: Option<daemon::store::KeyValue>,
-) -> Result<(T, i64), String> {
-    match kv {
-        Some(kv) => Ok((
-            serde_json::from_slice(&kv.value).map_err(|_| "damaged_document".to_string())?,
-            kv.mod_revision,
-        )),
-        None => Ok((T::default(), 0)),
+/// The same transaction with every key moved under `/dfood-raw/`.
+fn raw_txn(t: Txn) -> Txn {
+    let op = |o: TxnOp| match o {
+        TxnOp::Put { key, value, lease } => TxnOp::Put {
+            key: raw(&key),
+            value,
+            lease,
+        },
+        TxnOp::Delete { key } => TxnOp::Delete { key: raw(&key) },
+        TxnOp::Get { key } => TxnOp::Get { key: raw(&key) },
+    };
+    Txn {
+        compares: t
+            .compares
+            .into_iter()
+            .map(|c| Compare {
+                key: raw(&c.key),
+                ..c
+            })
+            .collect(),
+        success: t.success.into_iter().map(op).collect(),
+        failure: t.failure.into_iter().map(op).collect(),
     }
 }
 
-/// One placement, straight at the store: the reads, the transaction and
-/// the retry on a lost race of `daemon::orders::place::place`, without
-/// the parts that are not the store's (auth, payment, the answer).
+/// One placement, straight at the store: the per-restaurant turn, the
+/// reads, the transaction and the retry on a lost race of
+/// `daemon::orders::place::place` — the same `read_inputs` and `plan` —
+/// without the parts that are not the store's
+/// (auth, the answer). With the sandbox gateway the payment's records are
+/// part of that transaction, so they are here too.
 async fn raw_place(ctx: &RawPlace, seq: u64) -> Result<(), String> {
-    use daemon::catalog::{menu_key, restaurant_key, stock_key, unchanged};
-    use daemon::orders::{customer_index_key, event_op, order_key, payment_work_key};
+    use daemon::orders::place::{idem_key, plan, read_inputs};
     let store = ctx.store.as_ref();
     let r = &ctx.restaurants[seq as usize % ctx.restaurants.len()];
     let (user_id, username) = &ctx.customers[seq as usize % ctx.customers.len()];
-    let idem = raw(&format!("/dfood/idem/{user_id}/bench-{}-{seq}", ctx.run));
-    let tickets_key = raw(&format!("/dfood/tickets/{r}"));
-    let kind = |e: StoreError| store_error_kind(&e);
+    let req = PlaceOrder {
+        restaurant: r.clone(),
+        lines: ctx.lines.clone(),
+        note: String::new(),
+        payment_method: ctx.pay.clone(),
+        idempotency_key: format!("bench-{}-{seq}", ctx.run),
+    };
+    // The daemon's key; `plan` compares and puts it, `raw_txn` moves it.
+    let idem = idem_key(user_id, &req.idempotency_key);
+    let code = |e: daemon::api::ApiError| e.code.as_str().to_string();
+    let moved = |k: &str| raw(k);
     for attempt in 0..200u32 {
-        if store.get(&idem).await.map_err(kind)?.is_some() {
+        // The daemon's per-restaurant turn (this process is one node).
+        let turn = daemon::orders::place::placing().enter(r).await;
+        let (existing, inputs) = tokio::try_join!(
+            async {
+                store
+                    .get(&raw(&idem))
+                    .await
+                    .map_err(|e| store_error_kind(&e))
+            },
+            async { read_inputs(store, r, &moved).await.map_err(code) }
+        )?;
+        if existing.is_some() {
             return Ok(());
         }
-        let restaurant_kv = store
-            .get(&raw(&restaurant_key(r)))
-            .await
-            .map_err(kind)?
-            .ok_or("not_found")?;
-        let restaurant: Restaurant =
-            serde_json::from_slice(&restaurant_kv.value).map_err(|_| "damaged_document")?;
-        if !restaurant.open {
-            return Err("conflict".into());
-        }
-        let (menu, menu_rev): (MenuDoc, _) =
-            parse(store.get(&raw(&menu_key(r))).await.map_err(kind)?)?;
-        let (stock, stock_rev): (StockDoc, _) =
-            parse(store.get(&raw(&stock_key(r))).await.map_err(kind)?)?;
-        let (lines, stock_after) =
-            daemon::orders::place::price_lines(&restaurant, &menu, &stock, &ctx.lines)
-                .map_err(|e| e.code.as_str().to_string())?;
-        let (last, tickets_rev) = match store.get(&tickets_key).await.map_err(kind)? {
-            Some(kv) => (
-                String::from_utf8_lossy(&kv.value)
-                    .parse::<u64>()
-                    .map_err(|_| "damaged_document")?,
-                kv.mod_revision,
-            ),
-            None => (0, 0),
-        };
-        let ticket = last + 1;
-        let id = format!("{r}-{ticket}");
-        let now = daemon::catalog::now_ms();
-        let total = lines.iter().map(|l| l.unit_price * i64::from(l.qty)).sum();
-        let order = Order {
-            id: id.clone(),
-            restaurant: r.clone(),
-            ticket,
-            customer_id: user_id.clone(),
-            customer: username.clone(),
-            lines,
-            note: String::new(),
-            total,
-            currency: restaurant.currency.clone(),
-            state: OrderState::PendingPayment,
-            reason: None,
-            rush: false,
-            payment: Payment {
-                state: PaymentState::Authorizing,
-                method: ctx.pay.clone(),
-                gateway: "sandbox".into(),
-                gateway_ref: None,
-                last4: None,
-                amount: total,
-                captured: 0,
-                refunded: 0,
-                error: None,
-            },
-            created_at: now,
-            updated_at: now,
-            version: 1,
-            revision: 0,
-        };
-        let bad = |e: daemon::api::ApiError| e.code.as_str().to_string();
-        let event = match event_op(&order).map_err(bad)? {
-            TxnOp::Put { key, value, lease } => TxnOp::Put {
-                key: raw(&key),
-                value,
-                lease,
-            },
-            other => other,
-        };
-        let mut compares = vec![
-            Compare::absent(&idem),
-            Compare::mod_revision(raw(&restaurant_key(r)), restaurant_kv.mod_revision),
-            unchanged(&raw(&menu_key(r)), menu_rev),
-            unchanged(&tickets_key, tickets_rev),
-        ];
-        let mut ops = vec![
-            TxnOp::put(&tickets_key, ticket.to_string()),
-            TxnOp::put(
-                raw(&order_key(&id).map_err(bad)?),
-                serde_json::to_vec(&order).map_err(|_| "internal")?,
-            ),
-            TxnOp::put(&idem, id.clone()),
-            TxnOp::put(raw(&customer_index_key(user_id, &id)), Vec::new()),
-            TxnOp::put(raw(&payment_work_key(&id)), now.to_string()),
-            event,
-        ];
-        if stock_after != stock {
-            compares.push(unchanged(&raw(&stock_key(r)), stock_rev));
-            ops.push(TxnOp::put(
-                raw(&stock_key(r)),
-                serde_json::to_vec(&stock_after).map_err(|_| "internal")?,
-            ));
-        }
+        let placement = plan(
+            &inputs,
+            &req,
+            &idem,
+            (user_id, username),
+            ctx.gateway.as_ref(),
+            daemon::catalog::now_ms(),
+        )
+        .map_err(code)?;
         let resp = store
-            .txn(Txn::new().when(compares).and_then(ops))
+            .txn(raw_txn(placement.txn))
             .await
-            .map_err(kind)?;
+            .map_err(|e| store_error_kind(&e))?;
+        drop(turn);
         if resp.succeeded {
             return Ok(());
         }
@@ -1309,6 +1405,9 @@ async fn place_raw(a: &PlaceArgs, show: bool) -> Result<Report, CliError> {
         lines: order_lines(&seed_menu()),
         pay: a.pay.clone(),
         run,
+        gateway: Arc::new(daemon::payments::sandbox::SandboxGateway::new(
+            rs.store.clone(),
+        )),
         lost_races: AtomicU64::new(0),
     });
     let op: Op = {
@@ -1318,10 +1417,14 @@ async fn place_raw(a: &PlaceArgs, show: bool) -> Result<Report, CliError> {
             Box::pin(async move { raw_place(&ctx, seq).await }) as OpFuture
         })
     };
+    let before = rs.embedded.as_ref().map(|e| e.commit_stats());
     let (mut plan, rec) = drive(&a.load, op, "place via raw store", show).await;
     plan.connections = 1;
     let mut report = Report::new("place", "raw-store", rs.against.clone(), &plan, &rec);
     report.lost_races = Some(ctx.lost_races.load(Ordering::Relaxed));
+    if let (Some(e), Some(before)) = (&rs.embedded, before) {
+        report.fsyncs = Some(FsyncStats::between(before, e.commit_stats()));
+    }
     if let Some(embedded) = &rs.embedded {
         // Finish queued writes before the temporary directory goes.
         embedded.close().await;
@@ -1655,8 +1758,86 @@ mod tests {
             rate: None,
             connections: 2,
             elapsed: Duration::from_secs(2),
+            rss: vec![],
         };
         Report::new("place", "dfoodd", "127.0.0.1:7400".into(), &plan, &rec)
+    }
+
+    #[test]
+    fn rss_is_read_from_proc_status_and_reported_with_its_growth() {
+        let status = "Name:\tdfoodd\nVmPeak:\t  900000 kB\nVmRSS:\t   20480 kB\nThreads:\t5\n";
+        assert_eq!(vm_rss_kib(status), Some(20480));
+        assert_eq!(vm_rss_kib("Name:\tx\n"), None);
+        assert_eq!(vm_rss_kib("VmRSS:\tlots kB\n"), None);
+        // Our own process is there to read.
+        assert!(sample_rss(std::process::id()).is_some_and(|k| k > 0));
+        let series = RssSeries {
+            pid: 42,
+            samples: vec![(0.0, 20480), (30.0, 22528), (60.0, 21504)],
+        };
+        assert_eq!(series.growth_kib(), 1024);
+        assert_eq!(RssSeries::default().growth_kib(), 0);
+        let mut r = report_with(&[1, 2], &[]);
+        r.rss = vec![series];
+        let text = render_report(&r);
+        assert!(
+            text.contains("RSS of pid 42 (MiB): 0s 20.0, 30s 22.0, 60s 21.0; growth +1.0 MiB"),
+            "{text}"
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["rss"][0]["samples"][1],
+            serde_json::json!([30.0, 22528])
+        );
+    }
+
+    #[test]
+    fn fsyncs_per_commit_are_counted_between_two_readings() {
+        use daemon::store::embedded::CommitStats;
+        let f = FsyncStats::between(
+            CommitStats {
+                commits: 10,
+                requests: 12,
+            },
+            CommitStats {
+                commits: 110,
+                requests: 1012,
+            },
+        );
+        assert_eq!(
+            (f.commits, f.requests, f.requests_per_fsync),
+            (100, 1000, 10.0)
+        );
+        let mut r = report_with(&[1], &[]);
+        r.fsyncs = Some(f);
+        assert!(
+            render_report(&r).contains(
+                "embedded store: 1000 write requests in 100 commits (fsyncs), 10.00 per fsync"
+            ),
+            "{}",
+            render_report(&r)
+        );
+    }
+
+    #[test]
+    fn raw_transactions_move_every_key() {
+        let t = Txn::new()
+            .when([Compare::absent("/dfood/idem/u/k")])
+            .and_then([
+                TxnOp::put("/dfood/orders/r/r-1", "x"),
+                TxnOp::delete("/dfood/work/a"),
+            ])
+            .or_else([TxnOp::get("/dfood/tickets/r")]);
+        let r = raw_txn(t);
+        assert_eq!(r.compares[0].key, "/dfood-raw/idem/u/k");
+        assert_eq!(
+            r.success,
+            [
+                TxnOp::put("/dfood-raw/orders/r/r-1", "x"),
+                TxnOp::delete("/dfood-raw/work/a")
+            ]
+        );
+        assert_eq!(r.failure, [TxnOp::get("/dfood-raw/tickets/r")]);
     }
 
     #[test]

@@ -43,6 +43,15 @@ impl Ctx<'_> {
         crate::auth::authenticate(self.state, token).await
     }
 
+    /// The verified claims of the caller's token, before the account is
+    /// read: pair with [`crate::auth::principal_for`] before acting.
+    pub async fn claims(&self) -> ApiResult<crate::auth::keys::Claims> {
+        let token = self.token.ok_or_else(|| {
+            ApiError::unauthenticated("this request needs a login: run `dfood login`")
+        })?;
+        crate::auth::verify_token(self.state, token).await
+    }
+
     /// The caller if a token was sent, `None` for anonymous requests.
     pub async fn optional_principal(&self) -> ApiResult<Option<Principal>> {
         match self.token {

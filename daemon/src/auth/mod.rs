@@ -24,6 +24,7 @@
 pub mod keys;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use argon2::password_hash::SaltString;
 use argon2::password_hash::rand_core::OsRng;
@@ -262,18 +263,67 @@ pub fn validate_password(pw: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// argon2id with the crate's default parameters, off the async threads.
+/// Threads that compute password hashes.
+///
+/// argon2id allocates 19 MiB per hash. On tokio's blocking pool (up to
+/// hundreds of threads) each thread kept such a block in its own glibc
+/// arena: a node that had served a few hundred logins stayed at ~460 MiB
+/// resident. Two long-lived threads keep at most two, and bound the CPU
+/// that a burst of logins can take from everything else.
+pub const HASH_THREADS: usize = 2;
+
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// Runs `f` on one of the [`HASH_THREADS`] hashing threads.
+pub async fn on_hash_threads<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> ApiResult<T> {
+    static POOL: std::sync::LazyLock<std::sync::mpsc::Sender<HashJob>> =
+        std::sync::LazyLock::new(|| {
+            let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
+            let rx = Arc::new(std::sync::Mutex::new(rx));
+            for i in 0..HASH_THREADS {
+                let rx = rx.clone();
+                let spawned = std::thread::Builder::new()
+                    .name(format!("argon2-{i}"))
+                    .spawn(move || {
+                        loop {
+                            let next = rx
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .recv();
+                            let Ok(job) = next else { return };
+                            // A panic fails that one request (its answer
+                            // channel is dropped), not the thread.
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                        }
+                    });
+                if let Err(e) = spawned {
+                    tracing::error!(error = %e, "cannot start a password hashing thread");
+                }
+            }
+            tx
+        });
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    POOL.send(Box::new(move || {
+        let _ = tx.send(f());
+    }))
+    .map_err(|_| ApiError::internal("the password hashing threads are gone"))?;
+    rx.await
+        .map_err(|_| ApiError::internal("password hashing failed"))
+}
+
+/// argon2id with the crate's default parameters, on the hashing threads.
 pub async fn hash_password(pw: &str) -> ApiResult<String> {
     let pw = pw.to_string();
-    tokio::task::spawn_blocking(move || {
+    on_hash_threads(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(pw.as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| ApiError::internal(format!("cannot hash password: {e}")))
     })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))?
+    .await?
 }
 
 /// Verifies `pw` against a PHC hash; `None` burns the same time on a dummy
@@ -292,7 +342,7 @@ async fn verify_password(pw: &str, hash: Option<&str>) -> ApiResult<bool> {
             }
         },
     };
-    tokio::task::spawn_blocking(move || {
+    on_hash_threads(move || {
         let parsed = PasswordHash::new(&hash)
             .map_err(|e| ApiError::internal(format!("damaged password hash: {e}")))?;
         Ok(known
@@ -300,8 +350,7 @@ async fn verify_password(pw: &str, hash: Option<&str>) -> ApiResult<bool> {
                 .verify_password(pw.as_bytes(), &parsed)
                 .is_ok())
     })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))?
+    .await?
 }
 
 fn wrong_credentials() -> ApiError {
@@ -384,7 +433,21 @@ pub async fn authenticate(state: &NodeState, token: &str) -> ApiResult<Principal
 }
 
 async fn authenticate_claims(state: &NodeState, token: &str) -> ApiResult<(Principal, Claims)> {
-    let claims = keys::verify(&state.auth.keys, state.store.as_ref(), token).await?;
+    let claims = verify_token(state, token).await?;
+    Ok((principal_for(state, &claims).await?, claims))
+}
+
+/// The first half of [`authenticate`]: the token's signature, expiry and
+/// claims (no store read while the signing key is cached). Only
+/// [`principal_for`] makes it a principal: a caller may start other reads in
+/// between, but must not act before the account is checked.
+pub async fn verify_token(state: &NodeState, token: &str) -> ApiResult<Claims> {
+    keys::verify(&state.auth.keys, state.store.as_ref(), token).await
+}
+
+/// The second half of [`authenticate`]: the account the verified claims
+/// name, read from the store (so a deleted account's tokens stop working).
+pub async fn principal_for(state: &NodeState, claims: &Claims) -> ApiResult<Principal> {
     let user = user_by_id(state.store.as_ref(), &claims.sub)
         .await?
         .ok_or_else(|| {
@@ -392,7 +455,7 @@ async fn authenticate_claims(state: &NodeState, token: &str) -> ApiResult<(Princ
                 "the account this token was issued to no longer exists: run `dfood login`",
             )
         })?;
-    Ok((user.principal(), claims))
+    Ok(user.principal())
 }
 
 /// Routes `auth.*` and `admin.*` requests.

@@ -412,3 +412,33 @@ fn test_cluster(node: &str) -> crate::cluster::ClusterState {
         Vec::new(),
     )
 }
+
+#[tokio::test]
+async fn password_hashes_run_on_the_two_hashing_threads() {
+    let mut names = std::collections::BTreeSet::new();
+    let mut hashes = Vec::new();
+    for _ in 0..4 {
+        hashes.push(tokio::spawn(async {
+            on_hash_threads(|| std::thread::current().name().map(String::from))
+                .await
+                .unwrap()
+        }));
+    }
+    for h in hashes {
+        names.insert(h.await.unwrap().expect("named thread"));
+    }
+    assert!(
+        !names.is_empty() && names.len() <= HASH_THREADS,
+        "{names:?}"
+    );
+    assert!(names.iter().all(|n| n.starts_with("argon2-")), "{names:?}");
+    // A panicking job fails alone; the threads carry on.
+    assert!(on_hash_threads(|| panic!("boom")).await.is_err());
+    let h = hash_password("correct horse battery").await.unwrap();
+    assert!(
+        verify_password("correct horse battery", Some(&h))
+            .await
+            .unwrap()
+    );
+    assert!(!verify_password("wrong", Some(&h)).await.unwrap());
+}

@@ -65,6 +65,27 @@ fn key(order: &str, step: &str) -> String {
     format!("{order}:{step}")
 }
 
+/// The authorisation an order asks the gateway for (key `<order>:authorize`).
+pub fn authorize_request(o: &Order) -> AuthorizeRequest {
+    AuthorizeRequest {
+        amount: o.payment.amount,
+        currency: o.currency.clone(),
+        payment_method: o.payment.method.clone(),
+        idempotency_key: key(&o.id, "authorize"),
+        description: format!("DistribuFood order {}", o.id),
+    }
+}
+
+/// The reason an order records when a gateway answer is a final refusal
+/// (`Declined`, `Rejected`); `None` when the answer is not final.
+pub fn refused_message(e: &GatewayError) -> Option<String> {
+    match e {
+        GatewayError::Declined { code, message } => Some(format!("{message} ({code})")),
+        GatewayError::Rejected(m) => Some(m.clone()),
+        GatewayError::InDoubt(_) | GatewayError::Unavailable(_) => None,
+    }
+}
+
 /// What the gateway said, as a change to the order.
 enum Verdict {
     Done(GatewayPayment),
@@ -77,11 +98,13 @@ enum Verdict {
 fn verdict(r: Result<GatewayPayment, GatewayError>) -> Verdict {
     match r {
         Ok(p) => Verdict::Done(p),
-        Err(GatewayError::Declined { code, message }) => {
-            Verdict::Refused(format!("{message} ({code})"))
-        }
-        Err(GatewayError::Rejected(m)) => Verdict::Refused(m),
-        Err(GatewayError::InDoubt(m)) | Err(GatewayError::Unavailable(m)) => Verdict::Later(m),
+        Err(e) => match refused_message(&e) {
+            Some(m) => Verdict::Refused(m),
+            None => Verdict::Later(match e {
+                GatewayError::InDoubt(m) | GatewayError::Unavailable(m) => m,
+                other => other.to_string(),
+            }),
+        },
     }
 }
 
@@ -92,14 +115,8 @@ pub async fn drive(state: &NodeState, order_id: &str, fence: &[Compare]) -> ApiR
     let gw = state.gateway.as_ref();
     let v = match o.payment.state {
         PaymentState::Authorizing => {
-            let idem = key(order_id, "authorize");
-            let req = AuthorizeRequest {
-                amount: o.payment.amount,
-                currency: o.currency.clone(),
-                payment_method: o.payment.method.clone(),
-                idempotency_key: idem.clone(),
-                description: format!("DistribuFood order {order_id}"),
-            };
+            let req = authorize_request(&o);
+            let idem = req.idempotency_key.clone();
             match verdict(gw.authorize(&req).await) {
                 Verdict::Later(m) => match gw.find_by_idempotency_key(&idem).await {
                     Ok(Some(p)) => Verdict::Done(p),

@@ -3,27 +3,42 @@
 //! there; takes the next ticket number, decrements stock, writes the order,
 //! its event, the customer index and the idempotency key — all or nothing.
 //! Then the payment is authorised (outside the transaction: it is a call to
-//! the gateway) and the order moves to `placed` or `payment_failed`.
+//! the gateway) and the order moves to `placed` or `payment_failed`, in a
+//! second transaction.
+//!
+//! A gateway that keeps its records in the node's own store (the sandbox)
+//! authorises *inside* the placement transaction instead
+//! ([`Gateway::authorize_in_txn`]): the order is born `placed` (or
+//! `payment_failed`, with its stock untouched) at version 1, with its one
+//! event (`order.placed` / `order.payment_failed`) and the gateway's payment
+//! and idempotency records. One transaction, no payment step left in
+//! flight; there never is a moment when such an order is `pending_payment`.
+//!
+//! [`read_inputs`] and [`plan`] are public so that `dfood bench place
+//! --raw-store` issues exactly this transaction shape.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use protocol::messages::catalog::{MenuItem, Restaurant};
 use protocol::messages::orders::*;
 
-use super::{customer_index_key, event_op, load, order_key, payment_work_key};
-use crate::api::{ApiError, ApiResult, Ctx, to_doc};
+use super::state::{self, Action};
+use super::{customer_index_key, event_op, expiry_work_key, load, order_key, payment_work_key};
+use crate::api::{ApiError, ApiResult, Ctx, from_doc, to_doc};
 use crate::catalog::{self, MenuDoc, StockDoc, Versioned, menu_key, stock_key, unchanged};
-use crate::store::{Compare, Txn, TxnOp};
+use crate::payments::Gateway;
+use crate::store::{Compare, KeyValue, Revision, Store, Txn, TxnOp};
 
 pub const MAX_LINES: usize = 50;
 pub const MAX_QTY: u32 = 99;
 
-fn tickets_key(r: &str) -> String {
+pub fn tickets_key(r: &str) -> String {
     format!("/dfood/tickets/{r}")
 }
 
-fn idem_key(customer: &str, key: &str) -> String {
+pub fn idem_key(customer: &str, key: &str) -> String {
     format!("/dfood/idem/{customer}/{key}")
 }
 
@@ -162,99 +177,336 @@ pub fn price_lines(
     Ok((out, after))
 }
 
+/// Per-key queues: [`Queues::enter`] waits until no one else on this node
+/// holds the key.
+///
+/// Placements at one restaurant all compare (and bump) its ticket counter,
+/// so of several in flight at once only one can commit; the rest read,
+/// plan and send a transaction for nothing, then retry. Queued per
+/// restaurant on the node, they take turns instead. Nodes still race each
+/// other, and the transaction's compares still decide: the queue only
+/// saves wasted work, it guards nothing.
+#[derive(Debug, Default)]
+pub struct Queues {
+    keys: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// A turn at one key; the next in line goes when it is dropped.
+#[derive(Debug)]
+pub struct Turn<'a> {
+    queues: &'a Queues,
+    key: String,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Queues {
+    pub async fn enter(&self, key: &str) -> Turn<'_> {
+        let lock = self
+            .keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(key.to_string())
+            .or_default()
+            .clone();
+        Turn {
+            queues: self,
+            key: key.to_string(),
+            guard: Some(lock.lock_owned().await),
+        }
+    }
+
+    /// Keys with someone holding or waiting for them.
+    pub fn len(&self) -> usize {
+        self.keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        let mut keys = self
+            .queues
+            .keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Only the map's own reference left: nobody holds or waits.
+        if keys
+            .get(&self.key)
+            .is_some_and(|l| Arc::strong_count(l) == 1)
+        {
+            keys.remove(&self.key);
+        }
+    }
+}
+
+/// This node's placement queues, one per restaurant.
+pub fn placing() -> &'static Queues {
+    static PLACING: std::sync::LazyLock<Queues> = std::sync::LazyLock::new(Queues::default);
+    &PLACING
+}
+
+/// What a placement decides on, read before its transaction.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    pub restaurant: Versioned<Restaurant>,
+    pub menu: Versioned<MenuDoc>,
+    pub stock: Versioned<StockDoc>,
+    /// The last ticket number given out (0: none yet).
+    pub last_ticket: u64,
+    /// The ticket counter's mod revision (0: absent).
+    pub tickets_rev: Revision,
+}
+
+/// A document and its mod revision; a missing key is the default at 0.
+fn versioned<T: serde::de::DeserializeOwned + Default>(
+    key: &str,
+    kv: Option<KeyValue>,
+) -> ApiResult<Versioned<T>> {
+    Ok(match kv {
+        Some(kv) => Versioned {
+            value: from_doc(key, &kv.value)?,
+            mod_revision: kv.mod_revision,
+        },
+        None => Versioned {
+            value: T::default(),
+            mod_revision: 0,
+        },
+    })
+}
+
+/// Reads restaurant, menu, stock and ticket counter concurrently (one
+/// round trip's wait instead of four). `key` maps each of the daemon's keys
+/// to the key read: the identity for the daemon, `/dfood-raw/...` for
+/// `dfood bench place --raw-store`.
+pub async fn read_inputs(
+    store: &dyn Store,
+    r: &str,
+    key: &(dyn Fn(&str) -> String + Sync),
+) -> ApiResult<Inputs> {
+    let (rk, mk, sk, tk) = (
+        key(&catalog::restaurant_key(r)),
+        key(&menu_key(r)),
+        key(&stock_key(r)),
+        key(&tickets_key(r)),
+    );
+    let (restaurant, menu, stock, tickets) = futures::try_join!(
+        store.get(&rk),
+        store.get(&mk),
+        store.get(&sk),
+        store.get(&tk)
+    )?;
+    let restaurant = match restaurant {
+        Some(kv) => Versioned {
+            value: from_doc(&rk, &kv.value)?,
+            mod_revision: kv.mod_revision,
+        },
+        None => return Err(ApiError::not_found(format!("no restaurant {r:?}"))),
+    };
+    let (last_ticket, tickets_rev) = match tickets {
+        Some(kv) => (
+            String::from_utf8_lossy(&kv.value)
+                .parse::<u64>()
+                .map_err(|_| ApiError::internal("damaged ticket counter"))?,
+            kv.mod_revision,
+        ),
+        None => (0, 0),
+    };
+    Ok(Inputs {
+        restaurant,
+        menu: versioned(&mk, menu)?,
+        stock: versioned(&sk, stock)?,
+        last_ticket,
+        tickets_rev,
+    })
+}
+
+/// The placement transaction and the order it writes.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    /// The order as written (`revision` 0 until committed).
+    pub order: Order,
+    pub txn: Txn,
+}
+
+/// Decides a placement from what was read: prices the lines, takes the
+/// next ticket and builds the transaction (see the module documentation).
+/// `idem` is the placement's idempotency key in the store; `customer` is
+/// (user id, username). Pure but for the gateway's choice of payment id.
+pub fn plan(
+    inputs: &Inputs,
+    req: &PlaceOrder,
+    idem: &str,
+    customer: (&str, &str),
+    gateway: &dyn Gateway,
+    now: u64,
+) -> ApiResult<Placement> {
+    let r = &req.restaurant;
+    let restaurant = &inputs.restaurant.value;
+    if !restaurant.open {
+        return Err(ApiError::conflict(format!("{} is closed", restaurant.name)));
+    }
+    let (lines, stock_after) = price_lines(
+        restaurant,
+        &inputs.menu.value,
+        &inputs.stock.value,
+        &req.lines,
+    )?;
+    let ticket = inputs.last_ticket + 1;
+    let id = format!("{r}-{ticket}");
+    let total = lines.iter().map(|l| l.unit_price * i64::from(l.qty)).sum();
+    let order = Order {
+        id: id.clone(),
+        restaurant: r.clone(),
+        ticket,
+        customer_id: customer.0.to_string(),
+        customer: customer.1.to_string(),
+        lines,
+        note: req.note.trim().to_string(),
+        total,
+        currency: restaurant.currency.clone(),
+        state: OrderState::PendingPayment,
+        reason: None,
+        rush: false,
+        payment: Payment {
+            state: PaymentState::Authorizing,
+            method: req.payment_method.clone(),
+            gateway: gateway.name().to_string(),
+            gateway_ref: None,
+            last4: None,
+            amount: total,
+            captured: 0,
+            refunded: 0,
+            error: None,
+        },
+        created_at: now,
+        updated_at: now,
+        version: 1,
+        revision: 0,
+    };
+    let mut compares = vec![
+        Compare::absent(idem),
+        Compare::mod_revision(catalog::restaurant_key(r), inputs.restaurant.mod_revision),
+        unchanged(&menu_key(r), inputs.menu.mod_revision),
+        unchanged(&tickets_key(r), inputs.tickets_rev),
+    ];
+    let mut ops = vec![
+        TxnOp::put(tickets_key(r), ticket.to_string()),
+        TxnOp::put(idem, id.clone()),
+        TxnOp::put(customer_index_key(customer.0, &id), Vec::new()),
+    ];
+    let mut take_stock = stock_after != inputs.stock.value;
+    let authorization = gateway
+        .authorize_in_txn(&super::pay::authorize_request(&order))
+        .filter(|a| match &a.outcome {
+            Ok(_) => true,
+            Err(e) => super::pay::refused_message(e).is_some(),
+        });
+    let written = match authorization {
+        None => {
+            // The payment step is left in flight, for `pay::drive`.
+            ops.push(TxnOp::put(payment_work_key(&id), now.to_string()));
+            order
+        }
+        Some(a) => {
+            let mut next = order;
+            match a.outcome {
+                Ok(p) => {
+                    next.state = state::next(next.state, Action::PaymentAuthorized)
+                        .map_err(ApiError::conflict)?
+                        .state;
+                    next.payment.state = PaymentState::Authorized;
+                    next.payment.gateway_ref = Some(p.id);
+                    next.payment.last4 = p.last4;
+                    let deadline = now + restaurant.acceptance_timeout_secs * 1000;
+                    ops.push(TxnOp::put(expiry_work_key(&id), deadline.to_string()));
+                }
+                Err(e) => {
+                    next.state = state::next(next.state, Action::PaymentFailed)
+                        .map_err(ApiError::conflict)?
+                        .state;
+                    next.payment.state = PaymentState::Declined;
+                    next.payment.error = super::pay::refused_message(&e);
+                    // Nothing reserved: the stock stays as it is.
+                    take_stock = false;
+                }
+            }
+            compares.extend(a.compares);
+            ops.extend(a.ops);
+            next
+        }
+    };
+    ops.push(TxnOp::put(order_key(&id)?, to_doc(&written)?));
+    ops.push(event_op(&written)?);
+    if take_stock {
+        compares.push(unchanged(&stock_key(r), inputs.stock.mod_revision));
+        ops.push(TxnOp::put(stock_key(r), to_doc(&stock_after)?));
+    }
+    Ok(Placement {
+        order: written,
+        txn: Txn::new().when(compares).and_then(ops),
+    })
+}
+
 pub async fn place(ctx: &Ctx<'_>, req: PlaceOrder) -> ApiResult<Order> {
-    let p = ctx.principal().await?;
+    // The token's signature first (no store read); the account is read
+    // alongside the placement's own reads.
+    let claims = ctx.claims().await?;
     validate(&req)?;
     let state = ctx.state;
     let store = state.store.as_ref();
-    let idem = idem_key(&p.user_id, &req.idempotency_key);
+    let idem = idem_key(&claims.sub, &req.idempotency_key);
+    let same = |k: &str| k.to_string();
+    let mut turn = Some(placing().enter(&req.restaurant).await);
+    let (p, mut reads) = futures::try_join!(crate::auth::principal_for(state, &claims), async {
+        futures::try_join!(
+            async { Ok::<_, ApiError>(store.get(&idem).await?) },
+            read_inputs(store, &req.restaurant, &same)
+        )
+    })?;
     for attempt in 0..200u32 {
-        if let Some(kv) = store.get(&idem).await? {
+        if attempt > 0 {
+            turn = Some(placing().enter(&req.restaurant).await);
+            reads = futures::try_join!(
+                async { Ok::<_, ApiError>(store.get(&idem).await?) },
+                read_inputs(store, &req.restaurant, &same)
+            )?;
+        }
+        let (existing, inputs) = &reads;
+        if let Some(kv) = existing {
+            drop(turn.take());
             let id = String::from_utf8_lossy(&kv.value).into_owned();
             return settled(ctx, &id).await;
         }
-        let restaurant = catalog::get_restaurant(store, &req.restaurant).await?;
-        if !restaurant.value.open {
-            return Err(ApiError::conflict(format!(
-                "{} is closed",
-                restaurant.value.name
-            )));
-        }
-        let menu: Versioned<MenuDoc> = catalog::read(store, &menu_key(&req.restaurant)).await?;
-        let stock: Versioned<StockDoc> = catalog::read(store, &stock_key(&req.restaurant)).await?;
-        let (lines, stock_after) =
-            price_lines(&restaurant.value, &menu.value, &stock.value, &req.lines)?;
-        let tickets = store.get(&tickets_key(&req.restaurant)).await?;
-        let (last, tickets_rev) = match &tickets {
-            Some(kv) => (
-                String::from_utf8_lossy(&kv.value)
-                    .parse::<u64>()
-                    .map_err(|_| ApiError::internal("damaged ticket counter"))?,
-                kv.mod_revision,
-            ),
-            None => (0, 0),
-        };
-        let ticket = last + 1;
-        let id = format!("{}-{ticket}", req.restaurant);
-        let now = catalog::now_ms();
-        let total = lines.iter().map(|l| l.unit_price * i64::from(l.qty)).sum();
-        let order = Order {
-            id: id.clone(),
-            restaurant: req.restaurant.clone(),
-            ticket,
-            customer_id: p.user_id.clone(),
-            customer: p.username.clone(),
-            lines,
-            note: req.note.trim().to_string(),
-            total,
-            currency: restaurant.value.currency.clone(),
-            state: OrderState::PendingPayment,
-            reason: None,
-            rush: false,
-            payment: Payment {
-                state: PaymentState::Authorizing,
-                method: req.payment_method.clone(),
-                gateway: state.gateway.name().to_string(),
-                gateway_ref: None,
-                last4: None,
-                amount: total,
-                captured: 0,
-                refunded: 0,
-                error: None,
-            },
-            created_at: now,
-            updated_at: now,
-            version: 1,
-            revision: 0,
-        };
-        let mut compares = vec![
-            Compare::absent(&idem),
-            Compare::mod_revision(
-                catalog::restaurant_key(&req.restaurant),
-                restaurant.mod_revision,
-            ),
-            unchanged(&menu_key(&req.restaurant), menu.mod_revision),
-            unchanged(&tickets_key(&req.restaurant), tickets_rev),
-        ];
-        let mut ops = vec![
-            TxnOp::put(tickets_key(&req.restaurant), ticket.to_string()),
-            TxnOp::put(order_key(&id)?, to_doc(&order)?),
-            TxnOp::put(&idem, id.clone()),
-            TxnOp::put(customer_index_key(&p.user_id, &id), Vec::new()),
-            TxnOp::put(payment_work_key(&id), now.to_string()),
-            event_op(&order)?,
-        ];
-        if stock_after != stock.value {
-            compares.push(unchanged(&stock_key(&req.restaurant), stock.mod_revision));
-            ops.push(TxnOp::put(
-                stock_key(&req.restaurant),
-                to_doc(&stock_after)?,
-            ));
-        }
-        let resp = store.txn(Txn::new().when(compares).and_then(ops)).await?;
+        let placement = plan(
+            inputs,
+            &req,
+            &idem,
+            (&p.user_id, &p.username),
+            state.gateway.as_ref(),
+            catalog::now_ms(),
+        )?;
+        let resp = store.txn(placement.txn).await?;
+        // The next placement here may go: the ticket is taken (or lost).
+        drop(turn.take());
         if resp.succeeded {
-            super::pay::drive(state, &id, &[]).await?;
-            return settled(ctx, &id).await;
+            let mut o = placement.order;
+            o.revision = resp.revision as u64;
+            let o = if o.state == OrderState::PendingPayment {
+                super::pay::drive(state, &o.id, &[]).await?
+            } else {
+                o
+            };
+            return match o.state {
+                OrderState::PendingPayment => settled(ctx, &o.id).await,
+                _ => answer(o),
+            };
         }
         // Another placement took the ticket (or changed stock/menu): again,
         // after a short, growing, jittered pause so racers spread out.
@@ -266,6 +518,18 @@ pub async fn place(ctx: &Ctx<'_>, req: PlaceOrder) -> ApiResult<Order> {
     ))
 }
 
+/// The answer to a placement: the order, or an error if its payment failed.
+fn answer(o: Order) -> ApiResult<Order> {
+    match o.state {
+        OrderState::PaymentFailed => Err(ApiError::payment_declined(format!(
+            "payment for order {} failed: {}; the order was not placed",
+            o.id,
+            o.payment.error.as_deref().unwrap_or("declined")
+        ))),
+        _ => Ok(o),
+    }
+}
+
 /// The order as the customer should see it after placement: waits a little
 /// while its payment is being confirmed; a declined payment is an error.
 async fn settled(ctx: &Ctx<'_>, id: &str) -> ApiResult<Order> {
@@ -275,16 +539,312 @@ async fn settled(ctx: &Ctx<'_>, id: &str) -> ApiResult<Order> {
     loop {
         let (o, _) = load(ctx.state, id).await?;
         match o.state {
-            OrderState::PaymentFailed => {
-                return Err(ApiError::payment_declined(format!(
-                    "payment for order {id} failed: {}; the order was not placed",
-                    o.payment.error.as_deref().unwrap_or("declined")
-                )));
-            }
             OrderState::PendingPayment if tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            _ => return Ok(o),
+            _ => return answer(o),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::FutureExt;
+    use protocol::messages::catalog::{MenuItem, Restaurant};
+
+    use super::*;
+    use crate::orders::pay::authorize_request;
+    use crate::payments::sandbox::SandboxGateway;
+    use crate::payments::{GatewayError, GatewayStatus};
+    use crate::store::embedded::EmbeddedStore;
+
+    const R: &str = "trattoria";
+    const IDEM: &str = "/dfood/idem/usr_1/key-00000001";
+
+    struct Shop {
+        store: Arc<dyn Store>,
+        gateway: SandboxGateway,
+        _dir: tempfile::TempDir,
+    }
+
+    /// A restaurant with a counted item (`tiramisu`, 5 left) and an
+    /// uncounted one.
+    async fn shop() -> Shop {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+        let restaurant = Restaurant {
+            id: R.into(),
+            name: "Trattoria".into(),
+            currency: "EUR".into(),
+            open: true,
+            acceptance_timeout_secs: 600,
+            created_at: 1,
+        };
+        let item = |sku: &str, price| MenuItem {
+            sku: sku.into(),
+            name: sku.into(),
+            price,
+            station: "cold".into(),
+            modifiers: vec![],
+            available: true,
+            stock: None,
+            allergens: String::new(),
+        };
+        let menu = MenuDoc {
+            items: vec![item("tiramisu", 600), item("water", 200)],
+        };
+        let stock = StockDoc {
+            units: [("tiramisu".to_string(), 5)].into(),
+        };
+        store
+            .txn(Txn::new().and_then([
+                TxnOp::put(catalog::restaurant_key(R), to_doc(&restaurant).unwrap()),
+                TxnOp::put(menu_key(R), to_doc(&menu).unwrap()),
+                TxnOp::put(stock_key(R), to_doc(&stock).unwrap()),
+            ]))
+            .await
+            .unwrap();
+        Shop {
+            gateway: SandboxGateway::new(store.clone()),
+            store,
+            _dir: dir,
+        }
+    }
+
+    fn request(pay: &str) -> PlaceOrder {
+        PlaceOrder {
+            restaurant: R.into(),
+            lines: vec![
+                LineRequest {
+                    sku: "tiramisu".into(),
+                    qty: 2,
+                    modifiers: vec![],
+                    expected_unit_price: Some(600),
+                },
+                LineRequest {
+                    sku: "water".into(),
+                    qty: 1,
+                    modifiers: vec![],
+                    expected_unit_price: None,
+                },
+            ],
+            note: String::new(),
+            payment_method: pay.into(),
+            idempotency_key: "key-00000001".into(),
+        }
+    }
+
+    async fn plan_for(shop: &Shop, pay: &str) -> Placement {
+        let inputs = read_inputs(shop.store.as_ref(), R, &|k| k.to_string())
+            .await
+            .unwrap();
+        plan(
+            &inputs,
+            &request(pay),
+            IDEM,
+            ("usr_1", "cleo"),
+            &shop.gateway,
+            1_000,
+        )
+        .unwrap()
+    }
+
+    fn put_keys(t: &Txn) -> Vec<String> {
+        t.success
+            .iter()
+            .filter_map(|o| match o {
+                TxnOp::Put { key, .. } => Some(key.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    async fn stored<T: serde::de::DeserializeOwned>(store: &dyn Store, key: &str) -> T {
+        from_doc(key, &store.get(key).await.unwrap().unwrap().value).unwrap()
+    }
+
+    #[tokio::test]
+    async fn sandbox_authorisation_rides_in_the_placement_transaction() {
+        let shop = shop().await;
+        let p = plan_for(&shop, "pm_card_visa").await;
+        let o = &p.order;
+        assert_eq!((o.id.as_str(), o.ticket, o.version), ("trattoria-1", 1, 1));
+        assert_eq!(o.state, OrderState::Placed);
+        assert_eq!(o.payment.state, PaymentState::Authorized);
+        assert_eq!(o.payment.last4.as_deref(), Some("4242"));
+        assert_eq!(o.total, 1400);
+        let keys = put_keys(&p.txn);
+        for k in [
+            "/dfood/events/trattoria/trattoria-1/000001",
+            "/dfood/work/expiry/trattoria-1",
+            "/dfood/orders/trattoria/trattoria-1",
+            "/dfood/stock/trattoria",
+            "/dfood/sandbox/idem/trattoria-1:authorize",
+        ] {
+            assert!(keys.iter().any(|x| x == k), "{k} not in {keys:?}");
+        }
+        assert!(
+            !keys.iter().any(|k| k.starts_with("/dfood/work/payments/")),
+            "no payment step left in flight: {keys:?}"
+        );
+
+        assert!(shop.store.txn(p.txn.clone()).await.unwrap().succeeded);
+        // The gateway finds the payment the transaction wrote, and a retry
+        // of the authorisation replays it: one hold, never two.
+        let order: Order = stored(shop.store.as_ref(), "/dfood/orders/trattoria/trattoria-1").await;
+        assert_eq!(order.state, OrderState::Placed);
+        let found = shop
+            .gateway
+            .find_by_idempotency_key("trattoria-1:authorize")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(Some(&found.id), order.payment.gateway_ref.as_ref());
+        assert_eq!(
+            (found.status, found.amount),
+            (GatewayStatus::RequiresCapture, 1400)
+        );
+        let again = shop
+            .gateway
+            .authorize(&authorize_request(&order))
+            .await
+            .unwrap();
+        assert_eq!(again.id, found.id);
+        assert_eq!(shop.gateway.payments().await.unwrap().len(), 1);
+        // It is a real payment: capture works on it.
+        let captured = shop
+            .gateway
+            .capture(&found.id, "trattoria-1:capture")
+            .await
+            .unwrap();
+        assert_eq!(captured.status, GatewayStatus::Succeeded);
+        let stock: StockDoc = stored(shop.store.as_ref(), &stock_key(R)).await;
+        assert_eq!(stock.units["tiramisu"], 3);
+        // One event: the order was never pending payment.
+        let events = shop
+            .store
+            .range("/dfood/events/trattoria/trattoria-1/")
+            .await
+            .unwrap();
+        let kinds: Vec<String> = events
+            .kvs
+            .iter()
+            .map(|kv| {
+                let e: protocol::messages::Event = from_doc(&kv.key, &kv.value).unwrap();
+                e.kind
+            })
+            .collect();
+        assert_eq!(kinds, ["order.placed"]);
+    }
+
+    #[tokio::test]
+    async fn a_declined_card_fails_the_order_in_the_same_transaction_without_taking_stock() {
+        let shop = shop().await;
+        let p = plan_for(&shop, "pm_card_declined").await;
+        assert_eq!(p.order.state, OrderState::PaymentFailed);
+        assert_eq!(p.order.payment.state, PaymentState::Declined);
+        assert_eq!(
+            p.order.payment.error.as_deref(),
+            Some("Your card was declined. (card_declined)")
+        );
+        let keys = put_keys(&p.txn);
+        assert!(
+            !keys.iter().any(|k| k == "/dfood/stock/trattoria"),
+            "{keys:?}"
+        );
+        assert!(
+            !keys.iter().any(|k| k.starts_with("/dfood/work/")),
+            "{keys:?}"
+        );
+        assert!(shop.store.txn(p.txn).await.unwrap().succeeded);
+        let stock: StockDoc = stored(shop.store.as_ref(), &stock_key(R)).await;
+        assert_eq!(stock.units["tiramisu"], 5);
+        // The decline is remembered under the key, as `authorize` does.
+        let order: Order = stored(shop.store.as_ref(), "/dfood/orders/trattoria/trattoria-1").await;
+        assert_eq!(order.state, OrderState::PaymentFailed);
+        assert!(matches!(
+            shop.gateway.authorize(&authorize_request(&order)).await,
+            Err(GatewayError::Declined { .. })
+        ));
+        assert!(shop.gateway.payments().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn answers_in_doubt_leave_the_payment_step_in_flight() {
+        let shop = shop().await;
+        for pay in [
+            "pm_card_timeout",
+            "pm_card_timeout_after_auth",
+            "pm_unknown",
+        ] {
+            let p = plan_for(&shop, pay).await;
+            assert_eq!(p.order.state, OrderState::PendingPayment, "{pay}");
+            assert_eq!(p.order.version, 1);
+            let keys = put_keys(&p.txn);
+            assert!(
+                keys.contains(&"/dfood/work/payments/trattoria-1".to_string()),
+                "{pay}: {keys:?}"
+            );
+            assert!(
+                !keys.iter().any(|k| k.starts_with("/dfood/sandbox/")),
+                "{pay}: {keys:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn placements_take_turns_per_restaurant() {
+        let q = Queues::default();
+        let a = q.enter("trattoria").await;
+        // Another placement at the same restaurant waits its turn...
+        assert!(q.enter("trattoria").now_or_never().is_none());
+        // ... one at another restaurant does not.
+        let b = q.enter("sushi").now_or_never().expect("no wait");
+        assert_eq!(q.len(), 2);
+        let mut waiting = Box::pin(q.enter("trattoria"));
+        assert!((&mut waiting).now_or_never().is_none());
+        drop(a);
+        let c = waiting
+            .now_or_never()
+            .expect("its turn once the first is done");
+        drop((b, c));
+        assert!(q.is_empty(), "no key kept once nobody holds or waits");
+    }
+
+    #[tokio::test]
+    async fn of_two_placements_planned_on_the_same_reads_one_commits() {
+        let shop = shop().await;
+        let a = plan_for(&shop, "pm_card_visa").await;
+        let mut other = request("pm_card_visa");
+        other.idempotency_key = "key-00000002".into();
+        let inputs = read_inputs(shop.store.as_ref(), R, &|k| k.to_string())
+            .await
+            .unwrap();
+        let b = plan(
+            &inputs,
+            &other,
+            "/dfood/idem/usr_1/key-00000002",
+            ("usr_1", "cleo"),
+            &shop.gateway,
+            1_000,
+        )
+        .unwrap();
+        assert_eq!(b.order.id, a.order.id, "same ticket from the same reads");
+        assert!(shop.store.txn(a.txn).await.unwrap().succeeded);
+        assert!(!shop.store.txn(b.txn).await.unwrap().succeeded);
+        // The loser wrote nothing, its payment included.
+        assert_eq!(shop.gateway.payments().await.unwrap().len(), 1);
+        assert!(
+            shop.store
+                .get("/dfood/idem/usr_1/key-00000002")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Read again, it takes the next ticket.
+        let inputs = read_inputs(shop.store.as_ref(), R, &|k| k.to_string())
+            .await
+            .unwrap();
+        assert_eq!(inputs.last_ticket, 1);
     }
 }

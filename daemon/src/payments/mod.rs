@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::config::{GatewayKind, PaymentsConfig};
-use crate::store::Store;
+use crate::store::{Compare, Store, TxnOp};
 
 #[async_trait::async_trait]
 pub trait Gateway: Send + Sync + 'static {
@@ -74,12 +74,35 @@ pub trait Gateway: Send + Sync + 'static {
         amount: i64,
         idempotency_key: &str,
     ) -> Result<GatewayPayment, GatewayError>;
+    /// For a gateway that keeps its records in the node's own store (the
+    /// sandbox): the authorisation as compares and ops to commit in the
+    /// caller's transaction, with the answer that holds once it commits. The
+    /// order is then written with its payment in one transaction, and there
+    /// is no gateway call (nor a second transaction) to make after it.
+    /// `None` (the default; any external gateway): call
+    /// [`authorize`](Gateway::authorize) after the order is written.
+    fn authorize_in_txn(&self, _req: &AuthorizeRequest) -> Option<TxnAuthorization> {
+        None
+    }
     /// Finds the payment an authorize call with this idempotency key created,
     /// if any (in-doubt resolution: never charge again to find out).
     async fn find_by_idempotency_key(
         &self,
         idempotency_key: &str,
     ) -> Result<Option<GatewayPayment>, GatewayError>;
+}
+
+/// An authorisation expressed as store operations, see
+/// [`Gateway::authorize_in_txn`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxnAuthorization {
+    /// To add to the caller's transaction's compares...
+    pub compares: Vec<Compare>,
+    /// ... and to its operations.
+    pub ops: Vec<TxnOp>,
+    /// The gateway's answer, true once (and only if) the transaction
+    /// commits: the payment, or a final refusal (`Declined`/`Rejected`).
+    pub outcome: Result<GatewayPayment, GatewayError>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -47,8 +47,8 @@ use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use super::{
-    AuthorizeRequest, Gateway, GatewayError, GatewayPayment, GatewayStatus, random_u64,
-    validate_authorize, validate_key,
+    AuthorizeRequest, Gateway, GatewayError, GatewayPayment, GatewayStatus, TxnAuthorization,
+    random_u64, validate_authorize, validate_key,
 };
 use crate::store::{Compare, KeyValue, Store, StoreError, Txn, TxnOp};
 
@@ -190,16 +190,7 @@ impl SandboxGateway {
         payment: Option<&Stored>,
         guard: Option<&KeyValue>,
     ) -> Result<bool, GatewayError> {
-        let mut compares = vec![Compare::absent(idem_key(key))];
-        let mut ops = vec![TxnOp::put(idem_key(key), encode(record))];
-        if let Some(p) = payment {
-            let pkey = payment_key(&p.payment.id);
-            compares.push(match guard {
-                Some(kv) => Compare::mod_revision(pkey.clone(), kv.mod_revision),
-                None => Compare::absent(pkey.clone()),
-            });
-            ops.push(TxnOp::put(pkey, encode(p)));
-        }
+        let (compares, ops) = commit_ops(key, record, payment, guard);
         let resp = self
             .store
             .txn(Txn::new().when(compares).and_then(ops))
@@ -263,22 +254,115 @@ impl SandboxGateway {
     }
 }
 
+/// The compares and ops that record `record` under `key` (and write
+/// `payment`, guarded by `guard` or, for a new payment, by its absence).
+fn commit_ops(
+    key: &str,
+    record: &IdemRecord,
+    payment: Option<&Stored>,
+    guard: Option<&KeyValue>,
+) -> (Vec<Compare>, Vec<TxnOp>) {
+    let mut compares = vec![Compare::absent(idem_key(key))];
+    let mut ops = vec![TxnOp::put(idem_key(key), encode(record))];
+    if let Some(p) = payment {
+        let pkey = payment_key(&p.payment.id);
+        compares.push(match guard {
+            Some(kv) => Compare::mod_revision(pkey.clone(), kv.mod_revision),
+            None => Compare::absent(pkey.clone()),
+        });
+        ops.push(TxnOp::put(pkey, encode(p)));
+    }
+    (compares, ops)
+}
+
+fn authorize_request(req: &AuthorizeRequest) -> IdemRequest {
+    IdemRequest::Authorize {
+        amount: req.amount,
+        currency: req.currency.to_ascii_lowercase(),
+        payment_method: req.payment_method.clone(),
+        description: req.description.clone(),
+    }
+}
+
+/// A new authorised payment for `req` (a fresh random id).
+fn new_payment(req: &AuthorizeRequest, last4: &str) -> Stored {
+    let id = format!("pi_sbx_{:016x}{:08x}", random_u64(), random_u64() as u32);
+    Stored {
+        payment: GatewayPayment {
+            id,
+            status: GatewayStatus::RequiresCapture,
+            amount: req.amount,
+            amount_captured: 0,
+            amount_refunded: 0,
+            currency: req.currency.to_ascii_lowercase(),
+            last4: Some(last4.into()),
+        },
+        payment_method: req.payment_method.clone(),
+        description: req.description.clone(),
+        idempotency_key: req.idempotency_key.clone(),
+    }
+}
+
 #[async_trait]
 impl Gateway for SandboxGateway {
     fn name(&self) -> &'static str {
         "sandbox"
     }
 
+    /// The sandbox keeps its records in the node's store, so an
+    /// authorisation with a final answer (approve or decline) can be written
+    /// in the caller's transaction: the same payment and idempotency records
+    /// [`authorize`](Gateway::authorize) writes, under the same "key absent"
+    /// compares. Methods whose answer is in doubt (`pm_card_timeout`,
+    /// `pm_card_timeout_after_auth`) and unknown methods go through
+    /// `authorize` as before.
+    fn authorize_in_txn(&self, req: &AuthorizeRequest) -> Option<TxnAuthorization> {
+        validate_authorize(req).ok()?;
+        let key = &req.idempotency_key;
+        let request = authorize_request(req);
+        match behaviour(&req.payment_method)? {
+            Behaviour::Approve {
+                last4,
+                in_doubt: false,
+            } => {
+                let stored = new_payment(req, last4);
+                let record = IdemRecord {
+                    request,
+                    outcome: Outcome::Payment(stored.payment.clone()),
+                };
+                let (compares, ops) = commit_ops(key, &record, Some(&stored), None);
+                Some(TxnAuthorization {
+                    compares,
+                    ops,
+                    outcome: Ok(stored.payment),
+                })
+            }
+            Behaviour::Decline { code, message } => {
+                let record = IdemRecord {
+                    request,
+                    outcome: Outcome::Declined {
+                        code: code.into(),
+                        message: message.into(),
+                    },
+                };
+                let (compares, ops) = commit_ops(key, &record, None, None);
+                Some(TxnAuthorization {
+                    compares,
+                    ops,
+                    outcome: Err(GatewayError::Declined {
+                        code: code.into(),
+                        message: message.into(),
+                    }),
+                })
+            }
+            Behaviour::Approve { in_doubt: true, .. } | Behaviour::TimeOut => None,
+        }
+    }
+
     async fn authorize(&self, req: &AuthorizeRequest) -> Result<GatewayPayment, GatewayError> {
         validate_authorize(req)?;
         let key = &req.idempotency_key;
-        let currency = req.currency.to_ascii_lowercase();
-        let request = IdemRequest::Authorize {
-            amount: req.amount,
-            currency: currency.clone(),
-            payment_method: req.payment_method.clone(),
-            description: req.description.clone(),
-        };
+        let request = authorize_request(req);
         for _ in 0..MAX_CAS_TRIES {
             if let Some(rec) = self.idem(key).await? {
                 return replay(key, rec, &request);
@@ -314,21 +398,8 @@ impl Gateway for SandboxGateway {
                     }
                 }
                 Behaviour::Approve { last4, in_doubt } => {
-                    let id = format!("pi_sbx_{:016x}{:08x}", random_u64(), random_u64() as u32);
-                    let stored = Stored {
-                        payment: GatewayPayment {
-                            id: id.clone(),
-                            status: GatewayStatus::RequiresCapture,
-                            amount: req.amount,
-                            amount_captured: 0,
-                            amount_refunded: 0,
-                            currency: currency.clone(),
-                            last4: Some(last4.into()),
-                        },
-                        payment_method: req.payment_method.clone(),
-                        description: req.description.clone(),
-                        idempotency_key: key.clone(),
-                    };
+                    let stored = new_payment(req, last4);
+                    let id = stored.payment.id.clone();
                     let record = IdemRecord {
                         request: request.clone(),
                         outcome: Outcome::Payment(stored.payment.clone()),

@@ -56,6 +56,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::thread::JoinHandle;
@@ -442,7 +443,9 @@ enum Reply {
 }
 
 /// Each op's result, in order, and the new revision if it changed.
-type BatchOutcome = (Vec<Result<Reply, StoreError>>, Option<Revision>);
+/// Each op's result, the new revision if it changed, and whether the batch
+/// was committed (fsync'd).
+type BatchOutcome = (Vec<Result<Reply, StoreError>>, Option<Revision>, bool);
 
 struct Request {
     op: Op,
@@ -810,6 +813,23 @@ struct Writer {
     db: Arc<Database>,
     requests: mpsc::Receiver<Request>,
     revision: watch::Sender<Revision>,
+    stats: Arc<Counters>,
+}
+
+/// What group commit achieved so far; see [`EmbeddedStore::commit_stats`].
+#[derive(Debug, Default)]
+struct Counters {
+    commits: AtomicU64,
+    requests: AtomicU64,
+}
+
+/// Commits (each one fsync) and the write requests they carried, since the
+/// store was opened. `requests / commits` is how many writers shared an
+/// fsync on average.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    pub commits: u64,
+    pub requests: u64,
 }
 
 impl Writer {
@@ -857,8 +877,13 @@ impl Writer {
 
     fn run_batch(&self, batch: Vec<Request>) {
         let (ops, replies): (Vec<Op>, Vec<_>) = batch.into_iter().map(|r| (r.op, r.reply)).unzip();
+        let n = ops.len() as u64;
         match self.apply(ops) {
-            Ok((results, revision)) => {
+            Ok((results, revision, committed)) => {
+                if committed {
+                    self.stats.commits.fetch_add(1, Ordering::Relaxed);
+                    self.stats.requests.fetch_add(n, Ordering::Relaxed);
+                }
                 if let Some(revision) = revision {
                     self.revision.send_replace(revision);
                 }
@@ -907,7 +932,7 @@ impl Writer {
             wtx.abort()
                 .map_err(internal("aborting a read-only batch"))?;
         }
-        Ok((results, (end != start).then_some(end)))
+        Ok((results, (end != start).then_some(end), dirty))
     }
 }
 
@@ -974,6 +999,7 @@ pub struct EmbeddedStore {
     writer: Mutex<Option<JoinHandle<()>>>,
     /// The last committed revision.
     revision: watch::Receiver<Revision>,
+    stats: Arc<Counters>,
 }
 
 impl fmt::Debug for EmbeddedStore {
@@ -1010,10 +1036,12 @@ impl EmbeddedStore {
         let db = Arc::new(db);
         let (revision_tx, revision_rx) = watch::channel(revision);
         let (requests_tx, requests_rx) = mpsc::channel();
+        let stats = Arc::new(Counters::default());
         let writer = Writer {
             db: db.clone(),
             requests: requests_rx,
             revision: revision_tx,
+            stats: stats.clone(),
         };
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
@@ -1025,7 +1053,17 @@ impl EmbeddedStore {
             requests: Mutex::new(Some(requests_tx)),
             writer: Mutex::new(Some(handle)),
             revision: revision_rx,
+            stats,
         }))
+    }
+
+    /// Commits (fsyncs) so far and the write requests they carried: group
+    /// commit at work shows as more requests than commits.
+    pub fn commit_stats(&self) -> CommitStats {
+        CommitStats {
+            commits: self.stats.commits.load(Ordering::Relaxed),
+            requests: self.stats.requests.load(Ordering::Relaxed),
+        }
     }
 
     /// The redb file.
@@ -1310,6 +1348,50 @@ mod tests {
 
     async fn put(s: &EmbeddedStore, key: &str, value: &str) -> Revision {
         crate::store::put(s, key, value).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn commit_stats_count_fsyncs_and_the_writes_they_carried() {
+        let (_dir, s) = open_tmp();
+        assert_eq!(s.commit_stats(), CommitStats::default());
+        // One writer at a time: one commit each.
+        for i in 0..3 {
+            put(&s, &format!("/k/{i}"), "v").await;
+        }
+        assert_eq!(
+            s.commit_stats(),
+            CommitStats {
+                commits: 3,
+                requests: 3
+            }
+        );
+        // A transaction whose compare fails writes nothing: no commit.
+        let r = s
+            .txn(
+                Txn::new()
+                    .when([Compare::absent("/k/0")])
+                    .and_then([TxnOp::put("/k/0", "w")]),
+            )
+            .await
+            .unwrap();
+        assert!(!r.succeeded);
+        assert_eq!(s.commit_stats().commits, 3);
+        // Many writers at once: every write counted, never more commits
+        // than writes (fewer when they were grouped).
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..64 {
+            let s = s.clone();
+            tasks.spawn(async move { put(&s, &format!("/c/{i}"), "v").await });
+        }
+        while let Some(r) = tasks.join_next().await {
+            r.unwrap();
+        }
+        let after = s.commit_stats();
+        assert_eq!(after.requests, 3 + 64, "{after:?}");
+        assert!(
+            after.commits > 3 && after.commits <= after.requests,
+            "{after:?}"
+        );
     }
 
     async fn next_batch(w: &mut WatchStream) -> WatchBatch {
