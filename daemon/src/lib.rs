@@ -13,6 +13,7 @@ pub mod auth;
 pub mod catalog;
 pub mod cluster;
 pub mod config;
+pub mod fanout;
 pub mod metrics;
 pub mod orders;
 pub mod payments;
@@ -144,6 +145,7 @@ pub async fn start(config: Config) -> Result<Node, StartError> {
         node: config.node.clone(),
         roles: config.roles.clone(),
         store: store.clone(),
+        fanout: Default::default(),
         started: Instant::now(),
         going_away: going_away_rx,
         auth: auth::AuthState::new(config.auth.clone(), &config.data_dir),

@@ -15,7 +15,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use protocol::frame::{FrameError, MAX_FRAME_LEN};
 use protocol::io::{FrameIoError, read_frame, write_doc};
 use protocol::messages::{
@@ -38,6 +37,8 @@ pub struct NodeState {
     pub node: String,
     pub roles: Vec<String>,
     pub store: Arc<dyn Store>,
+    /// Shared store watches for subscriptions (one per topic).
+    pub fanout: Arc<crate::fanout::Fanout>,
     pub started: Instant,
     /// Becomes true when the node starts shutting down or draining.
     pub going_away: watch::Receiver<bool>,
@@ -325,7 +326,12 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
         },
         r => r,
     };
-    let mut stream = match state.store.watch(&prefix, start).await {
+    let convert: crate::fanout::Convert = if members { members_batch } else { stored_batch };
+    let mut source = match state
+        .fanout
+        .join(&state.store, &prefix, start, convert)
+        .await
+    {
         Ok(s) => s,
         Err(e) => {
             let (code, m) = store_error(e);
@@ -348,23 +354,15 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
     let mut draining = state.cluster.draining.subscribe();
     loop {
         tokio::select! {
-            batch = stream.next() => match batch {
+            item = source.next(start) => match item {
+                // The frame was encoded once for every subscriber.
                 Some(Ok(b)) => {
-                    let events: Vec<Event> = if members {
-                        b.events.iter().map(|ev| member_event(&prefix, ev)).collect()
-                    } else {
-                        b.events.iter().filter_map(|ev| stored_event(ev, b.revision)).collect()
-                    };
-                    if events.is_empty() {
-                        continue;
-                    }
-                    let f = ServerFrame::Event { revision: b.revision as u64, events };
-                    if !send_frame(send, &f).await {
+                    if let Err(e) = send.write_all(&b.frame).await {
+                        debug!(error = %e, "cannot write frame");
                         return;
                     }
                 }
-                Some(Err(e)) => {
-                    let (code, m) = store_error(e);
+                Some(Err((code, m))) => {
                     send_frame(send, &ServerFrame::error(None, code, m)).await;
                     return;
                 }
@@ -378,6 +376,17 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
             _ = send.stopped() => return,
         }
     }
+}
+
+fn members_batch(prefix: &str, b: &crate::store::WatchBatch) -> Vec<Event> {
+    b.events.iter().map(|ev| member_event(prefix, ev)).collect()
+}
+
+fn stored_batch(_prefix: &str, b: &crate::store::WatchBatch) -> Vec<Event> {
+    b.events
+        .iter()
+        .filter_map(|ev| stored_event(ev, b.revision))
+        .collect()
 }
 
 /// Sends a subscription's first answer (accepted or refused) and records

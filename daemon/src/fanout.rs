@@ -1,0 +1,288 @@
+//! Subscription fan-out: one store watch per topic prefix on this node,
+//! shared by every subscriber of that topic.
+//!
+//! Without it, 1,000 subscribers of one restaurant meant 1,000 store
+//! watches, each change read, parsed and serialised 1,000 times. A [`Hub`]
+//! watches the prefix once, turns each store batch into the wire frame
+//! once ([`Batch`]), and hands the same bytes to every subscriber through
+//! a broadcast channel.
+//!
+//! No gap, no duplicate: the hub appends each batch to a ring of recent
+//! batches and broadcasts it under one lock; a subscriber joins under the
+//! same lock, taking the recent batches at or after its start revision
+//! and a receiver for everything later. A subscriber whose start revision
+//! is older than what the hub can replay (or than the hub's own start)
+//! gets a private watch instead ([`Source::Private`]), as before.
+//!
+//! A subscriber that falls more than [`CAPACITY`] batches behind is ended
+//! with `unavailable` (the client resumes from its last revision + 1, as
+//! for any broken stream) rather than slowing the others down. A hub with
+//! no subscriber left stops within [`IDLE_CHECK`]; a hub whose watch fails
+//! passes the error on to its subscribers and goes away, so the next
+//! subscriber starts a fresh one.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use protocol::frame::MAX_FRAME_LEN;
+use protocol::messages::Event;
+use protocol::wire::{ErrorCode, ServerFrame};
+use tokio::sync::broadcast;
+
+use crate::store::{Revision, Store, StoreError, WatchBatch, WatchStream};
+
+/// Batches a hub keeps for late joiners, and the most a subscriber may
+/// fall behind.
+pub const CAPACITY: usize = 1024;
+/// How often an idle hub checks whether anyone still listens.
+pub const IDLE_CHECK: Duration = Duration::from_secs(5);
+
+/// One store revision's events under a topic, encoded once as the
+/// length-prefixed `event` frame every subscriber is sent.
+#[derive(Debug)]
+pub struct Batch {
+    pub revision: Revision,
+    pub frame: Vec<u8>,
+}
+
+/// What a subscriber receives: a batch, or the error that ended the watch.
+pub type Item = Result<Arc<Batch>, (ErrorCode, String)>;
+
+/// Turns a store batch into wire events (`None`: nothing to send).
+pub type Convert = fn(prefix: &str, batch: &WatchBatch) -> Vec<Event>;
+
+/// Encodes the `event` frame of `events` at `revision`.
+pub fn encode(revision: Revision, events: Vec<Event>) -> Option<Arc<Batch>> {
+    if events.is_empty() {
+        return None;
+    }
+    let f = ServerFrame::Event {
+        revision: revision as u64,
+        events,
+    };
+    let payload = protocol::wire::encode_doc(&f).ok()?;
+    let frame = protocol::frame::encode(&payload, MAX_FRAME_LEN).ok()?;
+    Some(Arc::new(Batch { revision, frame }))
+}
+
+struct Ring {
+    recent: VecDeque<Arc<Batch>>,
+    /// Every revision at or below this may have been dropped from
+    /// `recent` (it starts at the hub's start revision - 1).
+    dropped_upto: Revision,
+    closed: bool,
+}
+
+/// One shared watch of one prefix.
+pub struct Hub {
+    start: Revision,
+    ring: Mutex<Ring>,
+    tx: broadcast::Sender<Item>,
+}
+
+/// Where a subscriber's batches come from.
+pub enum Source {
+    /// The shared watch: `backlog` first, then `rx`.
+    Hub {
+        backlog: VecDeque<Arc<Batch>>,
+        rx: broadcast::Receiver<Item>,
+    },
+    /// A watch of its own (it started before what the hub can replay).
+    Private {
+        prefix: String,
+        stream: WatchStream,
+        convert: Convert,
+    },
+}
+
+impl Source {
+    /// The next batch at or after `from`; `None` when the source ended.
+    pub async fn next(&mut self, from: Revision) -> Option<Item> {
+        match self {
+            Source::Hub { backlog, rx } => {
+                if let Some(b) = backlog.pop_front() {
+                    return Some(Ok(b));
+                }
+                loop {
+                    match rx.recv().await {
+                        Ok(Ok(b)) if b.revision < from => continue,
+                        Ok(item) => return Some(item),
+                        Err(broadcast::error::RecvError::Lagged(n)) => {
+                            return Some(Err((
+                                ErrorCode::Unavailable,
+                                format!(
+                                    "this subscriber fell {n} batches behind; subscribe again from your last revision + 1"
+                                ),
+                            )));
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return None,
+                    }
+                }
+            }
+            Source::Private {
+                prefix,
+                stream,
+                convert,
+            } => loop {
+                match stream.next().await? {
+                    Ok(b) => {
+                        if let Some(batch) = encode(b.revision, convert(prefix, &b)) {
+                            return Some(Ok(batch));
+                        }
+                    }
+                    Err(e) => return Some(Err(crate::server::store_error(e))),
+                }
+            },
+        }
+    }
+}
+
+/// Every hub of this node, by prefix.
+pub struct Fanout {
+    hubs: tokio::sync::Mutex<HashMap<String, Arc<Hub>>>,
+    capacity: usize,
+    idle_check: Duration,
+}
+
+impl Default for Fanout {
+    fn default() -> Self {
+        Fanout::new(CAPACITY, IDLE_CHECK)
+    }
+}
+
+impl Fanout {
+    /// Hubs keeping `capacity` batches, checking every `idle_check`
+    /// whether anyone still listens.
+    pub fn new(capacity: usize, idle_check: Duration) -> Fanout {
+        Fanout {
+            hubs: Default::default(),
+            capacity,
+            idle_check,
+        }
+    }
+
+    /// A source of `prefix`'s batches from `start` on (no gap, no
+    /// duplicate), through the shared hub when it can replay from there.
+    pub async fn join(
+        self: &Arc<Self>,
+        store: &Arc<dyn Store>,
+        prefix: &str,
+        start: Revision,
+        convert: Convert,
+    ) -> Result<Source, StoreError> {
+        let mut hubs = self.hubs.lock().await;
+        // Decided without holding the ring's lock across an await.
+        let joined = hubs.get(prefix).and_then(|hub| {
+            let ring = hub.ring.lock().expect("ring lock");
+            if ring.closed {
+                None
+            } else if start >= hub.start && start > ring.dropped_upto {
+                let backlog = ring
+                    .recent
+                    .iter()
+                    .filter(|b| b.revision >= start)
+                    .cloned()
+                    .collect();
+                Some(Some(Source::Hub {
+                    backlog,
+                    rx: hub.tx.subscribe(),
+                }))
+            } else {
+                // Older than the hub can replay: a watch of its own.
+                Some(None)
+            }
+        });
+        match joined {
+            Some(Some(source)) => return Ok(source),
+            Some(None) => {
+                drop(hubs);
+                return Ok(Source::Private {
+                    prefix: prefix.to_string(),
+                    stream: store.watch(prefix, start).await?,
+                    convert,
+                });
+            }
+            None => {}
+        }
+        // No live hub: this subscriber starts one at its own start.
+        let stream = store.watch(prefix, start).await?;
+        let (tx, rx) = broadcast::channel(self.capacity);
+        let hub = Arc::new(Hub {
+            start,
+            ring: Mutex::new(Ring {
+                recent: VecDeque::new(),
+                dropped_upto: start - 1,
+                closed: false,
+            }),
+            tx,
+        });
+        hubs.insert(prefix.to_string(), hub.clone());
+        tokio::spawn(self.clone().run(prefix.to_string(), hub, stream, convert));
+        Ok(Source::Hub {
+            backlog: VecDeque::new(),
+            rx,
+        })
+    }
+
+    /// Number of live hubs (for tests and figures).
+    pub async fn hubs(&self) -> usize {
+        self.hubs.lock().await.len()
+    }
+
+    async fn run(
+        self: Arc<Self>,
+        prefix: String,
+        hub: Arc<Hub>,
+        mut stream: WatchStream,
+        convert: Convert,
+    ) {
+        let mut idle = tokio::time::interval(self.idle_check);
+        idle.tick().await;
+        let end: Option<(ErrorCode, String)> = loop {
+            tokio::select! {
+                b = stream.next() => match b {
+                    Some(Ok(b)) => {
+                        let Some(batch) = encode(b.revision, convert(&prefix, &b)) else {
+                            continue;
+                        };
+                        let mut ring = hub.ring.lock().expect("ring lock");
+                        if ring.recent.len() >= self.capacity
+                            && let Some(old) = ring.recent.pop_front()
+                        {
+                            ring.dropped_upto = old.revision;
+                        }
+                        ring.recent.push_back(batch.clone());
+                        let _ = hub.tx.send(Ok(batch));
+                    }
+                    Some(Err(e)) => break Some(crate::server::store_error(e)),
+                    None => break None,
+                },
+                _ = idle.tick() => {
+                    let mut hubs = self.hubs.lock().await;
+                    if hub.tx.receiver_count() == 0 {
+                        hub.ring.lock().expect("ring lock").closed = true;
+                        if hubs.get(&prefix).is_some_and(|h| Arc::ptr_eq(h, &hub)) {
+                            hubs.remove(&prefix);
+                        }
+                        return;
+                    }
+                }
+            }
+        };
+        let mut hubs = self.hubs.lock().await;
+        hub.ring.lock().expect("ring lock").closed = true;
+        if hubs.get(&prefix).is_some_and(|h| Arc::ptr_eq(h, &hub)) {
+            hubs.remove(&prefix);
+        }
+        drop(hubs);
+        let _ = hub.tx.send(Err(end.unwrap_or((
+            ErrorCode::Unavailable,
+            "the store watch ended; subscribe again from your last revision + 1".into(),
+        ))));
+    }
+}
+
+#[cfg(test)]
+mod tests;
