@@ -132,6 +132,12 @@ pub struct SetupArgs {
     /// Use the restaurant as it is: no account, menu or open step.
     #[arg(long)]
     pub skip_setup: bool,
+    /// Orders not accepted within this long expire (the leader voids
+    /// their payment). The default keeps every order open during a run; a
+    /// soak uses a short one, so the open set stays bounded and only the
+    /// load is constant. Applies to restaurants this run creates.
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub acceptance_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -1060,8 +1066,8 @@ async fn seed(s: &Session, setup: &SetupArgs) -> Result<(String, Vec<LineRequest
             id: id.clone(),
             name: format!("Bench {id}"),
             currency: "EUR".into(),
-            // Orders left unaccepted do not expire during a run.
-            acceptance_timeout_secs: Some(86_400),
+            // By default, orders left unaccepted do not expire during a run.
+            acceptance_timeout_secs: Some(setup.acceptance_timeout.as_secs().max(1)),
         };
         match s
             .call::<_, Restaurant>(catalog_types::RESTAURANT_CREATE, token, &create)
