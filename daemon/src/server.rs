@@ -188,10 +188,40 @@ async fn handle_stream(
         }
         _ => {
             let frame = dispatch(&req, &state).await;
-            send_frame(&mut send, &frame).await;
+            let bytes = answer_bytes(&frame, req.id.clone());
+            if let Err(e) = send.write_all(&bytes).await {
+                debug!(error = %e, "cannot write frame");
+            }
         }
     }
     let _ = send.finish();
+}
+
+/// The bytes of a one-shot answer: `frame`, or, when it would not fit in
+/// one frame, a `too_large` error saying so (a client must never see a
+/// stream end without an answer).
+pub fn answer_bytes(frame: &ServerFrame, id: Option<String>) -> Vec<u8> {
+    let fallback = |code: ErrorCode, msg: String| {
+        let f = ServerFrame::error(id.clone(), code, msg);
+        let p = wire::encode_doc(&f).unwrap_or_default();
+        protocol::frame::encode(&p, MAX_FRAME_LEN).unwrap_or_default()
+    };
+    match wire::encode_doc(frame) {
+        Ok(p) if p.len() <= MAX_FRAME_LEN => {
+            protocol::frame::encode(&p, MAX_FRAME_LEN).unwrap_or_default()
+        }
+        Ok(p) => fallback(
+            ErrorCode::TooLarge,
+            format!(
+                "the answer is {} bytes, more than a frame may carry ({MAX_FRAME_LEN}): ask for less (e.g. order.list with states)",
+                p.len()
+            ),
+        ),
+        Err(e) => fallback(
+            ErrorCode::Internal,
+            format!("cannot encode the answer: {e}"),
+        ),
+    }
 }
 
 /// Answers a one-shot request.
@@ -486,5 +516,38 @@ pub fn announce(node: &str, addr: &str, store: &str, ca: Option<&std::path::Path
             info!(node, %addr, store, ca = %ca.display(), "dfoodd ready: give clients the CA file")
         }
         None => info!(node, %addr, store, "dfoodd ready"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(bytes: &[u8]) -> ServerFrame {
+        let len = u32::from_be_bytes(bytes[..4].try_into().unwrap()) as usize;
+        assert_eq!(len, bytes.len() - 4, "one whole frame");
+        serde_json::from_slice(&bytes[4..]).unwrap()
+    }
+
+    #[test]
+    fn an_answer_that_fits_goes_as_it_is() {
+        let f = ServerFrame::ok(Some("r1".into()), serde_json::json!({"a": 1})).unwrap();
+        assert_eq!(decode(&answer_bytes(&f, Some("r1".into()))), f);
+    }
+
+    #[test]
+    fn an_answer_too_large_for_a_frame_becomes_a_too_large_error() {
+        let big = "x".repeat(MAX_FRAME_LEN + 10);
+        let f = ServerFrame::ok(Some("r2".into()), serde_json::json!({ "big": big })).unwrap();
+        let bytes = answer_bytes(&f, Some("r2".into()));
+        assert!(bytes.len() < 1024);
+        match decode(&bytes) {
+            ServerFrame::Error { id, error } => {
+                assert_eq!(id.as_deref(), Some("r2"));
+                assert_eq!(error.code, ErrorCode::TooLarge);
+                assert!(error.message.contains("ask for less"), "{}", error.message);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
