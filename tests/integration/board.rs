@@ -92,32 +92,6 @@ fn board_command_for(endpoints: &str, ca: &Path, home: &Path) -> String {
     )
 }
 
-/// Mia opens `trattoria` with `menu_csv` and takes on `staff` as kitchen.
-fn open_trattoria(mia: &mut User, dir: &Path, menu_csv: &str, staff: &[&str]) {
-    mia.ok(&[
-        "restaurant",
-        "create",
-        "trattoria",
-        "--name",
-        "Trattoria Roma",
-    ]);
-    let csv = dir.join("menu.csv");
-    std::fs::write(&csv, menu_csv).unwrap();
-    mia.ok(&["menu", "import", "trattoria", csv.to_str().unwrap()]);
-    for s in staff {
-        mia.ok(&[
-            "staff",
-            "add",
-            s,
-            "--restaurant",
-            "trattoria",
-            "--role",
-            "kitchen",
-        ]);
-    }
-    mia.ok(&["restaurant", "open", "trattoria"]);
-}
-
 /// The node the status line says the board is connected to (`● node (addr)`).
 fn connected_node(screen: &str) -> Option<String> {
     let line = screen.lines().find(|l| l.contains("● "))?;
@@ -133,7 +107,7 @@ fn a_kitchen_runs_orders_through_the_board() {
     let mut mia = User::new(&d, "mia");
     let mut kai = User::new(&d, "kai");
     let mut cleo = User::new(&d, "cleo");
-    open_trattoria(&mut mia, dir.path(), MENU_CSV, &["kai"]);
+    tests::open_shop(&mut mia, "trattoria", MENU_CSV, &["kai"]);
 
     // Scripts get a clear refusal instead of a screen.
     let out = kai.cli.run(["board", "--restaurant", "trattoria"]);
@@ -276,7 +250,7 @@ fn two_boards_bumping_one_ticket_make_one_step() {
     let mut kai = User::new(&d, "kai");
     let lea = User::new(&d, "lea");
     let mut cleo = User::new(&d, "cleo");
-    open_trattoria(&mut mia, dir.path(), MENU_CSV, &["kai", "lea"]);
+    tests::open_shop(&mut mia, "trattoria", MENU_CSV, &["kai", "lea"]);
 
     a.start(&board_command(&d, kai.cli.home()));
     b.start(&board_command(&d, lea.cli.home()));
@@ -386,7 +360,7 @@ fn the_board_survives_kill9_of_its_node() {
     let mut mia = User::new(&nodes[0], "mia");
     let mut kai = User::new(&nodes[0], "kai");
     let mut cleo = User::new(&nodes[0], "cleo");
-    open_trattoria(&mut mia, dir.path(), BREAD_CSV, &["kai"]);
+    tests::open_shop(&mut mia, "trattoria", BREAD_CSV, &["kai"]);
     let mut ids = Vec::new();
     let mut place = |cleo: &mut User| {
         let o = cleo.ok(&[
@@ -477,7 +451,7 @@ fn a_board_without_a_node_says_so_and_refuses_bumps() {
     let mut mia = User::new(&d, "mia");
     let mut kai = User::new(&d, "kai");
     let mut cleo = User::new(&d, "cleo");
-    open_trattoria(&mut mia, dir.path(), BREAD_CSV, &["kai"]);
+    tests::open_shop(&mut mia, "trattoria", BREAD_CSV, &["kai"]);
     let o = cleo.ok(&[
         "order",
         "place",

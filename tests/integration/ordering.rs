@@ -400,12 +400,12 @@ fn ordering_end_to_end_etcd() {
 /// Many customers race for the last units: never oversold.
 fn stock_race(d: &Daemon) {
     let mut mia = User::new(d, "mia");
-    mia.ok(&["restaurant", "create", "bakery", "--name", "Bakery"]);
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("m.csv");
-    std::fs::write(&csv, "sku,name,price,stock\nloaf,Loaf,3.00,5\n").unwrap();
-    mia.ok(&["menu", "import", "bakery", csv.to_str().unwrap()]);
-    mia.ok(&["restaurant", "open", "bakery"]);
+    tests::open_shop(
+        &mut mia,
+        "bakery",
+        "sku,name,price,stock\nloaf,Loaf,3.00,5\n",
+        &[],
+    );
     let buyers: Vec<User> = (0..12)
         .map(|i| User::new(d, &format!("buyer{i}")))
         .collect();

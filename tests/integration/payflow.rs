@@ -71,22 +71,7 @@ fn shop(d: &Daemon) -> (User, User, User) {
     let mut mia = User::new(d, "mia");
     let kai = User::new(d, "kai");
     let cleo = User::new(d, "cleo");
-    mia.ok(&["restaurant", "create", "trattoria", "--name", "Trattoria"]);
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("menu.csv");
-    std::fs::write(&csv, MENU_CSV).unwrap();
-    let menu = mia.ok(&["menu", "import", "trattoria", csv.to_str().unwrap()]);
-    assert_eq!(menu["items"].as_array().unwrap().len(), 2);
-    mia.ok(&[
-        "staff",
-        "add",
-        "kai",
-        "--restaurant",
-        "trattoria",
-        "--role",
-        "kitchen",
-    ]);
-    mia.ok(&["restaurant", "open", "trattoria"]);
+    tests::open_shop(&mut mia, "trattoria", MENU_CSV, &["kai"]);
     (mia, kai, cleo)
 }
 

@@ -715,18 +715,40 @@ pub fn bootstrap_operator(nodes: &[Daemon]) -> Dfood {
 /// new manager (returned, logged in to `d`).
 pub fn shop(d: &Daemon, restaurant: &str, manager: &str, csv: &str) -> User {
     let mut m = User::new(d, manager);
-    m.ok(&["restaurant", "create", restaurant, "--name", restaurant]);
+    open_shop(&mut m, restaurant, csv, &[]);
+    m
+}
+
+/// `manager` creates `restaurant`, imports the menu `csv`, takes on the
+/// (signed-up) users `kitchen` as kitchen staff, and opens it.
+pub fn open_shop(manager: &mut User, restaurant: &str, csv: &str, kitchen: &[&str]) {
+    manager.ok(&["restaurant", "create", restaurant, "--name", restaurant]);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("menu.csv");
     std::fs::write(&path, csv).expect("write menu");
-    m.ok(&[
+    let menu = manager.ok(&[
         "menu",
         "import",
         restaurant,
         path.to_str().expect("utf-8 path"),
     ]);
-    m.ok(&["restaurant", "open", restaurant]);
-    m
+    assert_eq!(
+        menu["items"].as_array().map(Vec::len),
+        Some(csv.lines().skip(1).filter(|l| !l.trim().is_empty()).count()),
+        "every menu line imported: {menu}"
+    );
+    for k in kitchen {
+        manager.ok(&[
+            "staff",
+            "add",
+            k,
+            "--restaurant",
+            restaurant,
+            "--role",
+            "kitchen",
+        ]);
+    }
+    manager.ok(&["restaurant", "open", restaurant]);
 }
 
 /// Man pages rendered from the clap definitions.
