@@ -69,10 +69,10 @@ pub struct Stats {
     pub requests_total: AtomicU64,
     pub request_errors_total: AtomicU64,
     pub lease_renew_failures: AtomicU64,
-    pub latency_us: Mutex<hdrhistogram::Histogram<u64>>,
-    /// Latencies of the current 10-second window, and the p99 of the
-    /// last full one (see [`Stats::roll_window`]).
-    recent_us: Mutex<hdrhistogram::Histogram<u64>>,
+    /// Latencies over the node's lifetime and over the current 10-second
+    /// window, under one lock (one lock per answered request).
+    latency_us: Mutex<Latencies>,
+    /// The p99 of the last full window (see [`Stats::roll_window`]).
     recent_p99_us: AtomicU64,
     /// The Prometheus side of the same figures (see `crate::metrics`).
     pub metrics: Arc<crate::metrics::Metrics>,
@@ -93,8 +93,10 @@ impl Stats {
             requests_total: AtomicU64::new(0),
             request_errors_total: AtomicU64::new(0),
             lease_renew_failures: AtomicU64::new(0),
-            latency_us: Mutex::new(latency_histogram()),
-            recent_us: Mutex::new(latency_histogram()),
+            latency_us: Mutex::new(Latencies {
+                lifetime: latency_histogram(),
+                window: latency_histogram(),
+            }),
             recent_p99_us: AtomicU64::new(0),
         }
     }
@@ -102,7 +104,8 @@ impl Stats {
     /// Ends the current latency window: its p99 becomes the "recent" one
     /// and a new window starts. Called every [`STATS_WINDOW`].
     pub fn roll_window(&self) {
-        if let Ok(mut h) = self.recent_us.lock() {
+        if let Ok(mut l) = self.latency_us.lock() {
+            let h = &mut l.window;
             let p99 = if h.is_empty() {
                 0
             } else {
@@ -139,13 +142,16 @@ impl Stats {
             self.request_errors_total.fetch_add(1, Ordering::Relaxed);
         }
         let us = (elapsed.as_micros() as u64).clamp(1, 60_000_000);
-        if let Ok(mut h) = self.latency_us.lock() {
-            let _ = h.record(us);
-        }
-        if let Ok(mut h) = self.recent_us.lock() {
-            let _ = h.record(us);
+        if let Ok(mut l) = self.latency_us.lock() {
+            let _ = l.lifetime.record(us);
+            let _ = l.window.record(us);
         }
     }
+}
+
+struct Latencies {
+    lifetime: hdrhistogram::Histogram<u64>,
+    window: hdrhistogram::Histogram<u64>,
 }
 
 fn latency_histogram() -> hdrhistogram::Histogram<u64> {
@@ -737,7 +743,12 @@ pub fn stats(state: &NodeState) -> NodeStats {
     let (p50, p99) = s
         .latency_us
         .lock()
-        .map(|h| (h.value_at_quantile(0.5), h.value_at_quantile(0.99)))
+        .map(|l| {
+            (
+                l.lifetime.value_at_quantile(0.5),
+                l.lifetime.value_at_quantile(0.99),
+            )
+        })
         .unwrap_or((0, 0));
     NodeStats {
         node: state.node.clone(),
@@ -899,4 +910,30 @@ pub async fn route(ctx: &Ctx<'_>, req: &Request) -> Option<ApiResult<serde_json:
         }
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_recent_p99_is_the_last_full_window_only() {
+        let s = Stats::default();
+        for _ in 0..100 {
+            s.record(Duration::from_millis(1), false);
+        }
+        assert_eq!(
+            s.recent_p99_us.load(Ordering::Relaxed),
+            0,
+            "window not over"
+        );
+        s.roll_window();
+        let p99 = s.recent_p99_us.load(Ordering::Relaxed);
+        assert!((990..=1010).contains(&p99), "{p99}");
+        // A window with no request reports 0; the lifetime keeps them all.
+        s.roll_window();
+        assert_eq!(s.recent_p99_us.load(Ordering::Relaxed), 0);
+        assert_eq!(s.latency_us.lock().unwrap().lifetime.len(), 100);
+        assert_eq!(s.requests_total.load(Ordering::Relaxed), 100);
+    }
 }
