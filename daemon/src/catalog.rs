@@ -23,7 +23,9 @@ use protocol::messages::catalog::*;
 use protocol::wire::Request;
 use serde::{Deserialize, Serialize};
 
-use crate::api::{self, ApiError, ApiResult, Ctx, Principal, from_doc, to_doc};
+use crate::clock::unique_suffix;
+use crate::ctx::Ctx;
+use crate::rpc::{self as api, ApiError, ApiResult, Principal, from_doc, to_doc};
 use crate::store::{Compare, Revision, Store, Txn, TxnOp};
 
 pub const RESTAURANTS: &str = "/dfood/restaurants/";
@@ -110,8 +112,8 @@ pub async fn staff_role(store: &dyn Store, r: &str, user_id: &str) -> ApiResult<
 /// The caller, who must be a manager of `r`.
 pub async fn require_manager(ctx: &Ctx<'_>, r: &str) -> ApiResult<Principal> {
     let p = ctx.principal().await?;
-    get_restaurant(ctx.state.store.as_ref(), r).await?;
-    match staff_role(ctx.state.store.as_ref(), r, &p.user_id).await? {
+    get_restaurant(ctx.store, r).await?;
+    match staff_role(ctx.store, r, &p.user_id).await? {
         Some(StaffRole::Manager) => Ok(p),
         _ => Err(ApiError::forbidden(format!(
             "only managers of {r} may do this"
@@ -122,28 +124,13 @@ pub async fn require_manager(ctx: &Ctx<'_>, r: &str) -> ApiResult<Principal> {
 /// The caller, who must be staff (kitchen or manager) of `r`.
 pub async fn require_staff(ctx: &Ctx<'_>, r: &str) -> ApiResult<(Principal, StaffRole)> {
     let p = ctx.principal().await?;
-    get_restaurant(ctx.state.store.as_ref(), r).await?;
-    match staff_role(ctx.state.store.as_ref(), r, &p.user_id).await? {
+    get_restaurant(ctx.store, r).await?;
+    match staff_role(ctx.store, r, &p.user_id).await? {
         Some(role) => Ok((p, role)),
         None => Err(ApiError::forbidden(format!(
             "only staff of {r} may do this"
         ))),
     }
-}
-
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-/// A fresh unique suffix for event keys.
-pub fn unique_suffix() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let n = SEQ.fetch_add(1, Ordering::Relaxed);
-    format!("{:013}-{:08x}-{n}", now_ms(), std::process::id())
 }
 
 fn valid_slug(s: &str, min: usize, max: usize, extra: &[char]) -> bool {
@@ -286,14 +273,14 @@ pub fn merged(restaurant: &Restaurant, menu: &MenuDoc, stock: &StockDoc) -> Menu
     }
 }
 
-fn menu_event(r: &str, menu: &Menu) -> ApiResult<TxnOp> {
+fn menu_event(r: &str, menu: &Menu, now_ms: u64) -> ApiResult<TxnOp> {
     let ev = Event {
         kind: "menu.changed".into(),
         subject: r.to_string(),
         data: serde_json::to_value(menu).map_err(|e| ApiError::internal(e.to_string()))?,
     };
     Ok(TxnOp::put(
-        format!("{}_menu/{}", events_prefix(r), unique_suffix()),
+        format!("{}_menu/{}", events_prefix(r), unique_suffix(now_ms)),
         to_doc(&ev)?,
     ))
 }
@@ -301,10 +288,11 @@ fn menu_event(r: &str, menu: &Menu) -> ApiResult<TxnOp> {
 /// Applies `change` to the menu and stock of `r` with compare-and-swap,
 /// retrying when a concurrent change won; writes a `menu.changed` event in
 /// the same transaction. `change` returns an error to abort.
-pub async fn update_menu<F>(store: &dyn Store, r: &str, mut change: F) -> ApiResult<Menu>
+pub async fn update_menu<F>(ctx: &Ctx<'_>, r: &str, mut change: F) -> ApiResult<Menu>
 where
     F: FnMut(&mut MenuDoc, &mut StockDoc) -> ApiResult<()>,
 {
+    let store = ctx.store;
     for _ in 0..64 {
         let (restaurant, menu, stock) = load_menu(store, r).await?;
         let (mut m, mut s) = (menu.value.clone(), stock.value.clone());
@@ -315,7 +303,7 @@ where
         let merged_menu = merged(&restaurant, &m, &s);
         let mut ops = vec![
             TxnOp::put(menu_key(r), to_doc(&m)?),
-            menu_event(r, &merged_menu)?,
+            menu_event(r, &merged_menu, ctx.now_ms())?,
         ];
         if s != stock.value {
             ops.push(TxnOp::put(stock_key(r), to_doc(&s)?));
@@ -378,7 +366,7 @@ async fn create(ctx: &Ctx<'_>, req: CreateRestaurant) -> ApiResult<Restaurant> {
         currency: req.currency,
         open: false,
         acceptance_timeout_secs: timeout,
-        created_at: now_ms(),
+        created_at: ctx.now_ms(),
     };
     let manager = StaffMember {
         restaurant: req.id.clone(),
@@ -388,7 +376,6 @@ async fn create(ctx: &Ctx<'_>, req: CreateRestaurant) -> ApiResult<Restaurant> {
     };
     let key = restaurant_key(&req.id);
     let resp = ctx
-        .state
         .store
         .txn(Txn::new().when([Compare::absent(&key)]).and_then([
             TxnOp::put(&key, to_doc(&restaurant)?),
@@ -410,7 +397,7 @@ async fn create(ctx: &Ctx<'_>, req: CreateRestaurant) -> ApiResult<Restaurant> {
 
 async fn set_open(ctx: &Ctx<'_>, r: &str, open: bool) -> ApiResult<Restaurant> {
     require_manager(ctx, r).await?;
-    let store = ctx.state.store.as_ref();
+    let store = ctx.store;
     for _ in 0..32 {
         let cur = get_restaurant(store, r).await?;
         let mut next = cur.value.clone();
@@ -432,7 +419,11 @@ async fn set_open(ctx: &Ctx<'_>, r: &str, open: bool) -> ApiResult<Restaurant> {
                     .and_then([
                         TxnOp::put(restaurant_key(r), to_doc(&next)?),
                         TxnOp::put(
-                            format!("{}_restaurant/{}", events_prefix(r), unique_suffix()),
+                            format!(
+                                "{}_restaurant/{}",
+                                events_prefix(r),
+                                unique_suffix(ctx.now_ms())
+                            ),
                             to_doc(&ev)?,
                         ),
                     ]),
@@ -449,7 +440,9 @@ async fn set_open(ctx: &Ctx<'_>, r: &str, open: bool) -> ApiResult<Restaurant> {
 
 async fn staff_add(ctx: &Ctx<'_>, req: StaffAdd) -> ApiResult<StaffMember> {
     require_manager(ctx, &req.restaurant).await?;
-    let user = crate::auth::lookup_user(ctx.state, &req.username)
+    let user = ctx
+        .identity()
+        .lookup_user(&req.username)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no user {:?}", req.username)))?;
     let member = StaffMember {
@@ -459,7 +452,7 @@ async fn staff_add(ctx: &Ctx<'_>, req: StaffAdd) -> ApiResult<StaffMember> {
         role: req.role,
     };
     let key = format!("{}{}", staff_prefix(&req.restaurant), user.user_id);
-    let store = ctx.state.store.as_ref();
+    let store = ctx.store;
     let staff = store.range(&staff_prefix(&req.restaurant)).await?;
     let managers: Vec<StaffMember> = staff
         .kvs
@@ -498,7 +491,7 @@ async fn staff_add(ctx: &Ctx<'_>, req: StaffAdd) -> ApiResult<StaffMember> {
 
 async fn staff_remove(ctx: &Ctx<'_>, req: StaffRemove) -> ApiResult<serde_json::Value> {
     let me = require_manager(ctx, &req.restaurant).await?;
-    let store = ctx.state.store.as_ref();
+    let store = ctx.store;
     let staff = store.range(&staff_prefix(&req.restaurant)).await?;
     let found = staff
         .kvs
@@ -543,11 +536,7 @@ async fn staff_remove(ctx: &Ctx<'_>, req: StaffRemove) -> ApiResult<serde_json::
 
 async fn staff_list(ctx: &Ctx<'_>, req: RestaurantRef) -> ApiResult<StaffList> {
     require_manager(ctx, &req.restaurant).await?;
-    let staff = ctx
-        .state
-        .store
-        .range(&staff_prefix(&req.restaurant))
-        .await?;
+    let staff = ctx.store.range(&staff_prefix(&req.restaurant)).await?;
     let mut list = staff
         .kvs
         .iter()
@@ -567,7 +556,7 @@ async fn import(ctx: &Ctx<'_>, req: MenuImport) -> ApiResult<Menu> {
     }
     let items = req.items;
     let replace = req.replace;
-    update_menu(ctx.state.store.as_ref(), &req.restaurant, |m, s| {
+    update_menu(ctx, &req.restaurant, |m, s| {
         if replace {
             m.items.clear();
             s.units.clear();
@@ -618,7 +607,7 @@ async fn set_item(ctx: &Ctx<'_>, req: MenuSet) -> ApiResult<MenuItem> {
             req.sku
         )));
     }
-    let menu = update_menu(ctx.state.store.as_ref(), &req.restaurant, |m, s| {
+    let menu = update_menu(ctx, &req.restaurant, |m, s| {
         let item = find_item(m, &req.restaurant, &req.sku)?;
         if let Some(p) = req.price {
             item.price = p;
@@ -647,7 +636,7 @@ fn item_of(menu: Menu, sku: &str) -> ApiResult<MenuItem> {
 
 async fn set_available(ctx: &Ctx<'_>, req: ItemRef, available: bool) -> ApiResult<MenuItem> {
     require_staff(ctx, &req.restaurant).await?;
-    let menu = update_menu(ctx.state.store.as_ref(), &req.restaurant, |m, _| {
+    let menu = update_menu(ctx, &req.restaurant, |m, _| {
         find_item(m, &req.restaurant, &req.sku)?.available = available;
         Ok(())
     })
@@ -656,7 +645,7 @@ async fn set_available(ctx: &Ctx<'_>, req: ItemRef, available: bool) -> ApiResul
 }
 
 async fn list(ctx: &Ctx<'_>) -> ApiResult<RestaurantList> {
-    let all = ctx.state.store.range(RESTAURANTS).await?;
+    let all = ctx.store.range(RESTAURANTS).await?;
     let restaurants = all
         .kvs
         .iter()
@@ -666,7 +655,7 @@ async fn list(ctx: &Ctx<'_>) -> ApiResult<RestaurantList> {
 }
 
 pub async fn route(ctx: &Ctx<'_>, req: &Request) -> Option<ApiResult<serde_json::Value>> {
-    let store = || ctx.state.store.as_ref();
+    let store = || ctx.store;
     Some(match req.ty.as_str() {
         types::RESTAURANT_CREATE => api::call(req, |b| create(ctx, b)).await,
         types::RESTAURANT_LIST => api::call(req, |_: serde_json::Value| list(ctx)).await,

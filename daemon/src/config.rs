@@ -66,7 +66,7 @@ pub struct FileConfig {
     pub payments: PaymentsFile,
     /// `[auth]`: token lifetimes.
     #[serde(default)]
-    pub auth: crate::auth::AuthSettings,
+    pub auth: crate::auth::identity::AuthSettings,
 }
 
 /// The `[payments]` section as written in the file.
@@ -301,7 +301,7 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     pub tls: TlsFiles,
     pub payments: PaymentsConfig,
-    pub auth: crate::auth::AuthSettings,
+    pub auth: crate::auth::identity::AuthSettings,
 }
 
 impl Config {
@@ -319,7 +319,7 @@ impl Config {
             metrics_listen: None,
             tls: TlsFiles::default(),
             payments: PaymentsConfig::default(),
-            auth: crate::auth::AuthSettings::default(),
+            auth: crate::auth::identity::AuthSettings::default(),
         }
     }
 

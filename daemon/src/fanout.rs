@@ -53,6 +53,12 @@ pub type Item = Result<Arc<Batch>, (ErrorCode, String)>;
 /// Turns a store batch into wire events (`None`: nothing to send).
 pub type Convert = fn(prefix: &str, batch: &WatchBatch) -> Vec<Event>;
 
+/// A store error as the code and message a subscriber is sent.
+fn store_error(e: StoreError) -> (ErrorCode, String) {
+    let e = crate::rpc::ApiError::from(e);
+    (e.code, e.message)
+}
+
 /// Encodes the `event` frame of `events` at `revision`.
 pub fn encode(revision: Revision, events: Vec<Event>) -> Option<Arc<Batch>> {
     if events.is_empty() {
@@ -132,7 +138,7 @@ impl Source {
                             return Some(Ok(batch));
                         }
                     }
-                    Err(e) => return Some(Err(crate::server::store_error(e))),
+                    Err(e) => return Some(Err(store_error(e))),
                 }
             },
         }
@@ -256,7 +262,7 @@ impl Fanout {
                         ring.recent.push_back(batch.clone());
                         let _ = hub.tx.send(Ok(batch));
                     }
-                    Some(Err(e)) => break Some(crate::server::store_error(e)),
+                    Some(Err(e)) => break Some(store_error(e)),
                     None => break None,
                 },
                 _ = idle.tick() => {

@@ -7,16 +7,23 @@
 //! frame, connections close with the "going away" code), give in-flight
 //! requests a moment, revoke the membership lease, close the store.
 
+// Bottom to top (see ARCHITECTURE.md): each module uses only those
+// above it in this list.
 pub mod api;
 pub mod args;
 pub mod auth;
 pub mod catalog;
+pub mod clock;
 pub mod cluster;
 pub mod config;
+pub mod ctx;
 pub mod fanout;
 pub mod metrics;
+pub mod node;
 pub mod orders;
 pub mod payments;
+pub mod queues;
+pub mod rpc;
 pub mod server;
 pub mod store;
 pub mod tls;
@@ -75,16 +82,28 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
     }
 }
 
-/// Binds, sets up TLS, registers the node and starts serving.
+/// Binds, sets up TLS, registers the node and starts serving, on the
+/// store the config names.
 pub async fn start(config: Config) -> Result<Node, StartError> {
+    create_data_dir(&config)?;
+    let store = open_store(&config).await?;
+    start_with_store(config, store).await
+}
+
+fn create_data_dir(config: &Config) -> Result<(), StartError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::DataDir {
         path: config.data_dir.display().to_string(),
         reason: e.to_string(),
-    })?;
+    })
+}
+
+/// As [`start`], on a store the caller opened: several nodes in one
+/// process can share one (tests, embedding).
+pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<Node, StartError> {
+    create_data_dir(&config)?;
     // One registry per node; the store reports every operation's latency.
     let metrics = Arc::new(metrics::Metrics::new(&config.node));
-    let store =
-        store::instrumented::InstrumentedStore::wrap(open_store(&config).await?, metrics.clone());
+    let store = store::instrumented::InstrumentedStore::wrap(store, metrics.clone());
     // Bind first with a placeholder-free config: TLS needs the advertised
     // address, which needs the bound port when listening on port 0.
     let socket = std::net::UdpSocket::bind(config.listen).map_err(|e| StartError::Listen {
@@ -131,31 +150,48 @@ pub async fn start(config: Config) -> Result<Node, StartError> {
             .unwrap_or(0),
         draining: false,
     };
-    let cluster_state =
-        cluster::ClusterState::with_metrics(member, node_tls.ca_pem.clone(), metrics);
+    let cluster_state = Arc::new(cluster::ClusterState::with_metrics(
+        member,
+        node_tls.ca_pem.clone(),
+        metrics,
+    ));
     cluster::register(store.as_ref(), &cluster_state).await?;
+    let clock: Arc<dyn clock::Clock> = Arc::new(clock::SystemClock);
 
     // No operator yet: make sure a one-time setup token is pending.
-    if let Err(e) = auth::prepare_bootstrap(store.as_ref(), &config.data_dir, &config.node).await {
+    if let Err(e) = auth::prepare_bootstrap(
+        store.as_ref(),
+        &config.data_dir,
+        &config.node,
+        clock.now_secs(),
+    )
+    .await
+    {
         warn!(error = %e, "cannot prepare the first operator's setup token");
     }
     let (going_away, going_away_rx) = watch::channel(false);
-    let gateway = payments::from_config(&config.payments, store.clone())?;
-    let state = Arc::new(server::NodeState {
+    let deps = Arc::new(ctx::Deps {
         node: config.node.clone(),
-        roles: config.roles.clone(),
         store: store.clone(),
+        auth: auth::identity::AuthState::new(config.auth.clone(), &config.data_dir),
+        gateway: payments::from_config(&config.payments, store.clone())?,
+        clock,
+        placing: queues::Queues::default(),
+    });
+    let state = Arc::new(node::NodeState {
+        deps: deps.clone(),
+        cluster: cluster_state.clone(),
         fanout: Default::default(),
         started: Instant::now(),
         going_away: going_away_rx,
-        auth: auth::AuthState::new(config.auth.clone(), &config.data_dir),
-        gateway,
-        cluster: cluster_state,
     });
     let (stop_cluster, stop_cluster_rx) = watch::channel(false);
-    let cluster_task = tokio::spawn(cluster::run(state.clone(), stop_cluster_rx));
+    let cluster_task = tokio::spawn(cluster::run(deps, cluster_state.clone(), stop_cluster_rx));
     let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
-    let metrics_task = metrics_listener.map(|l| metrics::serve(l, state.clone()));
+    let metrics_task = metrics_listener.map(|l| {
+        let cs = cluster_state.clone();
+        metrics::serve(l, Arc::new(move || cs.stats.scrape(cs.is_leader())))
+    });
     if let Some(addr) = metrics_addr {
         info!(node = %config.node, "metrics at http://{addr}/metrics");
     }
@@ -237,3 +273,6 @@ impl Node {
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
     start(config).await?.run_until(shutdown).await
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,10 +1,10 @@
 //! What a node tells operators about itself: Prometheus metrics over HTTP
 //! (`GET /metrics` on `metrics_listen`), the same figures that the QUIC
-//! `cluster.stats` request returns (`crate::cluster::stats`), and the
+//! `cluster.stats` request returns ([`Stats::node_stats`]), and the
 //! tracing span every request runs in.
 //!
 //! One source for both: each request is recorded once, by
-//! [`crate::cluster::Stats::record_request`], which feeds the totals and
+//! [`Stats::record_request`], which feeds the totals and
 //! percentiles `cluster.stats` reports and the families below; connection,
 //! subscription and lease-renewal figures live in `Stats`' atomics, and the
 //! leader flag in `ClusterState`, and are read from there on every scrape.
@@ -24,8 +24,8 @@
 //! - `dfood_node_info{node,version}` — always 1, names the node.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http_body_util::Full;
@@ -41,10 +41,10 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 use protocol::messages;
+use protocol::messages::cluster::NodeStats;
 use protocol::wire::{ErrorCode, Request as WireRequest, ServerFrame};
 use tracing::{Span, debug, warn};
 
-use crate::server::NodeState;
 use crate::store::instrumented::Observer;
 
 /// The content type of the OpenMetrics text format `encode` writes.
@@ -79,65 +79,13 @@ struct StoreLabels {
 
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
-/// Every request type the protocol defines; anything else is labelled
-/// `other` (bounded cardinality whatever clients send).
-const KNOWN_TYPES: &[&str] = &[
-    messages::types::HEALTH,
-    messages::types::SUBSCRIBE,
-    messages::auth::types::SIGNUP,
-    messages::auth::types::TOKEN,
-    messages::auth::types::LOGOUT,
-    messages::auth::types::WHOAMI,
-    messages::auth::types::SERVICE_ACCOUNT_CREATE,
-    messages::auth::types::ROTATE_KEY,
-    messages::auth::types::BOOTSTRAP,
-    messages::catalog::types::RESTAURANT_CREATE,
-    messages::catalog::types::RESTAURANT_LIST,
-    messages::catalog::types::RESTAURANT_SHOW,
-    messages::catalog::types::RESTAURANT_OPEN,
-    messages::catalog::types::RESTAURANT_CLOSE,
-    messages::catalog::types::STAFF_ADD,
-    messages::catalog::types::STAFF_REMOVE,
-    messages::catalog::types::STAFF_LIST,
-    messages::catalog::types::MENU_GET,
-    messages::catalog::types::MENU_IMPORT,
-    messages::catalog::types::MENU_SET,
-    messages::catalog::types::MENU_86,
-    messages::catalog::types::MENU_UN86,
-    messages::orders::types::PLACE,
-    messages::orders::types::GET,
-    messages::orders::types::LIST,
-    messages::orders::types::CANCEL,
-    messages::orders::types::ACCEPT,
-    messages::orders::types::REJECT,
-    messages::orders::types::START,
-    messages::orders::types::READY,
-    messages::orders::types::COMPLETE,
-    messages::orders::types::REFUND,
-    messages::orders::types::RECALL,
-    messages::orders::types::RUSH,
-    messages::cluster::types::NODES,
-    messages::cluster::types::MEMBERS,
-    messages::cluster::types::STATUS,
-    messages::cluster::types::SWITCHOVER,
-    messages::cluster::types::FAILOVER,
-    messages::cluster::types::PAUSE,
-    messages::cluster::types::RESUME,
-    messages::cluster::types::DRAIN,
-    messages::cluster::types::STATS,
-];
-
 /// The `type` label for a request: the protocol's own name for a known
 /// type, `other` for anything else (or anything the node did not support).
 pub fn type_label(ty: &str, code: Option<ErrorCode>) -> &'static str {
     if code == Some(ErrorCode::Unsupported) {
         return "other";
     }
-    KNOWN_TYPES
-        .iter()
-        .find(|k| **k == ty)
-        .copied()
-        .unwrap_or("other")
+    protocol::requests::find(ty).map_or("other", |t| t.label())
 }
 
 /// The `result` label for an answer: `ok` or the wire error code.
@@ -255,14 +203,14 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// The OpenMetrics text, with the live figures taken from `state`.
-    pub fn encode(&self, state: &NodeState) -> String {
-        let s = &state.cluster.stats;
+    /// The OpenMetrics text, with the live figures taken from `s` and
+    /// the leader flag.
+    pub fn encode(&self, s: &Stats, leader: bool) -> String {
         let live = &self.live;
         let copy = |to: &AtomicU64, v: u64| to.store(v, Ordering::Relaxed);
         copy(&live.connections, s.connections.load(Ordering::Relaxed));
         copy(&live.subscriptions, s.subscriptions.load(Ordering::Relaxed));
-        copy(&live.leader, u64::from(state.cluster.is_leader()));
+        copy(&live.leader, u64::from(leader));
         copy(
             &live.lease_renew_failures,
             s.lease_renew_failures.load(Ordering::Relaxed),
@@ -280,6 +228,131 @@ impl Observer for Metrics {
         self.store_seconds
             .get_or_create(&StoreLabels { op, result })
             .observe(elapsed.as_secs_f64());
+    }
+}
+
+/// Figures a node keeps about itself, for `cluster.stats`, `cluster.top`
+/// and Prometheus alike.
+pub struct Stats {
+    pub connections: AtomicU64,
+    pub subscriptions: AtomicU64,
+    pub requests_total: AtomicU64,
+    pub request_errors_total: AtomicU64,
+    pub lease_renew_failures: AtomicU64,
+    /// Latencies over the node's lifetime and over the current 10-second
+    /// window, under one lock (one lock per answered request).
+    latency_us: Mutex<Latencies>,
+    /// The p99 of the last full window (see [`Stats::roll_window`]).
+    recent_p99_us: AtomicU64,
+    /// The Prometheus side of the same figures.
+    pub metrics: Arc<Metrics>,
+}
+
+struct Latencies {
+    lifetime: hdrhistogram::Histogram<u64>,
+    window: hdrhistogram::Histogram<u64>,
+}
+
+fn latency_histogram() -> hdrhistogram::Histogram<u64> {
+    hdrhistogram::Histogram::new_with_bounds(1, 60_000_000, 2).expect("histogram bounds")
+}
+
+/// The window of [`NodeStats::latency_p99_recent_us`].
+pub const STATS_WINDOW: Duration = Duration::from_secs(10);
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self::new(Arc::new(Metrics::new("")))
+    }
+}
+
+impl Stats {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Stats {
+            metrics,
+            connections: AtomicU64::new(0),
+            subscriptions: AtomicU64::new(0),
+            requests_total: AtomicU64::new(0),
+            request_errors_total: AtomicU64::new(0),
+            lease_renew_failures: AtomicU64::new(0),
+            latency_us: Mutex::new(Latencies {
+                lifetime: latency_histogram(),
+                window: latency_histogram(),
+            }),
+            recent_p99_us: AtomicU64::new(0),
+        }
+    }
+
+    /// Ends the current latency window: its p99 becomes the "recent" one
+    /// and a new window starts. Called every [`STATS_WINDOW`].
+    pub fn roll_window(&self) {
+        if let Ok(mut l) = self.latency_us.lock() {
+            let h = &mut l.window;
+            let p99 = if h.is_empty() {
+                0
+            } else {
+                h.value_at_quantile(0.99)
+            };
+            self.recent_p99_us.store(p99, Ordering::Relaxed);
+            h.reset();
+        }
+    }
+
+    /// Records one answered request, for `cluster.stats` and Prometheus
+    /// alike; `code` is the error answered, if any.
+    pub fn record_request(&self, ty: &str, code: Option<ErrorCode>, elapsed: Duration) {
+        self.record(
+            elapsed,
+            matches!(code, Some(ErrorCode::Internal | ErrorCode::Unavailable)),
+        );
+        self.metrics
+            .observe_request(type_label(ty, code), result_label(code), elapsed);
+    }
+
+    pub fn record(&self, elapsed: Duration, error: bool) {
+        self.requests_total.fetch_add(1, Ordering::Relaxed);
+        if error {
+            self.request_errors_total.fetch_add(1, Ordering::Relaxed);
+        }
+        let us = u64::try_from(elapsed.as_micros())
+            .unwrap_or(u64::MAX)
+            .clamp(1, 60_000_000);
+        if let Ok(mut l) = self.latency_us.lock() {
+            let _ = l.lifetime.record(us);
+            let _ = l.window.record(us);
+        }
+    }
+
+    /// This node's figures as `cluster.stats` reports them.
+    pub fn node_stats(&self, node: &str, leader: bool, now_ms: u64) -> NodeStats {
+        let (p50, p99) = self
+            .latency_us
+            .lock()
+            .map(|l| {
+                (
+                    l.lifetime.value_at_quantile(0.5),
+                    l.lifetime.value_at_quantile(0.99),
+                )
+            })
+            .unwrap_or((0, 0));
+        NodeStats {
+            node: node.to_string(),
+            connections: self.connections.load(Ordering::Relaxed),
+            subscriptions: self.subscriptions.load(Ordering::Relaxed),
+            requests_total: self.requests_total.load(Ordering::Relaxed),
+            request_errors_total: self.request_errors_total.load(Ordering::Relaxed),
+            latency_p50_us: p50,
+            latency_p99_us: p99,
+            leader,
+            lease_renew_failures: self.lease_renew_failures.load(Ordering::Relaxed),
+            latency_p99_recent_us: self.recent_p99_us.load(Ordering::Relaxed),
+            at: now_ms,
+        }
+    }
+
+    /// The Prometheus text of these figures (see [`Metrics::encode`]).
+    pub fn scrape(&self, leader: bool) -> String {
+        self.metrics.encode(self, leader)
     }
 }
 
@@ -336,12 +409,12 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> 
 /// How long a scraper may take to send its request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What `GET /metrics` answers: the OpenMetrics text of the moment.
+pub type Scrape = Arc<dyn Fn() -> String + Send + Sync>;
+
 /// Serves `GET /metrics` until the returned task is aborted (which also
 /// ends the connections it serves).
-pub fn serve(
-    listener: tokio::net::TcpListener,
-    state: Arc<NodeState>,
-) -> tokio::task::JoinHandle<()> {
+pub fn serve(listener: tokio::net::TcpListener, scrape: Scrape) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut conns = tokio::task::JoinSet::new();
         loop {
@@ -355,11 +428,11 @@ pub fn serve(
                             continue;
                         }
                     };
-                    let state = state.clone();
+                    let scrape = scrape.clone();
                     conns.spawn(async move {
                         let svc = hyper::service::service_fn(move |req| {
-                            let state = state.clone();
-                            async move { Ok::<_, std::convert::Infallible>(answer(&state, &req)) }
+                            let scrape = scrape.clone();
+                            async move { Ok::<_, std::convert::Infallible>(answer(&scrape, &req)) }
                         });
                         if let Err(e) = hyper::server::conn::http1::Builder::new()
                             .timer(TokioTimer::new())
@@ -377,7 +450,7 @@ pub fn serve(
     })
 }
 
-fn answer(state: &NodeState, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+fn answer(scrape: &Scrape, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     let reply = |status: StatusCode, ctype: &'static str, body: String| {
         let mut r = Response::new(Full::new(Bytes::from(body)));
         *r.status_mut() = status;
@@ -407,8 +480,7 @@ fn answer(state: &NodeState, req: &Request<Incoming>) -> Response<Full<Bytes>> {
         );
         return r;
     }
-    let body = state.cluster.stats.metrics.encode(state);
-    reply(StatusCode::OK, CONTENT_TYPE, body)
+    reply(StatusCode::OK, CONTENT_TYPE, scrape())
 }
 
 #[cfg(test)]
@@ -429,6 +501,35 @@ mod tests {
         assert_eq!(type_label("health", Some(ErrorCode::Unsupported)), "other");
         assert_eq!(result_label(None), "ok");
         assert_eq!(result_label(Some(ErrorCode::BadRequest)), "bad_request");
+    }
+
+    #[test]
+    fn the_recent_p99_is_the_last_full_window_only() {
+        let s = Stats::default();
+        for _ in 0..100 {
+            s.record(Duration::from_millis(1), false);
+        }
+        assert_eq!(
+            s.recent_p99_us.load(Ordering::Relaxed),
+            0,
+            "window not over"
+        );
+        s.roll_window();
+        let p99 = s.recent_p99_us.load(Ordering::Relaxed);
+        assert!((990..=1010).contains(&p99), "{p99}");
+        // A window with no request reports 0; the lifetime keeps them all.
+        s.roll_window();
+        assert_eq!(s.recent_p99_us.load(Ordering::Relaxed), 0);
+        assert_eq!(s.latency_us.lock().unwrap().lifetime.len(), 100);
+        assert_eq!(s.requests_total.load(Ordering::Relaxed), 100);
+    }
+
+    #[test]
+    fn every_protocol_type_has_its_own_label() {
+        for t in protocol::requests::ALL {
+            assert_eq!(type_label(t.name, None), t.name);
+        }
+        assert_eq!(type_label("cluster.top", None), "cluster.top");
     }
 
     #[test]

@@ -24,31 +24,13 @@ use protocol::wire::{self, ErrorCode, Request, ServerFrame, stream_code};
 use tokio::sync::watch;
 use tracing::{Instrument, debug, info, warn};
 
-use crate::store::{EventKind, Store, StoreError};
+use crate::cluster::MEMBERS_PREFIX;
+use crate::node::NodeState;
+use crate::rpc::ApiError;
+use crate::store::EventKind;
 
 /// How long a client may take to send its request after opening a stream.
 pub const REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Where members register (one key per node, under its lease).
-pub const MEMBERS_PREFIX: &str = "/dfood/members/";
-
-/// What request handlers share.
-pub struct NodeState {
-    pub node: String,
-    pub roles: Vec<String>,
-    pub store: Arc<dyn Store>,
-    /// Shared store watches for subscriptions (one per topic).
-    pub fanout: Arc<crate::fanout::Fanout>,
-    pub started: Instant,
-    /// Becomes true when the node starts shutting down or draining.
-    pub going_away: watch::Receiver<bool>,
-    /// Signing keys and token settings (see `crate::auth`).
-    pub auth: crate::auth::AuthState,
-    /// The payment gateway (see `crate::payments`).
-    pub gateway: Arc<dyn crate::payments::Gateway>,
-    /// Membership, leadership, drain state and figures (see `crate::cluster`).
-    pub cluster: crate::cluster::ClusterState,
-}
 
 /// Accepts connections until `going_away` turns true.
 pub async fn accept_loop(endpoint: quinn::Endpoint, state: Arc<NodeState>) {
@@ -183,7 +165,7 @@ async fn handle_stream(
     };
     match req.ty.as_str() {
         messages::types::SUBSCRIBE => {
-            let span = crate::metrics::request_span(&state.node, &req);
+            let span = crate::metrics::request_span(state.node(), &req);
             subscribe(&mut send, req, &state).instrument(span).await
         }
         _ => {
@@ -227,7 +209,7 @@ pub fn answer_bytes(frame: &ServerFrame, id: Option<String>) -> Vec<u8> {
 /// Answers a one-shot request.
 pub async fn dispatch(req: &Request, state: &NodeState) -> ServerFrame {
     let started = Instant::now();
-    let span = crate::metrics::request_span(&state.node, req);
+    let span = crate::metrics::request_span(state.node(), req);
     let frame = dispatch_inner(req, state).instrument(span.clone()).await;
     let code = match &frame {
         ServerFrame::Error { error, .. } => Some(error.code),
@@ -242,56 +224,38 @@ pub async fn dispatch(req: &Request, state: &NodeState) -> ServerFrame {
 async fn dispatch_inner(req: &Request, state: &NodeState) -> ServerFrame {
     let id = req.id.clone();
     let result = match req.ty.as_str() {
-        messages::types::HEALTH => health(state)
-            .await
-            .and_then(|h| serde_json::to_value(h).map_err(internal)),
+        messages::types::HEALTH => {
+            serde_json::to_value(health(state).await).map_err(|e| ApiError::internal(e.to_string()))
+        }
         _ => {
-            let ctx = crate::api::Ctx {
-                state,
-                token: req.token.as_deref(),
-                request_id: req.id.as_deref(),
-            };
-            crate::api::route(&ctx, req)
-                .await
-                .map_err(|e| (e.code, e.message))
+            let ctx = state.ctx(req.token.as_deref(), req.id.as_deref());
+            crate::api::route(&ctx, &state.cluster, req).await
         }
     };
     match result {
         Ok(body) => ServerFrame::Ok { id, body },
-        Err((code, message)) => ServerFrame::error(id, code, message),
-    }
-}
-
-fn internal(e: impl std::fmt::Display) -> (ErrorCode, String) {
-    (ErrorCode::Internal, e.to_string())
-}
-
-/// Maps store failures to wire errors.
-pub fn store_error(e: StoreError) -> (ErrorCode, String) {
-    match e {
-        StoreError::Unavailable(m) => (ErrorCode::Unavailable, format!("store unavailable: {m}")),
-        e @ StoreError::Compacted { .. } => (ErrorCode::Compacted, e.to_string()),
-        e => (ErrorCode::Internal, e.to_string()),
+        Err(e) => ServerFrame::error(id, e.code, e.message),
     }
 }
 
 /// The node answers even when its store does not: then `store_error` says
 /// why and `store_revision` is 0.
-async fn health(state: &NodeState) -> Result<HealthResponse, (ErrorCode, String)> {
-    let (store_revision, store_error) = match state.store.revision().await {
+async fn health(state: &NodeState) -> HealthResponse {
+    let store = state.deps.store.as_ref();
+    let (store_revision, store_error) = match store.revision().await {
         Ok(r) => (r, None),
         Err(e) => (0, Some(e.to_string())),
     };
-    Ok(HealthResponse {
-        node: state.node.clone(),
+    HealthResponse {
+        node: state.node().to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         protocol: String::from_utf8_lossy(protocol::ALPN).into_owned(),
-        store: state.store.kind().to_string(),
-        store_revision: store_revision.max(0) as u64,
+        store: store.kind().to_string(),
+        store_revision: u64::try_from(store_revision).unwrap_or(0),
         uptime_secs: state.started.elapsed().as_secs(),
-        roles: state.roles.clone(),
+        roles: state.cluster.roles(),
         store_error,
-    })
+    }
 }
 
 /// Streams a topic's events from the requested revision until the client
@@ -312,11 +276,7 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
             return;
         }
     };
-    let ctx = crate::api::Ctx {
-        state,
-        token: req.token.as_deref(),
-        request_id: req.id.as_deref(),
-    };
+    let ctx = state.ctx(req.token.as_deref(), req.id.as_deref());
     let (prefix, members) = match sub.topic.as_str() {
         "members" => (MEMBERS_PREFIX.to_string(), true),
         other => match crate::orders::topic_prefix(&ctx, other).await {
@@ -344,13 +304,27 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
             }
         },
     };
-    let from = sub.from_revision.unwrap_or(0) as i64;
+    // Revisions are i64 in the store; a larger one cannot exist.
+    let Ok(from) = i64::try_from(sub.from_revision.unwrap_or(0)) else {
+        let f = ServerFrame::error(
+            id,
+            ErrorCode::BadRequest,
+            format!(
+                "from_revision {} is beyond any store revision (at most {})",
+                sub.from_revision.unwrap_or(0),
+                i64::MAX
+            ),
+        );
+        answer_subscribe(send, state, started, &f).await;
+        return;
+    };
     let start = match from {
-        0 => match state.store.revision().await {
+        0 => match state.deps.store.revision().await {
             Ok(r) => r + 1,
             Err(e) => {
-                let (code, m) = store_error(e);
-                answer_subscribe(send, state, started, &ServerFrame::error(id, code, m)).await;
+                let e = ApiError::from(e);
+                let f = ServerFrame::error(id, e.code, e.message);
+                answer_subscribe(send, state, started, &f).await;
                 return;
             }
         },
@@ -359,13 +333,14 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
     let convert: crate::fanout::Convert = if members { members_batch } else { stored_batch };
     let mut source = match state
         .fanout
-        .join(&state.store, &prefix, start, convert)
+        .join(&state.deps.store, &prefix, start, convert)
         .await
     {
         Ok(s) => s,
         Err(e) => {
-            let (code, m) = store_error(e);
-            answer_subscribe(send, state, started, &ServerFrame::error(id, code, m)).await;
+            let e = ApiError::from(e);
+            let f = ServerFrame::error(id, e.code, e.message);
+            answer_subscribe(send, state, started, &f).await;
             return;
         }
     };

@@ -7,6 +7,8 @@
 //! - [`wire`]: the JSON envelopes carried in frames (requests, responses,
 //!   subscription frames) and the stable error codes.
 //! - [`messages`]: the typed bodies of every request and response.
+//! - [`requests`]: the one table of request types (safe to repeat? which
+//!   daemon role serves it?) that retry, metrics and forwarding derive from.
 //! - [`retry`]: the sans-IO retry and failover policy (which requests may be
 //!   sent twice, where to, after how long).
 //! - [`io`], [`client`] and [`session`] (feature `client`, on by default):
@@ -19,6 +21,7 @@
 
 pub mod frame;
 pub mod messages;
+pub mod requests;
 pub mod retry;
 pub mod wire;
 

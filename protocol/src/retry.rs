@@ -24,26 +24,7 @@ use std::time::{Duration, Instant};
 
 use crate::messages::auth::grant;
 use crate::messages::cluster::NodeAddr;
-
-/// Request types whose repetition does no harm: every read, plus writes
-/// made idempotent by the protocol. `auth.token` and `order.place` depend
-/// on their body, see [`idempotent`].
-pub const IDEMPOTENT_TYPES: &[&str] = &[
-    "health",
-    "subscribe",
-    "restaurant.list",
-    "restaurant.show",
-    "menu.get",
-    "order.get",
-    "order.list",
-    "staff.list",
-    "auth.whoami",
-    "cluster.nodes",
-    "cluster.members",
-    "cluster.status",
-    "cluster.stats",
-    "cluster.top",
-];
+use crate::requests::{self, Repeat};
 
 /// Whether a request of type `ty` with `body` may be sent again after an
 /// ambiguous failure (sent, but no answer).
@@ -58,16 +39,18 @@ pub const IDEMPOTENT_TYPES: &[&str] = &[
 /// - everything else (creating, changing, cancelling, kitchen steps,
 ///   refunds, logout, operator commands): no.
 pub fn idempotent(ty: &str, body: &serde_json::Value) -> bool {
-    match ty {
-        "order.place" => body
+    match requests::find(ty).map(|t| t.repeat) {
+        Some(Repeat::Safe) => true,
+        Some(Repeat::WithIdempotencyKey) => body
             .get("idempotency_key")
             .and_then(|k| k.as_str())
             .is_some_and(|k| !k.is_empty()),
-        "auth.token" => matches!(
+        Some(Repeat::ByGrant) => matches!(
             body.get("grant_type").and_then(|g| g.as_str()),
             Some(grant::PASSWORD | grant::CLIENT_CREDENTIALS)
         ),
-        other => IDEMPOTENT_TYPES.contains(&other),
+        // Unknown types are refused by the server: nothing to gain.
+        Some(Repeat::Unsafe) | None => false,
     }
 }
 
@@ -465,57 +448,27 @@ mod tests {
 
     #[test]
     fn the_table_of_safe_requests() {
-        let reads = [
-            "health",
-            "subscribe",
-            "restaurant.list",
-            "restaurant.show",
-            "menu.get",
-            "order.get",
-            "order.list",
-            "staff.list",
-            "auth.whoami",
-            "cluster.nodes",
-            "cluster.members",
-            "cluster.status",
-            "cluster.stats",
-            "cluster.top",
-        ];
-        for ty in reads {
-            assert!(idempotent(ty, &json!({})), "{ty}");
+        // The protocol's table decides; body-dependent types are below.
+        for t in requests::ALL {
+            match t.repeat {
+                Repeat::Safe => assert!(idempotent(t.name, &json!({})), "{}", t.name),
+                _ => assert!(!idempotent(t.name, &json!({})), "{}", t.name),
+            }
         }
-        let writes = [
-            "auth.signup",
-            "auth.logout",
-            "auth.service_account.create",
-            "auth.rotate_key",
-            "admin.bootstrap",
-            "restaurant.create",
-            "restaurant.open",
-            "restaurant.close",
-            "staff.add",
-            "staff.remove",
-            "menu.import",
-            "menu.set",
-            "menu.86",
-            "menu.un86",
-            "order.cancel",
+        // Spot checks of what must never be repeated, and unknown types.
+        for ty in [
             "order.accept",
-            "order.reject",
-            "order.start",
-            "order.ready",
-            "order.complete",
+            "order.recall",
+            "order.rush",
             "order.refund",
-            "cluster.switchover",
-            "cluster.failover",
-            "cluster.pause",
-            "cluster.resume",
             "cluster.drain",
             "weather",
             "",
-        ];
-        for ty in writes {
+        ] {
             assert!(!idempotent(ty, &json!({})), "{ty}");
+        }
+        for ty in ["order.get", "cluster.top", "subscribe"] {
+            assert!(idempotent(ty, &json!({})), "{ty}");
         }
     }
 

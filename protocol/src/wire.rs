@@ -157,6 +157,23 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code the protocol defines (not [`ErrorCode::Unknown`], which
+    /// only stands for a code this version does not know).
+    pub const ALL: [ErrorCode; 12] = [
+        ErrorCode::ProtocolError,
+        ErrorCode::TooLarge,
+        ErrorCode::Unsupported,
+        ErrorCode::BadRequest,
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::Compacted,
+        ErrorCode::Unavailable,
+        ErrorCode::PaymentDeclined,
+        ErrorCode::Internal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::ProtocolError => "protocol_error",
@@ -268,20 +285,7 @@ mod tests {
 
     #[test]
     fn error_codes_serialise_as_documented() {
-        for code in [
-            ErrorCode::ProtocolError,
-            ErrorCode::TooLarge,
-            ErrorCode::Unsupported,
-            ErrorCode::BadRequest,
-            ErrorCode::Unauthenticated,
-            ErrorCode::Forbidden,
-            ErrorCode::NotFound,
-            ErrorCode::Conflict,
-            ErrorCode::Compacted,
-            ErrorCode::Unavailable,
-            ErrorCode::PaymentDeclined,
-            ErrorCode::Internal,
-        ] {
+        for code in ErrorCode::ALL {
             let s = serde_json::to_string(&code).unwrap();
             assert_eq!(s, format!("\"{}\"", code.as_str()));
             assert_eq!(serde_json::from_str::<ErrorCode>(&s).unwrap(), code);

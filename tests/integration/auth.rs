@@ -125,7 +125,8 @@ fn signup_login_whoami_logout() {
     assert_eq!(w["operator"], false);
     assert_eq!(w["service"], false);
     assert_eq!(w["roles"], serde_json::json!(["customer"]));
-    let left = w["token_expires_at"].as_u64().unwrap() - daemon::auth::unix_now();
+    let left = w["token_expires_at"].as_u64().unwrap()
+        - daemon::clock::Clock::now_secs(&daemon::clock::SystemClock);
     assert!((800..=900).contains(&left), "15 min access tokens: {left}");
     let human = alice.run(["whoami"]);
     assert_eq!(human.code, 0);

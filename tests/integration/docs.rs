@@ -50,30 +50,13 @@ fn exit_codes_are_in_help() {
 fn protocol_readme_covers_every_code_and_message() {
     let readme =
         std::fs::read_to_string(root().join("protocol/README.md")).expect("protocol/README.md");
-    use protocol::wire::ErrorCode::*;
-    for code in [
-        ProtocolError,
-        TooLarge,
-        Unsupported,
-        BadRequest,
-        Unauthenticated,
-        Forbidden,
-        NotFound,
-        Conflict,
-        Compacted,
-        Unavailable,
-        PaymentDeclined,
-        Internal,
-    ] {
+    for code in protocol::wire::ErrorCode::ALL {
         assert!(
             readme.contains(&format!("`{}`", code.as_str())),
             "README lacks error code {code}"
         );
     }
-    for ty in [
-        protocol::messages::types::HEALTH,
-        protocol::messages::types::SUBSCRIBE,
-    ] {
+    for ty in protocol::requests::names() {
         assert!(
             readme.contains(&format!("`{ty}`")),
             "README lacks message type {ty}"

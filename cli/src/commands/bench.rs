@@ -1250,6 +1250,8 @@ struct RawPlace {
     /// into the placement transaction as they do in the daemon.
     gateway: Arc<dyn daemon::payments::Gateway>,
     lost_races: AtomicU64,
+    /// The daemon's per-restaurant turns (this process is one node).
+    placing: daemon::queues::Queues,
 }
 
 /// Writes restaurant, menu and stock documents as the catalog would.
@@ -1285,7 +1287,7 @@ async fn seed_raw(store: &dyn Store, restaurants: &[String]) -> Result<(), CliEr
             currency: "EUR".into(),
             open: true,
             acceptance_timeout_secs: 86_400,
-            created_at: daemon::catalog::now_ms(),
+            created_at: unix_ms(),
         };
         let ops = vec![
             TxnOp::put(raw(&daemon::catalog::restaurant_key(id)), json(&r)),
@@ -1350,11 +1352,11 @@ async fn raw_place(ctx: &RawPlace, seq: u64) -> Result<(), String> {
     };
     // The daemon's key; `plan` compares and puts it, `raw_txn` moves it.
     let idem = idem_key(user_id, &req.idempotency_key);
-    let code = |e: daemon::api::ApiError| e.code.as_str().to_string();
+    let code = |e: daemon::rpc::ApiError| e.code.as_str().to_string();
     let moved = |k: &str| raw(k);
     for attempt in 0..200u32 {
         // The daemon's per-restaurant turn (this process is one node).
-        let turn = daemon::orders::place::placing().enter(r).await;
+        let turn = ctx.placing.enter(r).await;
         let (existing, inputs) = tokio::try_join!(
             async {
                 store
@@ -1373,7 +1375,7 @@ async fn raw_place(ctx: &RawPlace, seq: u64) -> Result<(), String> {
             &idem,
             (user_id, username),
             ctx.gateway.as_ref(),
-            daemon::catalog::now_ms(),
+            unix_ms(),
         )
         .map_err(code)?;
         let resp = store
@@ -1386,7 +1388,7 @@ async fn raw_place(ctx: &RawPlace, seq: u64) -> Result<(), String> {
         }
         ctx.lost_races.fetch_add(1, Ordering::Relaxed);
         // The daemon's pause after a lost race.
-        let jitter = (daemon::catalog::now_ms() ^ u64::from(attempt).wrapping_mul(2654435761)) % 5;
+        let jitter = (unix_ms() ^ u64::from(attempt).wrapping_mul(2654435761)) % 5;
         tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(10)) + jitter)).await;
     }
     Err("too_many_lost_races".into())
@@ -1415,6 +1417,7 @@ async fn place_raw(a: &PlaceArgs, show: bool) -> Result<Report, CliError> {
             rs.store.clone(),
         )),
         lost_races: AtomicU64::new(0),
+        placing: Default::default(),
     });
     let op: Op = {
         let ctx = ctx.clone();

@@ -15,8 +15,8 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::{random_hex, unix_now};
-use crate::api::{ApiError, ApiResult, from_doc, to_doc};
+use super::crypto::random_hex;
+use crate::rpc::{ApiError, ApiResult, from_doc, to_doc};
 use crate::store::{Compare, Store, Txn, TxnOp};
 
 pub const KEYS_PREFIX: &str = "/dfood/auth/keys/";
@@ -39,12 +39,12 @@ pub struct KeyRecord {
 }
 
 impl KeyRecord {
-    fn generate() -> KeyRecord {
+    fn generate(now_secs: u64) -> KeyRecord {
         let secret: [u8; 32] = rand::random();
         KeyRecord {
             kid: format!("k_{}", random_hex(8)),
             secret: URL_SAFE_NO_PAD.encode(secret),
-            created_at: unix_now(),
+            created_at: now_secs,
             retired_at: None,
         }
     }
@@ -118,13 +118,13 @@ impl KeyCache {
     }
 
     /// The current signing key, creating the first one if there is none.
-    pub async fn current(&self, store: &dyn Store) -> ApiResult<Arc<SigningKey>> {
+    pub async fn current(&self, store: &dyn Store, now_secs: u64) -> ApiResult<Arc<SigningKey>> {
         for _ in 0..5 {
             let kid = match store.get(CURRENT_KID).await? {
                 Some(kv) => String::from_utf8_lossy(&kv.value).into_owned(),
                 None => {
                     // First need: create it; whoever wins, everyone uses it.
-                    let rec = KeyRecord::generate();
+                    let rec = KeyRecord::generate(now_secs);
                     let path = key_path(&rec.kid);
                     store
                         .txn(
@@ -152,10 +152,15 @@ impl KeyCache {
     }
 
     /// Makes a new key current; the old ones keep verifying.
-    pub async fn rotate(&self, store: &dyn Store) -> ApiResult<(String, Option<String>)> {
+    pub async fn rotate(
+        &self,
+        store: &dyn Store,
+        now_secs: u64,
+    ) -> ApiResult<(String, Option<String>)> {
+        let now = now_secs;
         for _ in 0..5 {
             let cur = store.get(CURRENT_KID).await?;
-            let rec = KeyRecord::generate();
+            let rec = KeyRecord::generate(now);
             let path = key_path(&rec.kid);
             let mut compares = vec![Compare::absent(&path)];
             let mut ops = vec![
@@ -170,7 +175,7 @@ impl KeyCache {
                     let old_path = key_path(&old_kid);
                     if let Some(old) = store.get(&old_path).await? {
                         let mut old_rec: KeyRecord = from_doc(&old_path, &old.value)?;
-                        old_rec.retired_at = Some(unix_now());
+                        old_rec.retired_at = Some(now);
                         compares.push(Compare::mod_revision(&old_path, old.mod_revision));
                         ops.push(TxnOp::put(&old_path, to_doc(&old_rec)?));
                     }
@@ -179,7 +184,6 @@ impl KeyCache {
                 None => compares.push(Compare::absent(CURRENT_KID)),
             }
             // Forget keys retired long ago: no live token can use them.
-            let now = unix_now();
             for kv in store.range(KEYS_PREFIX).await?.kvs {
                 if let Ok(r) = serde_json::from_slice::<KeyRecord>(&kv.value)
                     && r.retired_at

@@ -21,16 +21,13 @@
 //! transaction guarded by the old record's and the family's revisions;
 //! presenting an already-rotated token revokes its whole family.
 
+pub mod crypto;
+pub mod hash;
+pub mod identity;
 pub mod keys;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use argon2::password_hash::SaltString;
-use argon2::password_hash::rand_core::OsRng;
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use protocol::messages::auth::{
     Account, BootstrapRequest, LogoutRequest, LogoutResponse, RotateKeyRequest, RotateKeyResponse,
     ServiceAccountCreateRequest, ServiceAccountCreated, SignupRequest, TokenRequest, TokenResponse,
@@ -38,136 +35,26 @@ use protocol::messages::auth::{
 };
 use protocol::wire::Request;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
-use crate::api::{ApiError, ApiResult, Ctx, Principal, call, from_doc, to_doc};
-use crate::server::NodeState;
-use crate::store::{Compare, KeyValue, Store, Txn, TxnOp};
-use keys::{Claims, KeyCache};
+use crate::ctx::Ctx;
+use crate::rpc::{ApiError, ApiResult, call, to_doc};
+use crate::store::{Compare, Store, Txn, TxnOp};
+use crypto::{constant_time_eq, random_hex, random_secret, sha256_hex};
+use identity::{
+    Identity, SETUP_TOKEN_FILE, USERNAMES_PREFIX, USERS_PREFIX, UserRecord, get_doc, roles,
+    user_by_id, user_by_name, validate_username,
+};
+use keys::Claims;
 
-pub const USERS_PREFIX: &str = "/dfood/auth/users/";
-pub const USERNAMES_PREFIX: &str = "/dfood/auth/usernames/";
 pub const REFRESH_PREFIX: &str = "/dfood/auth/refresh/";
 pub const FAMILIES_PREFIX: &str = "/dfood/auth/families/";
 pub const SETUP_KEY: &str = "/dfood/auth/setup";
 pub const BOOTSTRAPPED_KEY: &str = "/dfood/auth/bootstrapped";
-/// Name of the setup token file in the data dir.
-pub const SETUP_TOKEN_FILE: &str = "setup-token";
 
 pub const MIN_PASSWORD_LEN: usize = 8;
 /// Bounds the work one signup can cause.
 pub const MAX_PASSWORD_LEN: usize = 1024;
-
-/// The `[auth]` section of the daemon config.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AuthSettings {
-    /// Lifetime of access tokens, seconds [default: 900].
-    pub access_ttl_secs: u64,
-    /// Lifetime of refresh tokens, seconds [default: 30 days].
-    pub refresh_ttl_secs: u64,
-}
-
-impl Default for AuthSettings {
-    fn default() -> Self {
-        AuthSettings {
-            access_ttl_secs: 900,
-            refresh_ttl_secs: 30 * 86_400,
-        }
-    }
-}
-
-impl AuthSettings {
-    /// Checks the values; the error is the reason, for `ConfigError`.
-    pub fn validate(self) -> Result<AuthSettings, String> {
-        if !(1..=86_400).contains(&self.access_ttl_secs) {
-            return Err(format!(
-                "access_ttl_secs = {} must be between 1 and 86400",
-                self.access_ttl_secs
-            ));
-        }
-        if self.refresh_ttl_secs < self.access_ttl_secs || self.refresh_ttl_secs > 365 * 86_400 {
-            return Err(format!(
-                "refresh_ttl_secs = {} must be at least access_ttl_secs and at most a year",
-                self.refresh_ttl_secs
-            ));
-        }
-        Ok(self)
-    }
-}
-
-/// What the auth module keeps per node.
-pub struct AuthState {
-    pub settings: AuthSettings,
-    /// Where this node writes its setup token.
-    pub data_dir: PathBuf,
-    keys: KeyCache,
-}
-
-impl AuthState {
-    pub fn new(settings: AuthSettings, data_dir: &Path) -> AuthState {
-        AuthState {
-            settings,
-            data_dir: data_dir.to_path_buf(),
-            keys: KeyCache::default(),
-        }
-    }
-
-    pub fn setup_token_path(&self) -> PathBuf {
-        self.data_dir.join(SETUP_TOKEN_FILE)
-    }
-}
-
-/// A stored account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserRecord {
-    pub user_id: String,
-    pub username: String,
-    /// argon2id PHC string; absent for service accounts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password_hash: Option<String>,
-    /// SHA-256 (hex) of a service account's 256-bit random client secret.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_sha256: Option<String>,
-    #[serde(default)]
-    pub operator: bool,
-    #[serde(default)]
-    pub service: bool,
-    #[serde(default)]
-    pub created_at: u64,
-}
-
-impl UserRecord {
-    fn account(&self) -> Account {
-        Account {
-            user_id: self.user_id.clone(),
-            username: self.username.clone(),
-            operator: self.operator,
-            service: self.service,
-            created_at: self.created_at,
-        }
-    }
-
-    fn principal(&self) -> Principal {
-        Principal {
-            user_id: self.user_id.clone(),
-            username: self.username.clone(),
-            operator: self.operator,
-            service: self.service,
-        }
-    }
-}
-
-/// Roles as reported in tokens' `scope` and by whoami. Staff roles are
-/// per restaurant and live with the catalog, not here.
-pub fn roles(operator: bool, service: bool) -> Vec<String> {
-    let mut r = vec![if service { "service" } else { "customer" }.to_string()];
-    if operator {
-        r.push("operator".into());
-    }
-    r
-}
 
 /// One refresh token (stored under the SHA-256 of the token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -204,50 +91,6 @@ pub struct SetupRecord {
     pub created_at: u64,
 }
 
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-pub fn random_hex(bytes: usize) -> String {
-    (0..bytes)
-        .map(|_| format!("{:02x}", rand::random::<u8>()))
-        .collect()
-}
-
-/// 32 random bytes, base64url without padding.
-fn random_secret() -> String {
-    let b: [u8; 32] = rand::random();
-    URL_SAFE_NO_PAD.encode(b)
-}
-
-pub fn sha256_hex(s: &str) -> String {
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Equality that takes the same time wherever the first difference is.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// 3-32 characters of `a-z`, `0-9`, `_`, `.`, `-`.
-pub fn validate_username(name: &str, what: &str) -> ApiResult<()> {
-    let ok_chars = name
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-'));
-    if !(3..=32).contains(&name.len()) || !ok_chars {
-        return Err(ApiError::bad_request(format!(
-            "{what} {name:?} must be 3-32 characters of a-z, 0-9, '_', '.' or '-'"
-        )));
-    }
-    Ok(())
-}
-
 pub fn validate_password(pw: &str) -> ApiResult<()> {
     let n = pw.chars().count();
     if n < MIN_PASSWORD_LEN {
@@ -263,142 +106,8 @@ pub fn validate_password(pw: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// Threads that compute password hashes.
-///
-/// argon2id allocates 19 MiB per hash. On tokio's blocking pool (up to
-/// hundreds of threads) each thread kept such a block in its own glibc
-/// arena: a node that had served a few hundred logins stayed at ~460 MiB
-/// resident. Two long-lived threads keep at most two, and bound the CPU
-/// that a burst of logins can take from everything else.
-pub const HASH_THREADS: usize = 2;
-
-type HashJob = Box<dyn FnOnce() + Send>;
-
-/// Runs `f` on one of the [`HASH_THREADS`] hashing threads.
-pub async fn on_hash_threads<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> ApiResult<T> {
-    static POOL: std::sync::LazyLock<std::sync::mpsc::Sender<HashJob>> =
-        std::sync::LazyLock::new(|| {
-            let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
-            let rx = Arc::new(std::sync::Mutex::new(rx));
-            for i in 0..HASH_THREADS {
-                let rx = rx.clone();
-                let spawned = std::thread::Builder::new()
-                    .name(format!("argon2-{i}"))
-                    .spawn(move || {
-                        loop {
-                            let next = rx
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                                .recv();
-                            let Ok(job) = next else { return };
-                            // A panic fails that one request (its answer
-                            // channel is dropped), not the thread.
-                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                        }
-                    });
-                if let Err(e) = spawned {
-                    tracing::error!(error = %e, "cannot start a password hashing thread");
-                }
-            }
-            tx
-        });
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    POOL.send(Box::new(move || {
-        let _ = tx.send(f());
-    }))
-    .map_err(|_| ApiError::internal("the password hashing threads are gone"))?;
-    rx.await
-        .map_err(|_| ApiError::internal("password hashing failed"))
-}
-
-/// argon2id with the crate's default parameters, on the hashing threads.
-pub async fn hash_password(pw: &str) -> ApiResult<String> {
-    let pw = pw.to_string();
-    on_hash_threads(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(pw.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| ApiError::internal(format!("cannot hash password: {e}")))
-    })
-    .await?
-}
-
-/// Verifies `pw` against a PHC hash; `None` burns the same time on a dummy
-/// so that unknown usernames cannot be told apart by timing.
-async fn verify_password(pw: &str, hash: Option<&str>) -> ApiResult<bool> {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let pw = pw.to_string();
-    let known = hash.is_some();
-    let hash = match hash {
-        Some(h) => h.to_string(),
-        None => match DUMMY.get() {
-            Some(d) => d.clone(),
-            None => {
-                let d = hash_password("not a real password").await?;
-                DUMMY.get_or_init(|| d).clone()
-            }
-        },
-    };
-    on_hash_threads(move || {
-        let parsed = PasswordHash::new(&hash)
-            .map_err(|e| ApiError::internal(format!("damaged password hash: {e}")))?;
-        Ok(known
-            && Argon2::default()
-                .verify_password(pw.as_bytes(), &parsed)
-                .is_ok())
-    })
-    .await?
-}
-
 fn wrong_credentials() -> ApiError {
     ApiError::unauthenticated("wrong username or password")
-}
-
-async fn get_doc<T: serde::de::DeserializeOwned>(
-    store: &dyn Store,
-    key: &str,
-) -> ApiResult<Option<(T, KeyValue)>> {
-    match store.get(key).await? {
-        Some(kv) => Ok(Some((from_doc(key, &kv.value)?, kv))),
-        None => Ok(None),
-    }
-}
-
-async fn user_by_id(store: &dyn Store, id: &str) -> ApiResult<Option<UserRecord>> {
-    if id.is_empty() || id.contains('/') {
-        return Ok(None);
-    }
-    Ok(get_doc::<UserRecord>(store, &format!("{USERS_PREFIX}{id}"))
-        .await?
-        .map(|(u, _)| u))
-}
-
-async fn user_by_name(store: &dyn Store, name: &str) -> ApiResult<Option<UserRecord>> {
-    if validate_username(name, "username").is_err() {
-        return Ok(None);
-    }
-    match store.get(&format!("{USERNAMES_PREFIX}{name}")).await? {
-        Some(kv) => user_by_id(store, &String::from_utf8_lossy(&kv.value)).await,
-        None => Ok(None),
-    }
-}
-
-/// The account named `username` (people and service accounts), for other
-/// domains (e.g. adding restaurant staff by name). Never any secret.
-pub async fn lookup_user(state: &NodeState, username: &str) -> ApiResult<Option<Account>> {
-    Ok(user_by_name(state.store.as_ref(), username)
-        .await?
-        .map(|u| u.account()))
-}
-
-/// The account with id `user_id`, if it exists.
-pub async fn lookup_user_id(state: &NodeState, user_id: &str) -> ApiResult<Option<Account>> {
-    Ok(user_by_id(state.store.as_ref(), user_id)
-        .await?
-        .map(|u| u.account()))
 }
 
 /// Writes a new account if its name is free; `conflict` otherwise.
@@ -427,104 +136,73 @@ async fn create_user(store: &dyn Store, user: &UserRecord, extra: Txn) -> ApiRes
     ))
 }
 
-/// Checks an access token and returns its principal.
-pub async fn authenticate(state: &NodeState, token: &str) -> ApiResult<Principal> {
-    Ok(authenticate_claims(state, token).await?.0)
-}
-
-async fn authenticate_claims(state: &NodeState, token: &str) -> ApiResult<(Principal, Claims)> {
-    let claims = verify_token(state, token).await?;
-    Ok((principal_for(state, &claims).await?, claims))
-}
-
-/// The first half of [`authenticate`]: the token's signature, expiry and
-/// claims (no store read while the signing key is cached). Only
-/// [`principal_for`] makes it a principal: a caller may start other reads in
-/// between, but must not act before the account is checked.
-pub async fn verify_token(state: &NodeState, token: &str) -> ApiResult<Claims> {
-    keys::verify(&state.auth.keys, state.store.as_ref(), token).await
-}
-
-/// The second half of [`authenticate`]: the account the verified claims
-/// name, read from the store (so a deleted account's tokens stop working).
-pub async fn principal_for(state: &NodeState, claims: &Claims) -> ApiResult<Principal> {
-    let user = user_by_id(state.store.as_ref(), &claims.sub)
-        .await?
-        .ok_or_else(|| {
-            ApiError::unauthenticated(
-                "the account this token was issued to no longer exists: run `dfood login`",
-            )
-        })?;
-    Ok(user.principal())
-}
-
 /// Routes `auth.*` and `admin.*` requests.
 pub async fn route(ctx: &Ctx<'_>, req: &Request) -> Option<ApiResult<serde_json::Value>> {
-    let s = ctx.state;
+    let (id, t) = (ctx.identity(), ctx.token);
     Some(match req.ty.as_str() {
-        types::SIGNUP => call(req, |b: SignupRequest| signup(s, b)).await,
-        types::TOKEN => call(req, |b: TokenRequest| token(s, b)).await,
-        types::LOGOUT => call(req, |b: LogoutRequest| logout(s, b)).await,
-        types::WHOAMI => call(req, |_: WhoamiRequest| whoami(ctx)).await,
+        types::SIGNUP => call(req, |b: SignupRequest| signup(id, b)).await,
+        types::TOKEN => call(req, |b: TokenRequest| token(id, b)).await,
+        types::LOGOUT => call(req, |b: LogoutRequest| logout(id, b)).await,
+        types::WHOAMI => call(req, |_: WhoamiRequest| whoami(id, t)).await,
         types::SERVICE_ACCOUNT_CREATE => {
             call(req, |b: ServiceAccountCreateRequest| {
-                create_service_account(ctx, b)
+                create_service_account(id, t, b)
             })
             .await
         }
-        types::ROTATE_KEY => call(req, |_: RotateKeyRequest| rotate_key(ctx)).await,
-        types::BOOTSTRAP => call(req, |b: BootstrapRequest| bootstrap(s, b)).await,
+        types::ROTATE_KEY => call(req, |_: RotateKeyRequest| rotate_key(id, t)).await,
+        types::BOOTSTRAP => call(req, |b: BootstrapRequest| bootstrap(id, b)).await,
         _ => return None,
     })
 }
 
-pub async fn signup(state: &NodeState, b: SignupRequest) -> ApiResult<Account> {
+pub async fn signup(id: Identity<'_>, b: SignupRequest) -> ApiResult<Account> {
     validate_username(&b.username, "username")?;
     validate_password(&b.password)?;
     let user = UserRecord {
         user_id: format!("usr_{}", random_hex(12)),
         username: b.username,
-        password_hash: Some(hash_password(&b.password).await?),
+        password_hash: Some(id.auth.hasher.hash_password(&b.password).await?),
         secret_sha256: None,
         operator: false,
         service: false,
-        created_at: unix_now(),
+        created_at: id.clock.now_secs(),
     };
-    create_user(state.store.as_ref(), &user, Txn::new()).await?;
+    create_user(id.store, &user, Txn::new()).await?;
     info!(username = %user.username, user_id = %user.user_id, "account created");
     Ok(user.account())
 }
 
-pub async fn token(state: &NodeState, b: TokenRequest) -> ApiResult<TokenResponse> {
+pub async fn token(id: Identity<'_>, b: TokenRequest) -> ApiResult<TokenResponse> {
     let missing =
         |f: &str| ApiError::bad_request(format!("grant_type {:?} needs {f}", b.grant_type));
     match b.grant_type.as_str() {
         grant::PASSWORD => {
             let username = b.username.as_deref().ok_or_else(|| missing("username"))?;
             let password = b.password.as_deref().ok_or_else(|| missing("password"))?;
-            let user = user_by_name(state.store.as_ref(), username).await?;
+            let user = user_by_name(id.store, username).await?;
             let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
-            if !verify_password(password, hash).await? {
+            if !id.auth.hasher.verify_password(password, hash).await? {
                 return Err(wrong_credentials());
             }
             let user = user.expect("verified");
-            issue(state, &user, true).await
+            issue(id, &user, true).await
         }
         grant::REFRESH_TOKEN => {
             let rt = b
                 .refresh_token
                 .as_deref()
                 .ok_or_else(|| missing("refresh_token"))?;
-            refresh(state, rt).await
+            refresh(id, rt).await
         }
         grant::CLIENT_CREDENTIALS => {
-            let id = b.client_id.as_deref().ok_or_else(|| missing("client_id"))?;
+            let client_id = b.client_id.as_deref().ok_or_else(|| missing("client_id"))?;
             let secret = b
                 .client_secret
                 .as_deref()
                 .ok_or_else(|| missing("client_secret"))?;
             let bad = || ApiError::unauthenticated("wrong client_id or client_secret");
-            let user = user_by_id(state.store.as_ref(), id)
+            let user = user_by_id(id.store, client_id)
                 .await?
                 .filter(|u| u.service)
                 .ok_or_else(bad)?;
@@ -532,7 +210,7 @@ pub async fn token(state: &NodeState, b: TokenRequest) -> ApiResult<TokenRespons
             if !constant_time_eq(sha256_hex(secret).as_bytes(), want.as_bytes()) {
                 return Err(bad());
             }
-            issue(state, &user, false).await
+            issue(id, &user, false).await
         }
         other => Err(ApiError::bad_request(format!(
             "unknown grant_type {other:?}; known: password, refresh_token, client_credentials"
@@ -541,41 +219,41 @@ pub async fn token(state: &NodeState, b: TokenRequest) -> ApiResult<TokenRespons
 }
 
 /// Signs an access token, and with `refresh`, starts a new session.
-async fn issue(state: &NodeState, user: &UserRecord, refresh: bool) -> ApiResult<TokenResponse> {
+async fn issue(id: Identity<'_>, user: &UserRecord, refresh: bool) -> ApiResult<TokenResponse> {
     let refresh_token = if refresh {
         let family = format!("fam_{}", random_hex(12));
-        let now = unix_now();
+        let now = id.clock.now_secs();
         let fam = FamilyRecord {
             user_id: user.user_id.clone(),
             revoked: false,
             revoked_reason: None,
             created_at: now,
         };
-        let (token, rec) = new_refresh(state, user, &family);
+        let (token, rec) = new_refresh(id, user, &family);
         let txn = Txn::new()
             .when([Compare::absent(format!("{FAMILIES_PREFIX}{family}"))])
             .and_then([
                 TxnOp::put(format!("{FAMILIES_PREFIX}{family}"), to_doc(&fam)?),
                 TxnOp::put(refresh_key(&token), to_doc(&rec)?),
             ]);
-        if !state.store.txn(txn).await?.succeeded {
+        if !id.store.txn(txn).await?.succeeded {
             return Err(ApiError::internal("session id collision; try again"));
         }
         Some(token)
     } else {
         None
     };
-    access_response(state, user, refresh_token).await
+    access_response(id, user, refresh_token).await
 }
 
-fn new_refresh(state: &NodeState, user: &UserRecord, family: &str) -> (String, RefreshRecord) {
-    let now = unix_now();
+fn new_refresh(id: Identity<'_>, user: &UserRecord, family: &str) -> (String, RefreshRecord) {
+    let now = id.clock.now_secs();
     (
         random_secret(),
         RefreshRecord {
             user_id: user.user_id.clone(),
             family: family.to_string(),
-            expires_at: now + state.auth.settings.refresh_ttl_secs,
+            expires_at: now + id.auth.settings.refresh_ttl_secs,
             used: false,
             created_at: now,
         },
@@ -587,13 +265,13 @@ fn refresh_key(token: &str) -> String {
 }
 
 async fn access_response(
-    state: &NodeState,
+    id: Identity<'_>,
     user: &UserRecord,
     refresh_token: Option<String>,
 ) -> ApiResult<TokenResponse> {
-    let key = state.auth.keys.current(state.store.as_ref()).await?;
-    let now = unix_now();
-    let ttl = state.auth.settings.access_ttl_secs;
+    let key = id.auth.keys.current(id.store, id.clock.now_secs()).await?;
+    let now = id.clock.now_secs();
+    let ttl = id.auth.settings.access_ttl_secs;
     let claims = Claims {
         sub: user.user_id.clone(),
         name: user.username.clone(),
@@ -610,7 +288,7 @@ async fn access_response(
         expires_in: ttl,
         refresh_expires_in: refresh_token
             .as_ref()
-            .map(|_| state.auth.settings.refresh_ttl_secs),
+            .map(|_| id.auth.settings.refresh_ttl_secs),
         refresh_token,
         scope: roles.join(" "),
         roles,
@@ -648,8 +326,8 @@ async fn revoke_family(store: &dyn Store, family: &str, reason: &str) -> ApiResu
 }
 
 /// The `refresh_token` grant: one use, then rotated; reuse revokes the family.
-async fn refresh(state: &NodeState, token: &str) -> ApiResult<TokenResponse> {
-    let store = state.store.as_ref();
+async fn refresh(id: Identity<'_>, token: &str) -> ApiResult<TokenResponse> {
+    let store = id.store;
     let key = refresh_key(token);
     for _ in 0..5 {
         let Some((rec, kv)) = get_doc::<RefreshRecord>(store, &key).await? else {
@@ -671,7 +349,7 @@ async fn refresh(state: &NodeState, token: &str) -> ApiResult<TokenResponse> {
                 "refresh token was already used, so the session has been revoked for safety: run `dfood login`",
             ));
         }
-        if rec.expires_at <= unix_now() {
+        if rec.expires_at <= id.clock.now_secs() {
             return Err(ApiError::unauthenticated(
                 "refresh token expired: run `dfood login`",
             ));
@@ -679,7 +357,7 @@ async fn refresh(state: &NodeState, token: &str) -> ApiResult<TokenResponse> {
         let user = user_by_id(store, &rec.user_id).await?.ok_or_else(|| {
             ApiError::unauthenticated("the account of this session no longer exists")
         })?;
-        let (new_token, new_rec) = new_refresh(state, &user, &rec.family);
+        let (new_token, new_rec) = new_refresh(id, &user, &rec.family);
         let mut old = rec.clone();
         old.used = true;
         let txn = Txn::new()
@@ -693,7 +371,7 @@ async fn refresh(state: &NodeState, token: &str) -> ApiResult<TokenResponse> {
                 TxnOp::put(refresh_key(&new_token), to_doc(&new_rec)?),
             ]);
         if store.txn(txn).await?.succeeded {
-            return access_response(state, &user, Some(new_token)).await;
+            return access_response(id, &user, Some(new_token)).await;
         }
         // Lost a race (a concurrent use, or a logout): look again; a
         // concurrent use now shows as reuse.
@@ -703,8 +381,8 @@ async fn refresh(state: &NodeState, token: &str) -> ApiResult<TokenResponse> {
     ))
 }
 
-pub async fn logout(state: &NodeState, b: LogoutRequest) -> ApiResult<LogoutResponse> {
-    let store = state.store.as_ref();
+pub async fn logout(id: Identity<'_>, b: LogoutRequest) -> ApiResult<LogoutResponse> {
+    let store = id.store;
     match get_doc::<RefreshRecord>(store, &refresh_key(&b.refresh_token)).await? {
         None => Ok(LogoutResponse { revoked: false }),
         Some((rec, _)) => {
@@ -714,11 +392,10 @@ pub async fn logout(state: &NodeState, b: LogoutRequest) -> ApiResult<LogoutResp
     }
 }
 
-async fn whoami(ctx: &Ctx<'_>) -> ApiResult<WhoamiResponse> {
-    let token = ctx.token.ok_or_else(|| {
-        ApiError::unauthenticated("this request needs a login: run `dfood login`")
-    })?;
-    let (p, claims) = authenticate_claims(ctx.state, token).await?;
+pub async fn whoami(id: Identity<'_>, token: Option<&str>) -> ApiResult<WhoamiResponse> {
+    let (p, claims) = id
+        .authenticate_claims(identity::require_token(token)?)
+        .await?;
     Ok(WhoamiResponse {
         roles: roles(p.operator, p.service),
         user_id: p.user_id,
@@ -729,11 +406,12 @@ async fn whoami(ctx: &Ctx<'_>) -> ApiResult<WhoamiResponse> {
     })
 }
 
-async fn create_service_account(
-    ctx: &Ctx<'_>,
+pub async fn create_service_account(
+    id: Identity<'_>,
+    token: Option<&str>,
     b: ServiceAccountCreateRequest,
 ) -> ApiResult<ServiceAccountCreated> {
-    let by = ctx.require_operator().await?;
+    let by = id.require_operator(token).await?;
     validate_username(&b.name, "service account name")?;
     let secret = random_secret();
     let user = UserRecord {
@@ -743,9 +421,9 @@ async fn create_service_account(
         secret_sha256: Some(sha256_hex(&secret)),
         operator: false,
         service: true,
-        created_at: unix_now(),
+        created_at: id.clock.now_secs(),
     };
-    create_user(ctx.state.store.as_ref(), &user, Txn::new()).await?;
+    create_user(id.store, &user, Txn::new()).await?;
     info!(name = %user.username, client_id = %user.user_id, by = %by.username, "service account created");
     Ok(ServiceAccountCreated {
         name: user.username,
@@ -755,16 +433,16 @@ async fn create_service_account(
     })
 }
 
-async fn rotate_key(ctx: &Ctx<'_>) -> ApiResult<RotateKeyResponse> {
-    let by = ctx.require_operator().await?;
-    let (kid, previous_kid) = ctx.state.auth.keys.rotate(ctx.state.store.as_ref()).await?;
+pub async fn rotate_key(id: Identity<'_>, token: Option<&str>) -> ApiResult<RotateKeyResponse> {
+    let by = id.require_operator(token).await?;
+    let (kid, previous_kid) = id.auth.keys.rotate(id.store, id.clock.now_secs()).await?;
     info!(%kid, previous = ?previous_kid, by = %by.username, "signing key rotated");
     Ok(RotateKeyResponse { kid, previous_kid })
 }
 
 /// `admin.bootstrap`: the setup token buys the first operator, once.
-pub async fn bootstrap(state: &NodeState, b: BootstrapRequest) -> ApiResult<Account> {
-    let store = state.store.as_ref();
+pub async fn bootstrap(id: Identity<'_>, b: BootstrapRequest) -> ApiResult<Account> {
+    let store = id.store;
     validate_username(&b.username, "username")?;
     validate_password(&b.password)?;
     let already =
@@ -785,11 +463,11 @@ pub async fn bootstrap(state: &NodeState, b: BootstrapRequest) -> ApiResult<Acco
     let user = UserRecord {
         user_id: format!("usr_{}", random_hex(12)),
         username: b.username,
-        password_hash: Some(hash_password(&b.password).await?),
+        password_hash: Some(id.auth.hasher.hash_password(&b.password).await?),
         secret_sha256: None,
         operator: true,
         service: false,
-        created_at: unix_now(),
+        created_at: id.clock.now_secs(),
     };
     let marker = serde_json::json!({"user_id": user.user_id, "at": user.created_at});
     let extra = Txn::new()
@@ -807,7 +485,7 @@ pub async fn bootstrap(state: &NodeState, b: BootstrapRequest) -> ApiResult<Acco
         }
         return Err(e);
     }
-    let _ = std::fs::remove_file(state.auth.setup_token_path());
+    let _ = std::fs::remove_file(id.auth.setup_token_path());
     info!(username = %user.username, user_id = %user.user_id, "first operator created; setup token consumed");
     Ok(user.account())
 }
@@ -819,6 +497,7 @@ pub async fn prepare_bootstrap(
     store: &dyn Store,
     data_dir: &Path,
     node: &str,
+    now_secs: u64,
 ) -> ApiResult<Option<PathBuf>> {
     let path = data_dir.join(SETUP_TOKEN_FILE);
     if store.get(BOOTSTRAPPED_KEY).await?.is_some() {
@@ -851,7 +530,7 @@ pub async fn prepare_bootstrap(
             sha256: sha256_hex(&token),
             node: node.to_string(),
             path: path.display().to_string(),
-            created_at: unix_now(),
+            created_at: now_secs,
         };
         let txn = Txn::new()
             .when([guard, Compare::absent(BOOTSTRAPPED_KEY)])

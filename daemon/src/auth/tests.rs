@@ -1,36 +1,42 @@
 use std::sync::Arc;
-use std::time::Instant;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use protocol::wire::ErrorCode;
 
 use super::*;
+use crate::auth::identity::{AuthSettings, AuthState};
+use crate::clock::SystemClock;
+use crate::rpc::Principal;
 use crate::store::embedded::EmbeddedStore;
 
 struct Fixture {
-    state: NodeState,
+    store: Arc<dyn Store>,
+    auth: AuthState,
+    clock: SystemClock,
     _dir: tempfile::TempDir,
-    _going_away: tokio::sync::watch::Sender<bool>,
+}
+
+impl Fixture {
+    /// The identity service of one node: store, auth state and clock only
+    /// (no gateway, fan-out or cluster).
+    fn id(&self) -> Identity<'_> {
+        Identity {
+            store: self.store.as_ref(),
+            auth: &self.auth,
+            clock: &self.clock,
+        }
+    }
 }
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = EmbeddedStore::open(&dir.path().join("store.redb")).unwrap();
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let state = NodeState {
-        node: "n1".into(),
-        roles: vec!["auth".into()],
-        store: store.clone(),
-        fanout: Default::default(),
-        started: Instant::now(),
-        going_away: rx,
-        auth: AuthState::new(AuthSettings::default(), dir.path()),
-        gateway: std::sync::Arc::new(crate::payments::sandbox::SandboxGateway::new(store.clone())),
-        cluster: test_cluster("n1"),
-    };
     Fixture {
-        state,
+        store,
+        auth: AuthState::new(AuthSettings::default(), dir.path()),
+        clock: SystemClock,
         _dir: dir,
-        _going_away: tx,
     }
 }
 
@@ -38,7 +44,7 @@ fn code<T: std::fmt::Debug>(r: ApiResult<T>) -> ErrorCode {
     r.unwrap_err().code
 }
 
-async fn signup_login(s: &NodeState, name: &str) -> TokenResponse {
+async fn signup_login(s: Identity<'_>, name: &str) -> TokenResponse {
     signup(
         s,
         SignupRequest {
@@ -82,21 +88,18 @@ fn usernames_and_passwords_are_validated() {
 #[tokio::test]
 async fn signup_login_authenticate() {
     let f = fixture();
-    let s = &f.state;
+    let s = f.id();
     let t = signup_login(s, "alice").await;
     assert_eq!(t.token_type, "Bearer");
     assert_eq!(t.expires_in, 900);
     assert_eq!(t.roles, ["customer"]);
     assert!(t.refresh_token.is_some());
-    let p = authenticate(s, &t.access_token).await.unwrap();
+    let p = s.authenticate(&t.access_token).await.unwrap();
     assert_eq!(p.username, "alice");
     assert!(!p.operator && !p.service);
 
     // Stored: only a hash, argon2id.
-    let u = user_by_name(s.store.as_ref(), "alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let u = user_by_name(s.store, "alice").await.unwrap().unwrap();
     assert!(u.password_hash.unwrap().starts_with("$argon2id$"));
 
     let dup = signup(
@@ -126,13 +129,13 @@ async fn signup_login_authenticate() {
 #[tokio::test]
 async fn refresh_rotates_and_reuse_revokes_the_family() {
     let f = fixture();
-    let s = &f.state;
+    let s = f.id();
     let t0 = signup_login(s, "bob").await;
     let r0 = t0.refresh_token.unwrap();
     let t1 = token(s, TokenRequest::refresh(&r0)).await.unwrap();
     let r1 = t1.refresh_token.clone().unwrap();
     assert_ne!(r0, r1);
-    authenticate(s, &t1.access_token).await.unwrap();
+    s.authenticate(&t1.access_token).await.unwrap();
     // A second, independent session is not affected by the first's fate.
     let other = token(s, TokenRequest::password("bob", "correct horse"))
         .await
@@ -157,7 +160,7 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
 #[tokio::test]
 async fn logout_revokes_the_session() {
     let f = fixture();
-    let s = &f.state;
+    let s = f.id();
     let t = signup_login(s, "carol").await;
     let r0 = t.refresh_token.unwrap();
     let r1 = token(s, TokenRequest::refresh(&r0))
@@ -193,15 +196,15 @@ async fn logout_revokes_the_session() {
 #[tokio::test]
 async fn bad_tokens_are_unauthenticated_with_reasons() {
     let f = fixture();
-    let s = &f.state;
+    let s = f.id();
     let t = signup_login(s, "dave").await;
     let msg = |r: ApiResult<Principal>| {
         let e = r.unwrap_err();
         assert_eq!(e.code, ErrorCode::Unauthenticated, "{e}");
         e.message
     };
-    assert!(msg(authenticate(s, "").await).contains("not a valid token"));
-    assert!(msg(authenticate(s, "a.b.c").await).contains("not a valid token"));
+    assert!(msg(s.authenticate("").await).contains("not a valid token"));
+    assert!(msg(s.authenticate("a.b.c").await).contains("not a valid token"));
 
     // Flip one character in the middle of the signature.
     let (head, sig) = t.access_token.rsplit_once('.').unwrap();
@@ -209,11 +212,16 @@ async fn bad_tokens_are_unauthenticated_with_reasons() {
     let i = sig.len() / 2;
     sig[i] = if sig[i] == b'A' { b'B' } else { b'A' };
     let tampered = format!("{head}.{}", String::from_utf8(sig).unwrap());
-    assert!(msg(authenticate(s, &tampered).await).contains("signature"));
+    assert!(msg(s.authenticate(&tampered).await).contains("signature"));
 
     // Expired: sign a token that ended a second ago with the real key.
-    let key = s.auth.keys.current(s.store.as_ref()).await.unwrap();
-    let now = unix_now();
+    let key = s
+        .auth
+        .keys
+        .current(s.store, s.clock.now_secs())
+        .await
+        .unwrap();
+    let now = s.clock.now_secs();
     let mut claims = Claims {
         sub: t.user_id.clone(),
         name: "dave".into(),
@@ -224,33 +232,38 @@ async fn bad_tokens_are_unauthenticated_with_reasons() {
         jti: "x".into(),
     };
     let expired = keys::sign(&key, &claims).unwrap();
-    assert!(msg(authenticate(s, &expired).await).contains("expired"));
+    assert!(msg(s.authenticate(&expired).await).contains("expired"));
 
     // Unknown kid.
     let (_, body) = expired.split_once('.').unwrap();
     let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT","kid":"k_nope"}"#);
-    assert!(msg(authenticate(s, &format!("{header}.{body}")).await).contains("unknown key"));
+    assert!(msg(s.authenticate(&format!("{header}.{body}")).await).contains("unknown key"));
 
     // A deleted account.
     claims.exp = now + 60;
     let live = keys::sign(&key, &claims).unwrap();
-    authenticate(s, &live).await.unwrap();
+    s.authenticate(&live).await.unwrap();
     s.store
         .txn(Txn::new().and_then([TxnOp::delete(format!("{USERS_PREFIX}{}", t.user_id))]))
         .await
         .unwrap();
-    assert!(msg(authenticate(s, &live).await).contains("no longer exists"));
+    assert!(msg(s.authenticate(&live).await).contains("no longer exists"));
 }
 
 #[tokio::test]
 async fn rotated_keys_keep_old_tokens_valid_and_other_nodes_learn_them() {
     let f = fixture();
-    let s = &f.state;
+    let s = f.id();
     let before = signup_login(s, "erin").await;
-    let (new_kid, old_kid) = s.auth.keys.rotate(s.store.as_ref()).await.unwrap();
+    let (new_kid, old_kid) = s
+        .auth
+        .keys
+        .rotate(s.store, s.clock.now_secs())
+        .await
+        .unwrap();
     assert!(old_kid.is_some());
     assert_ne!(Some(new_kid.clone()), old_kid);
-    authenticate(s, &before.access_token).await.unwrap();
+    s.authenticate(&before.access_token).await.unwrap();
     let after = token(s, TokenRequest::password("erin", "correct horse"))
         .await
         .unwrap();
@@ -261,29 +274,21 @@ async fn rotated_keys_keep_old_tokens_valid_and_other_nodes_learn_them() {
     assert_eq!(kid, new_kid);
 
     // A second node sharing the store, with a cold cache, verifies both.
-    let (_tx, rx) = tokio::sync::watch::channel(false);
-    let other = NodeState {
-        node: "n2".into(),
-        roles: vec![],
-        store: s.store.clone(),
-        fanout: Default::default(),
-        started: Instant::now(),
-        going_away: rx,
-        auth: AuthState::new(AuthSettings::default(), f._dir.path()),
-        gateway: std::sync::Arc::new(crate::payments::sandbox::SandboxGateway::new(
-            s.store.clone(),
-        )),
-        cluster: test_cluster("n2"),
+    let other_auth = AuthState::new(AuthSettings::default(), f._dir.path());
+    let other = Identity {
+        store: s.store,
+        auth: &other_auth,
+        clock: &f.clock,
     };
-    authenticate(&other, &before.access_token).await.unwrap();
-    authenticate(&other, &after.access_token).await.unwrap();
+    other.authenticate(&before.access_token).await.unwrap();
+    other.authenticate(&after.access_token).await.unwrap();
 }
 
 #[tokio::test]
 async fn bootstrap_once_then_service_accounts() {
     let f = fixture();
-    let s = &f.state;
-    let path = prepare_bootstrap(s.store.as_ref(), f._dir.path(), "n1")
+    let s = f.id();
+    let path = prepare_bootstrap(s.store, f._dir.path(), "n1", s.clock.now_secs())
         .await
         .unwrap()
         .expect("this node holds the token");
@@ -292,14 +297,14 @@ async fn bootstrap_once_then_service_accounts() {
     assert_eq!(mode & 0o777, 0o600);
     let setup = std::fs::read_to_string(&path).unwrap();
     // A restart keeps the pending token.
-    prepare_bootstrap(s.store.as_ref(), f._dir.path(), "n1")
+    prepare_bootstrap(s.store, f._dir.path(), "n1", s.clock.now_secs())
         .await
         .unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), setup);
     // Another node does not write a second one.
     let other_dir = tempfile::tempdir().unwrap();
     assert!(
-        prepare_bootstrap(s.store.as_ref(), other_dir.path(), "n2")
+        prepare_bootstrap(s.store, other_dir.path(), "n2", s.clock.now_secs())
             .await
             .unwrap()
             .is_none()
@@ -322,7 +327,7 @@ async fn bootstrap_once_then_service_accounts() {
         ErrorCode::Conflict
     );
     assert!(
-        prepare_bootstrap(s.store.as_ref(), f._dir.path(), "n1")
+        prepare_bootstrap(s.store, f._dir.path(), "n1", s.clock.now_secs())
             .await
             .unwrap()
             .is_none()
@@ -332,13 +337,9 @@ async fn bootstrap_once_then_service_accounts() {
         .await
         .unwrap();
     assert_eq!(op_token.scope, "customer operator");
-    let ctx = Ctx {
-        state: s,
-        token: Some(&op_token.access_token),
-        request_id: None,
-    };
     let sa = create_service_account(
-        &ctx,
+        s,
+        Some(&op_token.access_token),
         ServiceAccountCreateRequest {
             name: "printer".into(),
         },
@@ -353,7 +354,7 @@ async fn bootstrap_once_then_service_accounts() {
     .unwrap();
     assert!(t.refresh_token.is_none());
     assert_eq!(t.roles, ["service"]);
-    let p = authenticate(s, &t.access_token).await.unwrap();
+    let p = s.authenticate(&t.access_token).await.unwrap();
     assert!(p.service && !p.operator);
     assert_eq!(
         code(token(s, TokenRequest::client_credentials(&sa.client_id, "nope")).await),
@@ -366,20 +367,17 @@ async fn bootstrap_once_then_service_accounts() {
     );
 
     let customer = signup_login(s, "frank").await;
-    let ctx = Ctx {
-        state: s,
-        token: Some(&customer.access_token),
-        request_id: None,
-    };
+    let as_customer = Some(customer.access_token.as_str());
     let e = create_service_account(
-        &ctx,
+        s,
+        as_customer,
         ServiceAccountCreateRequest {
             name: "sneaky".into(),
         },
     )
     .await;
     assert_eq!(code(e), ErrorCode::Forbidden);
-    assert_eq!(code(rotate_key(&ctx).await), ErrorCode::Forbidden);
+    assert_eq!(code(rotate_key(s, as_customer).await), ErrorCode::Forbidden);
 }
 
 #[test]
@@ -399,48 +397,4 @@ fn the_auth_config_section_is_parsed_and_checked() {
     assert!(e.contains("auth") && e.contains("access_ttl_secs"), "{e}");
     let e = parse("[auth]\naccess_ttl = 5").unwrap_err().to_string();
     assert!(e.contains("access_ttl"), "{e}");
-}
-
-fn test_cluster(node: &str) -> crate::cluster::ClusterState {
-    crate::cluster::ClusterState::new(
-        protocol::messages::Member {
-            node: node.into(),
-            addr: String::new(),
-            roles: vec![],
-            version: String::new(),
-            started_at: 0,
-            draining: false,
-        },
-        Vec::new(),
-    )
-}
-
-#[tokio::test]
-async fn password_hashes_run_on_the_two_hashing_threads() {
-    let mut names = std::collections::BTreeSet::new();
-    let mut hashes = Vec::new();
-    for _ in 0..4 {
-        hashes.push(tokio::spawn(async {
-            on_hash_threads(|| std::thread::current().name().map(String::from))
-                .await
-                .unwrap()
-        }));
-    }
-    for h in hashes {
-        names.insert(h.await.unwrap().expect("named thread"));
-    }
-    assert!(
-        !names.is_empty() && names.len() <= HASH_THREADS,
-        "{names:?}"
-    );
-    assert!(names.iter().all(|n| n.starts_with("argon2-")), "{names:?}");
-    // A panicking job fails alone; the threads carry on.
-    assert!(on_hash_threads(|| panic!("boom")).await.is_err());
-    let h = hash_password("correct horse battery").await.unwrap();
-    assert!(
-        verify_password("correct horse battery", Some(&h))
-            .await
-            .unwrap()
-    );
-    assert!(!verify_password("wrong", Some(&h)).await.unwrap());
 }

@@ -25,10 +25,10 @@ use protocol::messages::Event;
 use protocol::messages::orders::*;
 use protocol::wire::Request;
 
-use crate::api::{self, ApiError, ApiResult, Ctx, Principal, from_doc, to_doc};
 use crate::catalog::{self, StockDoc, events_prefix, stock_key, unchanged};
-use crate::server::NodeState;
-use crate::store::{Compare, Revision, Txn, TxnOp};
+use crate::ctx::Ctx;
+use crate::rpc::{self as api, ApiError, ApiResult, Principal, from_doc, to_doc};
+use crate::store::{Compare, Revision, Store, Txn, TxnOp};
 use state::Action;
 
 /// Every order is under it (`/dfood/orders/R/O`).
@@ -77,10 +77,9 @@ pub fn event_op(order: &Order) -> ApiResult<TxnOp> {
 }
 
 /// Reads an order with its mod revision.
-pub async fn load(state: &NodeState, order: &str) -> ApiResult<(Order, Revision)> {
+pub async fn load(store: &dyn Store, order: &str) -> ApiResult<(Order, Revision)> {
     let key = order_key(order)?;
-    let kv = state
-        .store
+    let kv = store
         .get(&key)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no order {order}")))?;
@@ -94,7 +93,7 @@ async fn may_read(ctx: &Ctx<'_>, p: &Principal, o: &Order) -> ApiResult<()> {
     if p.operator || o.customer_id == p.user_id {
         return Ok(());
     }
-    if catalog::staff_role(ctx.state.store.as_ref(), &o.restaurant, &p.user_id)
+    if catalog::staff_role(ctx.store, &o.restaurant, &p.user_id)
         .await?
         .is_some()
     {
@@ -105,9 +104,9 @@ async fn may_read(ctx: &Ctx<'_>, p: &Principal, o: &Order) -> ApiResult<()> {
 }
 
 /// Gives reserved stock back, as ops for the transaction that frees it.
-pub async fn restock_ops(state: &NodeState, o: &Order) -> ApiResult<(Vec<Compare>, Vec<TxnOp>)> {
+pub async fn restock_ops(store: &dyn Store, o: &Order) -> ApiResult<(Vec<Compare>, Vec<TxnOp>)> {
     let key = stock_key(&o.restaurant);
-    let stock: catalog::Versioned<StockDoc> = catalog::read(state.store.as_ref(), &key).await?;
+    let stock: catalog::Versioned<StockDoc> = catalog::read(store, &key).await?;
     let mut s = stock.value.clone();
     for line in &o.lines {
         if let Some(units) = s.units.get_mut(&line.sku) {
@@ -126,7 +125,7 @@ pub async fn restock_ops(state: &NodeState, o: &Order) -> ApiResult<(Vec<Compare
 /// Applies `action` to the order with compare-and-swap, re-deciding after a
 /// lost race. `allowed` checks the caller against the current order.
 pub async fn transition(
-    state: &NodeState,
+    ctx: &Ctx<'_>,
     order_id: &str,
     action: Action,
     reason: Option<String>,
@@ -134,13 +133,13 @@ pub async fn transition(
     fence: &[Compare],
 ) -> ApiResult<Order> {
     for _ in 0..64 {
-        let (cur, rev) = load(state, order_id).await?;
+        let (cur, rev) = load(ctx.store, order_id).await?;
         allowed(&cur)?;
         let outcome = state::next(cur.state, action).map_err(ApiError::conflict)?;
         let mut next = cur.clone();
         next.state = outcome.state;
         next.version += 1;
-        next.updated_at = catalog::now_ms();
+        next.updated_at = ctx.now_ms();
         next.revision = 0;
         if reason.is_some() {
             next.reason = reason.clone();
@@ -156,7 +155,7 @@ pub async fn transition(
                     next.payment.state = intent;
                     ops.push(TxnOp::put(
                         payment_work_key(order_id),
-                        catalog::now_ms().to_string(),
+                        ctx.now_ms().to_string(),
                     ));
                 }
                 // Nothing to capture or void (e.g. the authorisation failed).
@@ -164,7 +163,7 @@ pub async fn transition(
             }
         }
         if outcome.restock {
-            let (c, o) = restock_ops(state, &cur).await?;
+            let (c, o) = restock_ops(ctx.store, &cur).await?;
             compares.extend(c);
             ops.extend(o);
         }
@@ -173,7 +172,7 @@ pub async fn transition(
         }
         ops.push(TxnOp::put(&key, to_doc(&next)?));
         ops.push(event_op(&next)?);
-        let resp = state
+        let resp = ctx
             .store
             .txn(Txn::new().when(compares).and_then(ops))
             .await?;
@@ -181,11 +180,11 @@ pub async fn transition(
             next.revision = resp.revision as u64;
             if outcome.payment.is_some() && next.payment.state != cur.payment.state {
                 // Finish the money step now; if this fails, the worker will.
-                return Ok(pay::drive(state, order_id, fence).await.unwrap_or(next));
+                return Ok(pay::drive(ctx, order_id, fence).await.unwrap_or(next));
             }
             return Ok(next);
         }
-        if !fence.is_empty() && !crate::cluster::fence_holds(state.store.as_ref(), fence).await {
+        if !fence.is_empty() && !crate::store::fence_holds(ctx.store, fence).await {
             return Err(ApiError::conflict("no longer the leader"));
         }
     }
@@ -202,15 +201,15 @@ async fn kitchen(
 ) -> ApiResult<Order> {
     let r = restaurant_of(order)?;
     catalog::require_staff(ctx, r).await?;
-    transition(ctx.state, order, action, reason, |_| Ok(()), &[]).await
+    transition(ctx, order, action, reason, |_| Ok(()), &[]).await
 }
 
 async fn recall(ctx: &Ctx<'_>, req: RecallOrder) -> ApiResult<Order> {
     let r = restaurant_of(&req.order)?;
     catalog::require_staff(ctx, r).await?;
-    let now = catalog::now_ms();
+    let now = ctx.now_ms();
     transition(
-        ctx.state,
+        ctx,
         &req.order,
         Action::Recall,
         None,
@@ -238,7 +237,7 @@ async fn rush(ctx: &Ctx<'_>, req: RushOrder) -> ApiResult<Order> {
     let r = restaurant_of(&req.order)?;
     catalog::require_staff(ctx, r).await?;
     for _ in 0..64 {
-        let (cur, rev) = load(ctx.state, &req.order).await?;
+        let (cur, rev) = load(ctx.store, &req.order).await?;
         if cur.rush == req.rush {
             return Ok(cur);
         }
@@ -251,11 +250,10 @@ async fn rush(ctx: &Ctx<'_>, req: RushOrder) -> ApiResult<Order> {
         let mut next = cur.clone();
         next.rush = req.rush;
         next.version += 1;
-        next.updated_at = catalog::now_ms();
+        next.updated_at = ctx.now_ms();
         next.revision = 0;
         let key = order_key(&req.order)?;
         let resp = ctx
-            .state
             .store
             .txn(
                 Txn::new()
@@ -276,7 +274,7 @@ async fn rush(ctx: &Ctx<'_>, req: RushOrder) -> ApiResult<Order> {
 async fn cancel(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
     let p = ctx.principal().await?;
     transition(
-        ctx.state,
+        ctx,
         order,
         Action::Cancel,
         Some("cancelled by the customer".into()),
@@ -296,7 +294,7 @@ async fn refund(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
     let r = restaurant_of(order)?;
     catalog::require_manager(ctx, r).await?;
     for _ in 0..64 {
-        let (cur, rev) = load(ctx.state, order).await?;
+        let (cur, rev) = load(ctx.store, order).await?;
         if cur.payment.state != PaymentState::Captured {
             return Err(ApiError::conflict(format!(
                 "cannot refund order {order}: its payment is {:?}, not captured",
@@ -306,24 +304,23 @@ async fn refund(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
         let mut next = cur.clone();
         next.payment.state = PaymentState::Refunding;
         next.version += 1;
-        next.updated_at = catalog::now_ms();
+        next.updated_at = ctx.now_ms();
         next.revision = 0;
         let key = order_key(order)?;
         let resp = ctx
-            .state
             .store
             .txn(
                 Txn::new()
                     .when([Compare::mod_revision(&key, rev)])
                     .and_then([
                         TxnOp::put(&key, to_doc(&next)?),
-                        TxnOp::put(payment_work_key(order), catalog::now_ms().to_string()),
+                        TxnOp::put(payment_work_key(order), ctx.now_ms().to_string()),
                         event_op(&next)?,
                     ]),
             )
             .await?;
         if resp.succeeded {
-            return pay::drive(ctx.state, order, &[]).await;
+            return pay::drive(ctx, order, &[]).await;
         }
     }
     Err(ApiError::unavailable(
@@ -333,14 +330,14 @@ async fn refund(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
 
 async fn get(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
     let p = ctx.principal().await?;
-    let (o, _) = load(ctx.state, order).await?;
+    let (o, _) = load(ctx.store, order).await?;
     may_read(ctx, &p, &o).await?;
     Ok(o)
 }
 
 async fn list(ctx: &Ctx<'_>, req: ListOrders) -> ApiResult<OrderList> {
     let p = ctx.principal().await?;
-    let store = ctx.state.store.as_ref();
+    let store = ctx.store;
     let mut orders = Vec::new();
     match &req.restaurant {
         Some(r) => {
@@ -360,7 +357,7 @@ async fn list(ctx: &Ctx<'_>, req: ListOrders) -> ApiResult<OrderList> {
                 .await?;
             for kv in index.kvs {
                 let id = kv.key.rsplit('/').next().unwrap_or_default().to_string();
-                if let Ok((o, _)) = load(ctx.state, &id).await {
+                if let Ok((o, _)) = load(ctx.store, &id).await {
                     orders.push(o);
                 }
             }

@@ -15,9 +15,9 @@ use protocol::messages::orders::*;
 
 use super::state::{self, Action};
 use super::{event_op, load, order_key, payment_work_key, restock_ops};
-use crate::api::{ApiError, ApiResult, to_doc};
+use crate::ctx::Ctx;
 use crate::payments::{AuthorizeRequest, GatewayError, GatewayPayment};
-use crate::server::NodeState;
+use crate::rpc::{ApiError, ApiResult, to_doc};
 use crate::store::{Compare, Txn, TxnOp};
 
 /// How long an authorisation may stay in doubt before the order is failed,
@@ -36,8 +36,8 @@ pub fn orphan_key(order: &str) -> String {
 
 /// Looks for a hold made for an order that was failed at the deadline and
 /// voids it. Returns true when there is nothing left to watch for.
-pub async fn void_orphan(state: &NodeState, order_id: &str, since_ms: u64) -> bool {
-    let gw = state.gateway.as_ref();
+pub async fn void_orphan(ctx: &Ctx<'_>, order_id: &str, since_ms: u64) -> bool {
+    let gw = ctx.gateway;
     match gw
         .find_by_idempotency_key(&key(order_id, "authorize"))
         .await
@@ -56,7 +56,7 @@ pub async fn void_orphan(state: &NodeState, order_id: &str, since_ms: u64) -> bo
         }
         Ok(Some(_)) => true,
         // None yet: a late request could still create one; watch a while.
-        Ok(None) => crate::catalog::now_ms().saturating_sub(since_ms) > 10 * 60 * 1000,
+        Ok(None) => ctx.now_ms().saturating_sub(since_ms) > 10 * 60 * 1000,
         Err(_) => false,
     }
 }
@@ -110,9 +110,9 @@ fn verdict(r: Result<GatewayPayment, GatewayError>) -> Verdict {
 
 /// Takes the order's pending payment step, if any, and records the result.
 /// Returns the order as it is afterwards.
-pub async fn drive(state: &NodeState, order_id: &str, fence: &[Compare]) -> ApiResult<Order> {
-    let (o, _) = load(state, order_id).await?;
-    let gw = state.gateway.as_ref();
+pub async fn drive(ctx: &Ctx<'_>, order_id: &str, fence: &[Compare]) -> ApiResult<Order> {
+    let (o, _) = load(ctx.store, order_id).await?;
+    let gw = ctx.gateway;
     let v = match o.payment.state {
         PaymentState::Authorizing => {
             let req = authorize_request(&o);
@@ -125,7 +125,7 @@ pub async fn drive(state: &NodeState, order_id: &str, fence: &[Compare]) -> ApiR
                     // customer is not kept waiting), and an orphan marker
                     // makes the worker void any hold that shows up later.
                     _ => {
-                        let age = crate::catalog::now_ms().saturating_sub(o.created_at);
+                        let age = ctx.now_ms().saturating_sub(o.created_at);
                         if age > AUTHORIZE_DEADLINE.as_millis() as u64 {
                             Verdict::Refused(format!("{DEADLINE_MESSAGE} ({m})"))
                         } else {
@@ -154,7 +154,7 @@ pub async fn drive(state: &NodeState, order_id: &str, fence: &[Compare]) -> ApiR
             tracing::warn!(order = order_id, step = ?o.payment.state, reason = %m, "payment step in doubt; will retry");
             Ok(o)
         }
-        v => record(state, order_id, o.payment.state, v, fence).await,
+        v => record(ctx, order_id, o.payment.state, v, fence).await,
     }
 }
 
@@ -167,20 +167,20 @@ fn ref_of(o: &Order) -> ApiResult<&str> {
 
 /// Writes the outcome of `step` into the order, if it is still at that step.
 async fn record(
-    state: &NodeState,
+    ctx: &Ctx<'_>,
     order_id: &str,
     step: PaymentState,
     v: Verdict,
     fence: &[Compare],
 ) -> ApiResult<Order> {
     for _ in 0..64 {
-        let (cur, rev) = load(state, order_id).await?;
+        let (cur, rev) = load(ctx.store, order_id).await?;
         if cur.payment.state != step {
             return Ok(cur); // someone else recorded it
         }
         let mut next = cur.clone();
         next.version += 1;
-        next.updated_at = crate::catalog::now_ms();
+        next.updated_at = ctx.now_ms();
         next.revision = 0;
         let orderk = order_key(order_id)?;
         let mut compares = vec![Compare::mod_revision(&orderk, rev)];
@@ -194,11 +194,10 @@ async fn record(
                 let outcome = state::next(cur.state, Action::PaymentAuthorized)
                     .map_err(ApiError::conflict)?;
                 next.state = outcome.state;
-                let restaurant =
-                    crate::catalog::get_restaurant(state.store.as_ref(), &cur.restaurant)
-                        .await?
-                        .value;
-                let deadline = crate::catalog::now_ms() + restaurant.acceptance_timeout_secs * 1000;
+                let restaurant = crate::catalog::get_restaurant(ctx.store, &cur.restaurant)
+                    .await?
+                    .value;
+                let deadline = ctx.now_ms() + restaurant.acceptance_timeout_secs * 1000;
                 ops.push(TxnOp::put(
                     super::expiry_work_key(order_id),
                     deadline.to_string(),
@@ -208,15 +207,12 @@ async fn record(
                 next.payment.state = PaymentState::Declined;
                 next.payment.error = Some(m.clone());
                 if m.contains(DEADLINE_MESSAGE) {
-                    ops.push(TxnOp::put(
-                        orphan_key(order_id),
-                        crate::catalog::now_ms().to_string(),
-                    ));
+                    ops.push(TxnOp::put(orphan_key(order_id), ctx.now_ms().to_string()));
                 }
                 let outcome =
                     state::next(cur.state, Action::PaymentFailed).map_err(ApiError::conflict)?;
                 next.state = outcome.state;
-                let (c, o) = restock_ops(state, &cur).await?;
+                let (c, o) = restock_ops(ctx.store, &cur).await?;
                 compares.extend(c);
                 ops.extend(o);
             }
@@ -239,7 +235,7 @@ async fn record(
         }
         ops.push(TxnOp::put(&orderk, to_doc(&next)?));
         ops.push(event_op(&next)?);
-        let resp = state
+        let resp = ctx
             .store
             .txn(Txn::new().when(compares).and_then(ops))
             .await?;

@@ -18,7 +18,6 @@
 //! --raw-store` issues exactly this transaction shape.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use protocol::messages::catalog::{MenuItem, Restaurant};
@@ -26,9 +25,10 @@ use protocol::messages::orders::*;
 
 use super::state::{self, Action};
 use super::{customer_index_key, event_op, expiry_work_key, load, order_key, payment_work_key};
-use crate::api::{ApiError, ApiResult, Ctx, from_doc, to_doc};
 use crate::catalog::{self, MenuDoc, StockDoc, Versioned, menu_key, stock_key, unchanged};
+use crate::ctx::Ctx;
 use crate::payments::Gateway;
+use crate::rpc::{ApiError, ApiResult, from_doc, to_doc};
 use crate::store::{Compare, KeyValue, Revision, Store, Txn, TxnOp};
 
 pub const MAX_LINES: usize = 50;
@@ -175,81 +175,6 @@ pub fn price_lines(
         }
     }
     Ok((out, after))
-}
-
-/// Per-key queues: [`Queues::enter`] waits until no one else on this node
-/// holds the key.
-///
-/// Placements at one restaurant all compare (and bump) its ticket counter,
-/// so of several in flight at once only one can commit; the rest read,
-/// plan and send a transaction for nothing, then retry. Queued per
-/// restaurant on the node, they take turns instead. Nodes still race each
-/// other, and the transaction's compares still decide: the queue only
-/// saves wasted work, it guards nothing.
-#[derive(Debug, Default)]
-pub struct Queues {
-    keys: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-/// A turn at one key; the next in line goes when it is dropped.
-#[derive(Debug)]
-pub struct Turn<'a> {
-    queues: &'a Queues,
-    key: String,
-    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
-
-impl Queues {
-    pub async fn enter(&self, key: &str) -> Turn<'_> {
-        let lock = self
-            .keys
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry(key.to_string())
-            .or_default()
-            .clone();
-        Turn {
-            queues: self,
-            key: key.to_string(),
-            guard: Some(lock.lock_owned().await),
-        }
-    }
-
-    /// Keys with someone holding or waiting for them.
-    pub fn len(&self) -> usize {
-        self.keys
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl Drop for Turn<'_> {
-    fn drop(&mut self) {
-        drop(self.guard.take());
-        let mut keys = self
-            .queues
-            .keys
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Only the map's own reference left: nobody holds or waits.
-        if keys
-            .get(&self.key)
-            .is_some_and(|l| Arc::strong_count(l) == 1)
-        {
-            keys.remove(&self.key);
-        }
-    }
-}
-
-/// This node's placement queues, one per restaurant.
-pub fn placing() -> &'static Queues {
-    static PLACING: std::sync::LazyLock<Queues> = std::sync::LazyLock::new(Queues::default);
-    &PLACING
 }
 
 /// What a placement decides on, read before its transaction.
@@ -459,12 +384,12 @@ pub async fn place(ctx: &Ctx<'_>, req: PlaceOrder) -> ApiResult<Order> {
     // alongside the placement's own reads.
     let claims = ctx.claims().await?;
     validate(&req)?;
-    let state = ctx.state;
-    let store = state.store.as_ref();
+    let store = ctx.store;
     let idem = idem_key(&claims.sub, &req.idempotency_key);
     let same = |k: &str| k.to_string();
-    let mut turn = Some(placing().enter(&req.restaurant).await);
-    let (p, mut reads) = futures::try_join!(crate::auth::principal_for(state, &claims), async {
+    let mut turn = Some(ctx.placing.enter(&req.restaurant).await);
+    let identity = ctx.identity();
+    let (p, mut reads) = futures::try_join!(identity.principal_for(&claims), async {
         futures::try_join!(
             async { Ok::<_, ApiError>(store.get(&idem).await?) },
             read_inputs(store, &req.restaurant, &same)
@@ -472,7 +397,7 @@ pub async fn place(ctx: &Ctx<'_>, req: PlaceOrder) -> ApiResult<Order> {
     })?;
     for attempt in 0..200u32 {
         if attempt > 0 {
-            turn = Some(placing().enter(&req.restaurant).await);
+            turn = Some(ctx.placing.enter(&req.restaurant).await);
             reads = futures::try_join!(
                 async { Ok::<_, ApiError>(store.get(&idem).await?) },
                 read_inputs(store, &req.restaurant, &same)
@@ -489,8 +414,8 @@ pub async fn place(ctx: &Ctx<'_>, req: PlaceOrder) -> ApiResult<Order> {
             &req,
             &idem,
             (&p.user_id, &p.username),
-            state.gateway.as_ref(),
-            catalog::now_ms(),
+            ctx.gateway,
+            ctx.now_ms(),
         )?;
         let resp = store.txn(placement.txn).await?;
         // The next placement here may go: the ticket is taken (or lost).
@@ -499,7 +424,7 @@ pub async fn place(ctx: &Ctx<'_>, req: PlaceOrder) -> ApiResult<Order> {
             let mut o = placement.order;
             o.revision = resp.revision as u64;
             let o = if o.state == OrderState::PendingPayment {
-                super::pay::drive(state, &o.id, &[]).await?
+                super::pay::drive(ctx, &o.id, &[]).await?
             } else {
                 o
             };
@@ -510,7 +435,7 @@ pub async fn place(ctx: &Ctx<'_>, req: PlaceOrder) -> ApiResult<Order> {
         }
         // Another placement took the ticket (or changed stock/menu): again,
         // after a short, growing, jittered pause so racers spread out.
-        let jitter = (catalog::now_ms() ^ u64::from(attempt).wrapping_mul(2654435761)) % 5;
+        let jitter = (ctx.now_ms() ^ u64::from(attempt).wrapping_mul(2654435761)) % 5;
         tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(10)) + jitter)).await;
     }
     Err(ApiError::unavailable(
@@ -537,7 +462,7 @@ async fn settled(ctx: &Ctx<'_>, id: &str) -> ApiResult<Order> {
     // "pending_payment" rather than timing out.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
     loop {
-        let (o, _) = load(ctx.state, id).await?;
+        let (o, _) = load(ctx.store, id).await?;
         match o.state {
             OrderState::PendingPayment if tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -549,7 +474,8 @@ async fn settled(ctx: &Ctx<'_>, id: &str) -> ApiResult<Order> {
 
 #[cfg(test)]
 mod tests {
-    use futures::FutureExt;
+    use std::sync::Arc;
+
     use protocol::messages::catalog::{MenuItem, Restaurant};
 
     use super::*;
@@ -790,25 +716,6 @@ mod tests {
                 "{pay}: {keys:?}"
             );
         }
-    }
-
-    #[tokio::test]
-    async fn placements_take_turns_per_restaurant() {
-        let q = Queues::default();
-        let a = q.enter("trattoria").await;
-        // Another placement at the same restaurant waits its turn...
-        assert!(q.enter("trattoria").now_or_never().is_none());
-        // ... one at another restaurant does not.
-        let b = q.enter("sushi").now_or_never().expect("no wait");
-        assert_eq!(q.len(), 2);
-        let mut waiting = Box::pin(q.enter("trattoria"));
-        assert!((&mut waiting).now_or_never().is_none());
-        drop(a);
-        let c = waiting
-            .now_or_never()
-            .expect("its turn once the first is done");
-        drop((b, c));
-        assert!(q.is_empty(), "no key kept once nobody holds or waits");
     }
 
     #[tokio::test]

@@ -9,58 +9,54 @@
 //! calls carry idempotency keys.
 
 use super::state::Action;
-use crate::server::NodeState;
+use crate::ctx::Ctx;
+use crate::rpc::ApiError;
+use crate::store::{Compare, Txn, TxnOp};
 
 /// A payment step younger than this is left to the request that started it.
 pub const GRACE_MS: u64 = 2_000;
 
 /// One round of duties; returns how many orders it touched.
-pub async fn once(
-    state: &NodeState,
-    fence: &[crate::store::Compare],
-) -> Result<usize, crate::api::ApiError> {
-    let now = crate::catalog::now_ms();
+pub async fn once(ctx: &Ctx<'_>, fence: &[Compare]) -> Result<usize, ApiError> {
+    let store = ctx.store;
+    let now = ctx.now_ms();
     let mut touched = 0;
-    for kv in state.store.range("/dfood/work/payments/").await?.kvs {
+    for kv in store.range("/dfood/work/payments/").await?.kvs {
         let since: u64 = String::from_utf8_lossy(&kv.value).parse().unwrap_or(0);
         if now.saturating_sub(since) < GRACE_MS {
             continue;
         }
         let order = kv.key.rsplit('/').next().unwrap_or_default().to_string();
-        match super::pay::drive(state, &order, fence).await {
+        match super::pay::drive(ctx, &order, fence).await {
             Ok(_) => touched += 1,
             Err(e) => tracing::warn!(%order, error = %e, "cannot finish payment step"),
         }
     }
-    for kv in state.store.range("/dfood/work/orphans/").await?.kvs {
+    for kv in store.range("/dfood/work/orphans/").await?.kvs {
         let since: u64 = String::from_utf8_lossy(&kv.value).parse().unwrap_or(0);
         let order = kv.key.rsplit('/').next().unwrap_or_default().to_string();
-        if super::pay::void_orphan(state, &order, since).await {
-            let mut txn = crate::store::Txn::new()
+        if super::pay::void_orphan(ctx, &order, since).await {
+            let txn = Txn::new()
                 .when(fence.iter().cloned())
-                .and_then([crate::store::TxnOp::delete(&kv.key)]);
-            txn.compares.push(crate::store::Compare::mod_revision(
-                &kv.key,
-                kv.mod_revision,
-            ));
-            let _ = state.store.txn(txn).await;
+                .when([Compare::mod_revision(&kv.key, kv.mod_revision)])
+                .and_then([TxnOp::delete(&kv.key)]);
+            let _ = store.txn(txn).await;
             touched += 1;
         }
     }
-    for kv in state.store.range("/dfood/work/expiry/").await?.kvs {
+    for kv in store.range("/dfood/work/expiry/").await?.kvs {
         let deadline: u64 = String::from_utf8_lossy(&kv.value).parse().unwrap_or(0);
         if now < deadline {
             continue;
         }
         let order = kv.key.rsplit('/').next().unwrap_or_default().to_string();
         let reason = Some("not accepted in time".to_string());
-        match super::transition(state, &order, Action::Expire, reason, |_| Ok(()), fence).await {
+        match super::transition(ctx, &order, Action::Expire, reason, |_| Ok(()), fence).await {
             Ok(_) => touched += 1,
             Err(e) if e.code == protocol::wire::ErrorCode::Conflict => {
                 // Accepted or cancelled meanwhile: the marker is stale.
-                let _ = state
-                    .store
-                    .txn(crate::store::Txn::new().and_then([crate::store::TxnOp::delete(&kv.key)]))
+                let _ = store
+                    .txn(Txn::new().and_then([TxnOp::delete(&kv.key)]))
                     .await;
             }
             Err(e) => tracing::warn!(%order, error = %e, "cannot expire order"),

@@ -306,3 +306,16 @@ pub async fn put(
         .await?
         .revision)
 }
+
+/// Whether every compare of `fence` holds now (e.g. the leader key is still
+/// at the fencing token its holder was elected with). A read, so only a
+/// hint between two writes: the writes themselves carry the compares.
+pub async fn fence_holds(store: &dyn Store, fence: &[Compare]) -> bool {
+    for c in fence {
+        match store.get(&c.key).await {
+            Ok(kv) if c.holds(kv.as_ref()) => {}
+            _ => return false,
+        }
+    }
+    true
+}
