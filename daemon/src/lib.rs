@@ -7,11 +7,17 @@
 //! frame, connections close with the "going away" code), give in-flight
 //! requests a moment, revoke the membership lease, close the store.
 
-// Bottom to top (see ARCHITECTURE.md): each module uses only those
-// above it in this list.
+//! Layers, bottom to top (each uses only those below it; ARCHITECTURE.md
+//! has the map): `store`; `clock`, `rpc`, `queues`; `metrics`, `fanout`,
+//! `config`, `payments`, `tls`; `auth::identity` (with `keys`, `hash`,
+//! `crypto`); `ctx`; the domains `auth`, `catalog`, `orders`, which see
+//! only a `Ctx`; `cluster`; `api`; `node`; `server`; this file. `bench` is
+//! the raw-store runner of `dfoodd-bench`, beside the stack.
+
 pub mod api;
 pub mod args;
 pub mod auth;
+pub mod bench;
 pub mod catalog;
 pub mod clock;
 pub mod cluster;

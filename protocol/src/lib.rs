@@ -25,6 +25,8 @@ pub mod requests;
 pub mod retry;
 pub mod wire;
 
+#[cfg(feature = "bench")]
+pub mod bench;
 #[cfg(feature = "client")]
 pub mod client;
 #[cfg(feature = "client")]

@@ -2,43 +2,34 @@
 //! us, to know where the time goes.
 //!
 //! - `bench place` logs in as many customers and places orders at a seeded
-//!   restaurant; `--raw-store` issues the same placement transaction
-//!   (same reads, compares, puts and value sizes, same retry on a lost
-//!   race) straight at the store through `daemon::store`, and `--compare`
-//!   runs both back to back and prints their ratio.
+//!   restaurant; `--raw-store` has `dfoodd-bench` (the daemon's own
+//!   placement loop: same reads, compares, puts and value sizes, same retry
+//!   on a lost race) run it straight at the store and reads its report, and
+//!   `--compare` runs both back to back and prints their ratio. The CLI
+//!   links no store: the load driver and report are `protocol::bench`.
 //! - `bench read` browses the menu (`menu.get`).
 //! - `bench track` opens N subscribers on `restaurant:<id>` while orders are
 //!   placed, and measures commit-to-receipt latency (the order's
 //!   `updated_at` against the time its event arrives).
 //!
-//! Load is either closed loop (`--concurrency` requests always in flight)
-//! or open loop (`--rate` requests per second, at most `--concurrency` in
-//! flight). Open-loop latency is measured from each request's intended
-//! send time, not from when it could actually be sent, so a stalled server
-//! is not hidden by the generator waiting for it (coordinated omission).
-//! Latencies go to an HDR histogram (microsecond resolution, 3 significant
-//! digits).
+//! Load is closed loop (`--concurrency` in flight) or open loop (`--rate`
+//! per second, latency from each request's intended send time); see
+//! `protocol::bench`.
 
-use std::collections::BTreeMap;
-use std::future::Future;
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use daemon::catalog::{MenuDoc, StockDoc};
-use daemon::store::{Compare, Store, StoreError, Txn, TxnOp};
-use hdrhistogram::Histogram;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use protocol::bench::{
+    FsyncStats, Load, Op, OpFuture, RateSchedule, Recorder, Report, RssSeries, drive, order_lines,
+    ratio, seed_menu,
+};
 use protocol::client::ClientError;
 use protocol::messages::SubscribeRequest;
 use protocol::messages::auth::{Account, SignupRequest, TokenRequest, TokenResponse};
 use protocol::messages::catalog::{
-    CreateRestaurant, Menu, MenuImport, MenuItem, Modifier, Restaurant, RestaurantRef,
-    types as catalog_types,
+    CreateRestaurant, Menu, MenuImport, Restaurant, RestaurantRef, types as catalog_types,
 };
 use protocol::messages::orders::{LineRequest, Order, PlaceOrder, types as order_types};
 use protocol::session::{self, Session, SessionOptions};
@@ -65,8 +56,9 @@ pub enum BenchCmd {
     /// --raw-store issues the same placement transaction straight at the
     /// store instead (--etcd endpoints, else the embedded store file
     /// --store, else a temporary one), under keys /dfood-raw/... so the
-    /// daemons never see them. --compare runs the store first, then the
-    /// daemons, and prints both with their ratio.
+    /// daemons never see them; it runs dfoodd-bench (built and installed
+    /// with dfoodd), found beside dfood or on PATH. --compare runs the
+    /// store first, then the daemons, and prints both with their ratio.
     Place(PlaceArgs),
     /// Browse the menu (menu.get, no login) as fast as the load allows.
     Read(ReadArgs),
@@ -202,225 +194,11 @@ pub struct TrackArgs {
 // Pure parts: schedule, recorder, report
 // ---------------------------------------------------------------------------
 
-/// Open-loop send times: request `i` is due `i / rate` seconds after the
-/// start, whatever happened to the ones before it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RateSchedule {
-    interval_ns: f64,
-}
-
-impl RateSchedule {
-    pub fn new(per_sec: f64) -> Result<RateSchedule, String> {
-        if !(per_sec.is_finite() && per_sec > 0.0) {
-            return Err(format!("--rate must be a positive number, not {per_sec}"));
-        }
-        Ok(RateSchedule {
-            interval_ns: 1e9 / per_sec,
-        })
-    }
-
-    /// When request `i` is due, from the start.
-    pub fn due(&self, i: u64) -> Duration {
-        Duration::from_nanos((i as f64 * self.interval_ns).round() as u64)
-    }
-
-    /// How many requests are due within `elapsed` of the start.
-    pub fn due_within(&self, elapsed: Duration) -> u64 {
-        (elapsed.as_nanos() as f64 / self.interval_ns).floor() as u64 + 1
-    }
-}
-
-/// When a run stops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit {
-    pub count: Option<u64>,
-    pub duration: Option<Duration>,
-}
-
-impl Limit {
-    pub fn from_args(load: &LoadArgs) -> Limit {
-        Limit {
-            count: load.count,
-            duration: match (load.duration, load.count) {
-                (None, None) => Some(Duration::from_secs(10)),
-                (d, _) => d,
-            },
-        }
-    }
-
-    /// Whether request number `seq`, due `due` after the start, is still
-    /// part of the run.
-    pub fn admits(&self, seq: u64, due: Duration) -> bool {
-        self.count.is_none_or(|c| seq < c) && self.duration.is_none_or(|d| due < d)
-    }
-}
-
-/// Latencies and outcomes of one run.
-pub struct Recorder {
-    /// Microseconds.
-    pub hist: Histogram<u64>,
-    pub ok: u64,
-    pub errors: BTreeMap<String, u64>,
-}
-
-impl Default for Recorder {
-    fn default() -> Self {
-        Recorder {
-            hist: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
-            ok: 0,
-            errors: BTreeMap::new(),
-        }
-    }
-}
-
-impl Recorder {
-    pub fn record(&mut self, latency: Duration, outcome: Result<(), String>) {
-        match outcome {
-            Ok(()) => {
-                self.ok += 1;
-                self.hist
-                    .saturating_record((latency.as_micros() as u64).max(1));
-            }
-            Err(kind) => *self.errors.entry(kind).or_default() += 1,
-        }
-    }
-
-    pub fn errors_total(&self) -> u64 {
-        self.errors.values().sum()
-    }
-}
-
-/// Latency percentiles in milliseconds (successful requests only).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct Latency {
-    pub p50: f64,
-    pub p90: f64,
-    pub p99: f64,
-    pub p999: f64,
-    pub max: f64,
-    pub mean: f64,
-}
-
-fn ms(us: u64) -> f64 {
-    (us as f64 / 1000.0 * 1000.0).round() / 1000.0
-}
-
-impl Latency {
-    pub fn of(h: &Histogram<u64>) -> Latency {
-        if h.is_empty() {
-            return Latency::default();
-        }
-        Latency {
-            p50: ms(h.value_at_quantile(0.50)),
-            p90: ms(h.value_at_quantile(0.90)),
-            p99: ms(h.value_at_quantile(0.99)),
-            p999: ms(h.value_at_quantile(0.999)),
-            max: ms(h.max()),
-            mean: (h.mean() / 1000.0 * 1000.0).round() / 1000.0,
-        }
-    }
-}
-
-/// What one run measured; the `--output json` document of `bench place`,
-/// `bench read` and `bench track`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    /// `place`, `read` or `track`.
-    pub bench: String,
-    /// `dfoodd` (through the daemons) or `raw-store`.
-    pub target: String,
-    /// Endpoints, or the store (`etcd <urls>`, `embedded <file>`).
-    pub against: String,
-    pub concurrency: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rate: Option<f64>,
-    pub connections: u32,
-    pub elapsed_secs: f64,
-    /// Successful requests (for `track`: events received).
-    pub ok: u64,
-    pub errors: u64,
-    pub errors_by_kind: BTreeMap<String, u64>,
-    /// Successful requests per second.
-    pub throughput: f64,
-    pub latency_ms: Latency,
-    /// Placement transactions that lost a race and were retried (raw
-    /// store only; dfoodd retries inside the daemon, unseen here).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lost_races: Option<u64>,
-    /// `track`: orders placed while the subscribers listened.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub orders_placed: Option<u64>,
-    /// Raw runs on the embedded store: its commits (each one fsync) and
-    /// the write requests they carried during the run (group commit).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fsyncs: Option<FsyncStats>,
-    /// `--rss-pid`: each process's resident memory during the run.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub rss: Vec<RssSeries>,
-}
-
-/// Group commit during a raw run on the embedded store.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct FsyncStats {
-    /// Commits, each one fsync.
-    pub commits: u64,
-    /// Write requests those commits carried: placement transactions, and
-    /// lost races that happened to share a commit (a batch of lost races
-    /// only writes nothing and is not committed).
-    pub requests: u64,
-    /// requests / commits.
-    pub requests_per_fsync: f64,
-}
-
-impl FsyncStats {
-    pub fn between(
-        before: daemon::store::embedded::CommitStats,
-        after: daemon::store::embedded::CommitStats,
-    ) -> FsyncStats {
-        let commits = after.commits - before.commits;
-        let requests = after.requests - before.requests;
-        FsyncStats {
-            commits,
-            requests,
-            requests_per_fsync: (ratio(requests as f64, commits as f64) * 100.0).round() / 100.0,
-        }
-    }
-}
-
 fn fsync_line(f: &FsyncStats) -> String {
     format!(
         "embedded store: {} write requests in {} commits (fsyncs), {:.2} per fsync",
         f.requests, f.commits, f.requests_per_fsync
     )
-}
-
-/// Resident memory of one process, sampled during a run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct RssSeries {
-    pub pid: u32,
-    /// (seconds since the start of the run, KiB), first sample at 0 s,
-    /// last at the end of the run.
-    pub samples: Vec<(f64, u64)>,
-}
-
-impl RssSeries {
-    /// Last sample minus the first, in KiB (0 with fewer than 2 samples).
-    pub fn growth_kib(&self) -> i64 {
-        match (self.samples.first(), self.samples.last()) {
-            (Some(a), Some(b)) => b.1 as i64 - a.1 as i64,
-            _ => 0,
-        }
-    }
-}
-
-/// `VmRSS` of a process in KiB, from the text of `/proc/<pid>/status`.
-pub fn vm_rss_kib(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn sample_rss(pid: u32) -> Option<u64> {
-    vm_rss_kib(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
 }
 
 fn rss_line(r: &RssSeries) -> String {
@@ -436,30 +214,6 @@ fn rss_line(r: &RssSeries) -> String {
         series.join(", "),
         r.growth_kib() as f64 / 1024.0
     )
-}
-
-impl Report {
-    fn new(bench: &str, target: &str, against: String, load: &Plan, rec: &Recorder) -> Report {
-        let elapsed = load.elapsed.as_secs_f64().max(1e-9);
-        Report {
-            bench: bench.into(),
-            target: target.into(),
-            against,
-            concurrency: load.concurrency,
-            rate: load.rate,
-            connections: load.connections,
-            elapsed_secs: (elapsed * 1000.0).round() / 1000.0,
-            ok: rec.ok,
-            errors: rec.errors_total(),
-            errors_by_kind: rec.errors.clone(),
-            throughput: (rec.ok as f64 / elapsed * 10.0).round() / 10.0,
-            latency_ms: Latency::of(&rec.hist),
-            lost_races: None,
-            orders_placed: None,
-            fsyncs: None,
-            rss: load.rss.clone(),
-        }
-    }
 }
 
 /// `--compare`: both runs and how the daemons fare against the store.
@@ -481,14 +235,6 @@ pub struct Ratio {
     pub p99: f64,
     /// Added per request at the median, milliseconds.
     pub p50_added_ms: f64,
-}
-
-fn ratio(a: f64, b: f64) -> f64 {
-    if b > 0.0 {
-        (a / b * 100.0).round() / 100.0
-    } else {
-        0.0
-    }
 }
 
 impl Comparison {
@@ -684,184 +430,21 @@ pub fn render_comparison(c: &Comparison) -> String {
 // The load driver
 // ---------------------------------------------------------------------------
 
-type OpFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
-/// One request of the benchmark; its argument is the request's sequence
-/// number (0, 1, ...), unique within the run.
-type Op = Arc<dyn Fn(u64) -> OpFuture + Send + Sync>;
-
-/// How a run went, for the report.
-struct Plan {
-    concurrency: u32,
-    rate: Option<f64>,
-    connections: u32,
-    elapsed: Duration,
-    rss: Vec<RssSeries>,
-}
-
-struct Shared {
-    rec: Mutex<Recorder>,
-    ok: AtomicU64,
-    failed: AtomicU64,
-}
-
-impl Shared {
-    fn record(&self, latency: Duration, outcome: Result<(), String>) {
-        if outcome.is_ok() {
-            self.ok.fetch_add(1, Ordering::Relaxed);
-        } else {
-            self.failed.fetch_add(1, Ordering::Relaxed);
-        }
-        self.rec
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .record(latency, outcome);
-    }
-}
-
-fn progress_bar(show: bool, limit: Limit, label: &str) -> ProgressBar {
-    if !show || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let (len, unit) = match (limit.count, limit.duration) {
-        (Some(n), _) => (n, "{pos}/{len}"),
-        (None, Some(d)) => (d.as_millis() as u64, "{elapsed}"),
-        (None, None) => (0, "{pos}"),
-    };
-    let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    let template = format!("{label} [{{bar:30}}] {unit} {{msg}}");
-    if let Ok(style) = ProgressStyle::with_template(&template) {
-        pb.set_style(style.progress_chars("=> "));
-    }
-    pb
-}
-
-/// Runs `op` under the load `load` describes; returns what it recorded.
-async fn drive(load: &LoadArgs, op: Op, label: &str, show: bool) -> (Plan, Recorder) {
-    let limit = Limit::from_args(load);
-    let concurrency = load.concurrency as usize;
-    let shared = Arc::new(Shared {
-        rec: Mutex::new(Recorder::default()),
-        ok: AtomicU64::new(0),
-        failed: AtomicU64::new(0),
-    });
-    let pb = progress_bar(show, limit, label);
-    let done = Arc::new(AtomicBool::new(false));
-    let start = Instant::now();
-    let sampler = {
-        let (pids, every, done) = (load.rss_pids.clone(), load.rss_every, done.clone());
-        tokio::spawn(async move {
-            let mut series: Vec<RssSeries> = pids
-                .iter()
-                .map(|&pid| RssSeries {
-                    pid,
-                    samples: vec![],
-                })
-                .collect();
-            if series.is_empty() {
-                return series;
-            }
-            let mut next = Instant::now();
-            loop {
-                let finished = done.load(Ordering::Relaxed);
-                if finished || Instant::now() >= next {
-                    let t = start.elapsed().as_secs_f64();
-                    for s in &mut series {
-                        if let Some(k) = sample_rss(s.pid) {
-                            s.samples.push((t, k));
-                        }
-                    }
-                    next += every;
-                }
-                if finished {
-                    return series;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-    };
-    let ticker = {
-        let (pb, shared, done) = (pb.clone(), shared.clone(), done.clone());
-        tokio::spawn(async move {
-            let mut last = (Instant::now(), 0u64);
-            while !done.load(Ordering::Relaxed) {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                let ok = shared.ok.load(Ordering::Relaxed);
-                let failed = shared.failed.load(Ordering::Relaxed);
-                let now = Instant::now();
-                let rate = (ok - last.1) as f64 / now.duration_since(last.0).as_secs_f64();
-                last = (now, ok);
-                if limit.count.is_some() {
-                    pb.set_position(ok + failed);
-                } else {
-                    pb.set_position(start.elapsed().as_millis() as u64);
-                }
-                pb.set_message(format!("{ok} ok, {failed} errors, {rate:.0}/s"));
-            }
-        })
-    };
-    match load.rate {
-        None => {
-            let issued = Arc::new(AtomicU64::new(0));
-            let mut workers = tokio::task::JoinSet::new();
-            for _ in 0..concurrency {
-                let (op, shared, issued) = (op.clone(), shared.clone(), issued.clone());
-                workers.spawn(async move {
-                    loop {
-                        let seq = issued.fetch_add(1, Ordering::Relaxed);
-                        if !limit.admits(seq, start.elapsed()) {
-                            break;
-                        }
-                        let t0 = Instant::now();
-                        let outcome = op(seq).await;
-                        shared.record(t0.elapsed(), outcome);
-                    }
-                });
-            }
-            while workers.join_next().await.is_some() {}
-        }
-        Some(rate) => {
-            let schedule = RateSchedule::new(rate).unwrap_or(RateSchedule { interval_ns: 1e6 });
-            let slots = Arc::new(tokio::sync::Semaphore::new(concurrency));
-            let mut seq = 0u64;
-            while limit.admits(seq, schedule.due(seq)) {
-                let due = start + schedule.due(seq);
-                tokio::time::sleep_until(due.into()).await;
-                let Ok(slot) = slots.clone().acquire_owned().await else {
-                    break;
-                };
-                let (op, shared) = (op.clone(), shared.clone());
-                tokio::spawn(async move {
-                    let outcome = op(seq).await;
-                    // From the intended send time: waiting for a free slot
-                    // is part of the latency a user would see.
-                    shared.record(due.elapsed(), outcome);
-                    drop(slot);
-                });
-                seq += 1;
-            }
-            let _all = slots.acquire_many(concurrency as u32).await;
-        }
-    }
-    let elapsed = start.elapsed();
-    done.store(true, Ordering::Relaxed);
-    let _ = ticker.await;
-    let rss = sampler.await.unwrap_or_default();
-    pb.finish_and_clear();
-    let rec = std::mem::take(&mut *shared.rec.lock().unwrap_or_else(PoisonError::into_inner));
-    (
-        Plan {
-            concurrency: load.concurrency,
-            rate: load.rate,
-            connections: connections(load),
-            elapsed,
-            rss,
-        },
-        rec,
-    )
-}
-
 fn connections(load: &LoadArgs) -> u32 {
     load.connections.unwrap_or(load.concurrency.min(4)).max(1)
+}
+
+/// The driver's view of the load flags.
+fn load_of(l: &LoadArgs) -> Load {
+    Load {
+        concurrency: l.concurrency,
+        rate: l.rate,
+        duration: l.duration,
+        count: l.count,
+        connections: connections(l),
+        rss_pids: l.rss_pids.clone(),
+        rss_every: l.rss_every,
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -976,71 +559,6 @@ fn restaurant_ids(setup: &SetupArgs) -> Vec<String> {
             .map(|i| format!("{}-{i}", setup.restaurant))
             .collect()
     }
-}
-
-/// The seeded menu: a dozen items; one counts stock (so placements take
-/// stock, as the stock compare and put of a real order do), one has a
-/// modifier.
-pub fn seed_menu() -> Vec<MenuItem> {
-    let mut items = vec![
-        MenuItem {
-            sku: "margherita".into(),
-            name: "Margherita".into(),
-            price: 950,
-            station: "oven".into(),
-            modifiers: vec![Modifier {
-                code: "extra_cheese".into(),
-                name: "Extra cheese".into(),
-                price: 150,
-            }],
-            available: true,
-            stock: None,
-            allergens: "gluten; milk".into(),
-        },
-        MenuItem {
-            sku: "tiramisu".into(),
-            name: "Tiramisu".into(),
-            price: 600,
-            station: "cold".into(),
-            modifiers: vec![],
-            available: true,
-            stock: Some(1_000_000_000),
-            allergens: "egg; milk".into(),
-        },
-    ];
-    for i in 1..=10 {
-        items.push(MenuItem {
-            sku: format!("dish-{i}"),
-            name: format!("Dish number {i}"),
-            price: 500 + 25 * i,
-            station: if i % 2 == 0 { "grill" } else { "fry" }.into(),
-            modifiers: vec![],
-            available: true,
-            stock: None,
-            allergens: String::new(),
-        });
-    }
-    items
-}
-
-/// The lines of every benchmark order: 2 x margherita + extra cheese, 1 x
-/// tiramisu, with the prices the menu shows.
-pub fn order_lines(menu: &[MenuItem]) -> Vec<LineRequest> {
-    let price = |sku: &str, extra: i64| menu.iter().find(|i| i.sku == sku).map(|i| i.price + extra);
-    vec![
-        LineRequest {
-            sku: "margherita".into(),
-            qty: 2,
-            modifiers: vec!["extra_cheese".into()],
-            expected_unit_price: price("margherita", 150),
-        },
-        LineRequest {
-            sku: "tiramisu".into(),
-            qty: 1,
-            modifiers: vec![],
-            expected_unit_price: price("tiramisu", 0),
-        },
-    ]
 }
 
 /// Creates, seeds and opens the restaurants as the manager; returns the
@@ -1168,277 +686,97 @@ async fn place_via_dfoodd(g: &Global, a: &PlaceArgs, show: bool) -> Result<Repor
         lines,
         a.pay.clone(),
     );
-    let (plan, rec) = drive(&a.load, op, "place via dfoodd", show).await;
+    let (plan, rec) = drive(&load_of(&a.load), op, "place via dfoodd", show).await;
     for s in ss {
         s.close().await;
     }
     Ok(Report::new("place", "dfoodd", against, &plan, &rec))
 }
 
-/// The store the raw mode talks to.
-struct RawStore {
-    store: Arc<dyn Store>,
-    embedded: Option<Arc<daemon::store::embedded::EmbeddedStore>>,
-    against: String,
-    _dir: Option<tempfile::TempDir>,
-}
-
-async fn open_raw_store(a: &PlaceArgs) -> Result<RawStore, CliError> {
-    let unavailable =
-        |e: StoreError| CliError::new(crate::exit::UNAVAILABLE, "unavailable", e.to_string());
-    if let Some(list) = &a.etcd {
-        let endpoints = session::parse_endpoints(list);
-        let store = daemon::store::etcd::EtcdStore::connect(&endpoints)
-            .await
-            .map_err(unavailable)?;
-        return Ok(RawStore {
-            store,
-            embedded: None,
-            against: format!("etcd {}", endpoints.join(",")),
-            _dir: None,
-        });
+/// `--raw-store`: the placement transaction straight at the store. The
+/// CLI does not link the store: `dfoodd-bench place`, a binary of the
+/// daemon's (installed beside `dfoodd`), runs the daemon's own placement
+/// loop there with the same load and prints its report as JSON.
+async fn place_raw(a: &PlaceArgs, show: bool) -> Result<Report, CliError> {
+    let bin = dfoodd_bench()?;
+    let l = &a.load;
+    let mut cmd = tokio::process::Command::new(&bin);
+    cmd.arg("place")
+        .args(["--concurrency", &l.concurrency.to_string()])
+        .args(["--restaurant", &a.setup.restaurant])
+        .args(["--restaurants", &a.setup.restaurants.to_string()])
+        .args(["--customers", &a.customers.to_string()])
+        .args(["--customer-prefix", &a.customer_prefix])
+        .args(["--pay", &a.pay])
+        .args(["--rss-every", &format!("{}ms", l.rss_every.as_millis())]);
+    if let Some(r) = l.rate {
+        cmd.args(["--rate", &r.to_string()]);
     }
-    let (path, dir) = match &a.store {
-        Some(p) => (p.clone(), None),
-        None => {
-            let dir = tempfile::Builder::new()
-                .prefix("dfood-bench-")
-                .tempdir()
-                .map_err(|e| CliError::config(format!("temporary directory: {e}")))?;
-            (dir.path().join("store.redb"), Some(dir))
-        }
-    };
-    let store = daemon::store::embedded::EmbeddedStore::open(&path).map_err(unavailable)?;
-    Ok(RawStore {
-        store: store.clone(),
-        embedded: Some(store),
-        against: format!("embedded {}", path.display()),
-        _dir: dir,
+    if let Some(d) = l.duration {
+        cmd.args(["--duration", &format!("{}ms", d.as_millis())]);
+    }
+    if let Some(n) = l.count {
+        cmd.args(["--count", &n.to_string()]);
+    }
+    for pid in &l.rss_pids {
+        cmd.args(["--rss-pid", &pid.to_string()]);
+    }
+    if let Some(e) = &a.etcd {
+        cmd.args(["--etcd", e]);
+    }
+    if let Some(f) = &a.store {
+        cmd.arg("--store").arg(f);
+    }
+    if !show {
+        cmd.arg("--no-progress");
+    }
+    // The progress bar and errors go to our stderr; the report to a pipe.
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit());
+    let out = cmd
+        .output()
+        .await
+        .map_err(|e| CliError::config(format!("cannot run {}: {e}", bin.display())))?;
+    if !out.status.success() {
+        return Err(CliError::new(
+            crate::exit::UNAVAILABLE,
+            "unavailable",
+            format!(
+                "{} failed ({}); see its message above",
+                bin.display(),
+                out.status
+            ),
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| {
+        CliError::new(
+            crate::exit::PROTOCOL,
+            "protocol_error",
+            format!("{} printed no report: {e}", bin.display()),
+        )
     })
 }
 
-/// Raw keys live under `/dfood-raw/` instead of `/dfood/`: the same shape
-/// (4 bytes longer), invisible to any daemon sharing the store.
-fn raw(key: &str) -> String {
-    match key.strip_prefix("/dfood/") {
-        Some(rest) => format!("/dfood-raw/{rest}"),
-        None => key.to_string(),
-    }
-}
-
-fn store_error_kind(e: &StoreError) -> String {
-    match e {
-        StoreError::Unavailable(_) => "unavailable",
-        StoreError::Compacted { .. } => "compacted",
-        StoreError::LeaseNotFound(_) => "lease_not_found",
-        StoreError::Invalid(_) => "invalid",
-        StoreError::Internal(_) => "internal",
-    }
-    .into()
-}
-
-/// What the raw placement needs, shared by its tasks.
-struct RawPlace {
-    store: Arc<dyn Store>,
-    restaurants: Vec<String>,
-    /// (user id, username), shaped like the daemon's.
-    customers: Vec<(String, String)>,
-    lines: Vec<LineRequest>,
-    pay: String,
-    run: String,
-    /// The daemon's default gateway, over the same store: its records go
-    /// into the placement transaction as they do in the daemon.
-    gateway: Arc<dyn daemon::payments::Gateway>,
-    lost_races: AtomicU64,
-    /// The daemon's per-restaurant turns (this process is one node).
-    placing: daemon::queues::Queues,
-}
-
-/// Writes restaurant, menu and stock documents as the catalog would.
-async fn seed_raw(store: &dyn Store, restaurants: &[String]) -> Result<(), CliError> {
-    let fail = |e: String| {
-        CliError::new(
-            crate::exit::UNAVAILABLE,
-            "unavailable",
-            format!("bench setup: {e}"),
-        )
-    };
-    let items = seed_menu();
-    let menu = MenuDoc {
-        items: items
-            .iter()
-            .cloned()
-            .map(|mut i| {
-                i.stock = None;
-                i
-            })
-            .collect(),
-    };
-    let stock = StockDoc {
-        units: items
-            .iter()
-            .filter_map(|i| Some((i.sku.clone(), i.stock?)))
-            .collect(),
-    };
-    for id in restaurants {
-        let r = Restaurant {
-            id: id.clone(),
-            name: format!("Bench {id}"),
-            currency: "EUR".into(),
-            open: true,
-            acceptance_timeout_secs: 86_400,
-            created_at: unix_ms(),
-        };
-        let ops = vec![
-            TxnOp::put(raw(&daemon::catalog::restaurant_key(id)), json(&r)),
-            TxnOp::put(raw(&daemon::catalog::menu_key(id)), json(&menu)),
-            TxnOp::put(raw(&daemon::catalog::stock_key(id)), json(&stock)),
-        ];
-        store
-            .txn(Txn::new().and_then(ops))
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-    }
-    Ok(())
-}
-
-/// A document as the daemon stores it (`daemon::api::to_doc`: JSON).
-fn json<T: Serialize>(v: &T) -> Vec<u8> {
-    serde_json::to_vec(v).expect("serialisable")
-}
-
-/// The same transaction with every key moved under `/dfood-raw/`.
-fn raw_txn(t: Txn) -> Txn {
-    let op = |o: TxnOp| match o {
-        TxnOp::Put { key, value, lease } => TxnOp::Put {
-            key: raw(&key),
-            value,
-            lease,
-        },
-        TxnOp::Delete { key } => TxnOp::Delete { key: raw(&key) },
-        TxnOp::Get { key } => TxnOp::Get { key: raw(&key) },
-    };
-    Txn {
-        compares: t
-            .compares
-            .into_iter()
-            .map(|c| Compare {
-                key: raw(&c.key),
-                ..c
-            })
-            .collect(),
-        success: t.success.into_iter().map(op).collect(),
-        failure: t.failure.into_iter().map(op).collect(),
-    }
-}
-
-/// One placement, straight at the store: the per-restaurant turn, the
-/// reads, the transaction and the retry on a lost race of
-/// `daemon::orders::place::place` — the same `read_inputs` and `plan` —
-/// without the parts that are not the store's
-/// (auth, the answer). With the sandbox gateway the payment's records are
-/// part of that transaction, so they are here too.
-async fn raw_place(ctx: &RawPlace, seq: u64) -> Result<(), String> {
-    use daemon::orders::place::{idem_key, plan, read_inputs};
-    let store = ctx.store.as_ref();
-    let r = &ctx.restaurants[seq as usize % ctx.restaurants.len()];
-    let (user_id, username) = &ctx.customers[seq as usize % ctx.customers.len()];
-    let req = PlaceOrder {
-        restaurant: r.clone(),
-        lines: ctx.lines.clone(),
-        note: String::new(),
-        payment_method: ctx.pay.clone(),
-        idempotency_key: format!("bench-{}-{seq}", ctx.run),
-    };
-    // The daemon's key; `plan` compares and puts it, `raw_txn` moves it.
-    let idem = idem_key(user_id, &req.idempotency_key);
-    let code = |e: daemon::rpc::ApiError| e.code.as_str().to_string();
-    let moved = |k: &str| raw(k);
-    for attempt in 0..200u32 {
-        // The daemon's per-restaurant turn (this process is one node).
-        let turn = ctx.placing.enter(r).await;
-        let (existing, inputs) = tokio::try_join!(
-            async {
-                store
-                    .get(&raw(&idem))
-                    .await
-                    .map_err(|e| store_error_kind(&e))
-            },
-            async { read_inputs(store, r, &moved).await.map_err(code) }
-        )?;
-        if existing.is_some() {
-            return Ok(());
-        }
-        let placement = plan(
-            &inputs,
-            &req,
-            &idem,
-            (user_id, username),
-            ctx.gateway.as_ref(),
-            unix_ms(),
-        )
-        .map_err(code)?;
-        let resp = store
-            .txn(raw_txn(placement.txn))
-            .await
-            .map_err(|e| store_error_kind(&e))?;
-        drop(turn);
-        if resp.succeeded {
-            return Ok(());
-        }
-        ctx.lost_races.fetch_add(1, Ordering::Relaxed);
-        // The daemon's pause after a lost race.
-        let jitter = (unix_ms() ^ u64::from(attempt).wrapping_mul(2654435761)) % 5;
-        tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(10)) + jitter)).await;
-    }
-    Err("too_many_lost_races".into())
-}
-
-async fn place_raw(a: &PlaceArgs, show: bool) -> Result<Report, CliError> {
-    let rs = open_raw_store(a).await?;
-    let restaurants = restaurant_ids(&a.setup);
-    seed_raw(rs.store.as_ref(), &restaurants).await?;
-    let run = run_id();
-    let ctx = Arc::new(RawPlace {
-        store: rs.store.clone(),
-        restaurants,
-        customers: (1..=a.customers)
-            .map(|i| {
-                (
-                    format!("usr_{:024x}", u128::from(i) * 0x9e37_79b9_7f4a_7c15),
-                    format!("{}-{i}", a.customer_prefix),
-                )
-            })
-            .collect(),
-        lines: order_lines(&seed_menu()),
-        pay: a.pay.clone(),
-        run,
-        gateway: Arc::new(daemon::payments::sandbox::SandboxGateway::new(
-            rs.store.clone(),
-        )),
-        lost_races: AtomicU64::new(0),
-        placing: Default::default(),
-    });
-    let op: Op = {
-        let ctx = ctx.clone();
-        Arc::new(move |seq| {
-            let ctx = ctx.clone();
-            Box::pin(async move { raw_place(&ctx, seq).await }) as OpFuture
+/// `dfoodd-bench`: beside this `dfood` (both built or installed
+/// together), else on `PATH`.
+fn dfoodd_bench() -> Result<PathBuf, CliError> {
+    const NAME: &str = "dfoodd-bench";
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join(NAME)));
+    let on_path = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join(NAME))
+        .collect::<Vec<_>>();
+    beside
+        .into_iter()
+        .chain(on_path)
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            CliError::config(format!(
+                "--raw-store needs {NAME}, the daemon's raw-store runner, beside dfood or on PATH: build it with `cargo build -p daemon` (it is installed with dfoodd)"
+            ))
         })
-    };
-    let before = rs.embedded.as_ref().map(|e| e.commit_stats());
-    let (mut plan, rec) = drive(&a.load, op, "place via raw store", show).await;
-    plan.connections = 1;
-    let mut report = Report::new("place", "raw-store", rs.against.clone(), &plan, &rec);
-    report.lost_races = Some(ctx.lost_races.load(Ordering::Relaxed));
-    if let (Some(e), Some(before)) = (&rs.embedded, before) {
-        report.fsyncs = Some(FsyncStats::between(before, e.commit_stats()));
-    }
-    if let Some(embedded) = &rs.embedded {
-        // Finish queued writes before the temporary directory goes.
-        embedded.close().await;
-    }
-    Ok(report)
 }
 
 pub async fn bench(g: &Global, cmd: BenchCmd) -> Result<(), CliError> {
@@ -1507,7 +845,7 @@ async fn read(g: &Global, a: ReadArgs) -> Result<(), CliError> {
                 .map_err(|e| client_error_kind(&e))
         }) as OpFuture
     });
-    let (plan, rec) = drive(&a.load, op, "menu.get", show).await;
+    let (plan, rec) = drive(&load_of(&a.load), op, "menu.get", show).await;
     for s in ss {
         s.close().await;
     }
@@ -1613,7 +951,7 @@ async fn track(g: &Global, a: TrackArgs) -> Result<(), CliError> {
         order_lines(&seed_menu()),
         "pm_card_visa".into(),
     );
-    let (plan, placed) = drive(&a.load, op, "track", show).await;
+    let (plan, placed) = drive(&load_of(&a.load), op, "track", show).await;
     // Let the last events arrive.
     tokio::time::sleep(Duration::from_secs(1)).await;
     subs.abort_all();
@@ -1641,54 +979,18 @@ async fn track(g: &Global, a: TrackArgs) -> Result<(), CliError> {
 mod tests {
     use super::*;
     use clap::Parser;
-
-    #[test]
-    fn schedule_spaces_requests_evenly() {
-        let s = RateSchedule::new(1000.0).unwrap();
-        assert_eq!(s.due(0), Duration::ZERO);
-        assert_eq!(s.due(1), Duration::from_millis(1));
-        assert_eq!(s.due(1500), Duration::from_millis(1500));
-        assert_eq!(s.due_within(Duration::ZERO), 1);
-        assert_eq!(s.due_within(Duration::from_micros(999)), 1);
-        assert_eq!(s.due_within(Duration::from_millis(10)), 11);
-        let third = RateSchedule::new(3.0).unwrap();
-        assert_eq!(third.due(3), Duration::from_secs(1));
-        assert_eq!(third.due(1), Duration::from_nanos(333_333_333));
-    }
-
-    #[test]
-    fn schedule_refuses_nonsense_rates() {
-        for r in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-            assert!(RateSchedule::new(r).is_err(), "{r}");
-        }
-    }
-
-    #[test]
-    fn limits_stop_at_count_or_duration() {
-        let by_count = Limit {
-            count: Some(3),
-            duration: None,
-        };
-        assert!(by_count.admits(2, Duration::from_secs(99)));
-        assert!(!by_count.admits(3, Duration::ZERO));
-        let by_time = Limit {
-            count: None,
-            duration: Some(Duration::from_secs(1)),
-        };
-        assert!(by_time.admits(1_000_000, Duration::from_millis(999)));
-        assert!(!by_time.admits(0, Duration::from_secs(1)));
-    }
+    use protocol::bench::{Latency, Limit, Plan, sample_rss, vm_rss_kib};
 
     #[test]
     fn ten_seconds_unless_a_count_is_given() {
         let mut load = parse(&["dfood", "bench", "place"]).load;
         assert_eq!(
-            Limit::from_args(&load).duration,
+            Limit::of(&load_of(&load)).duration,
             Some(Duration::from_secs(10))
         );
         load.count = Some(5);
         assert_eq!(
-            Limit::from_args(&load),
+            Limit::of(&load_of(&load)),
             Limit {
                 count: Some(5),
                 duration: None
@@ -1773,6 +1075,24 @@ mod tests {
     }
 
     #[test]
+    fn fsyncs_per_commit_are_counted_between_two_readings() {
+        let f = FsyncStats::between((10, 12), (110, 1012));
+        assert_eq!(
+            (f.commits, f.requests, f.requests_per_fsync),
+            (100, 1000, 10.0)
+        );
+        let mut r = report_with(&[1], &[]);
+        r.fsyncs = Some(f);
+        assert!(
+            render_report(&r).contains(
+                "embedded store: 1000 write requests in 100 commits (fsyncs), 10.00 per fsync"
+            ),
+            "{}",
+            render_report(&r)
+        );
+    }
+
+    #[test]
     fn rss_is_read_from_proc_status_and_reported_with_its_growth() {
         let status = "Name:\tdfoodd\nVmPeak:\t  900000 kB\nVmRSS:\t   20480 kB\nThreads:\t5\n";
         assert_eq!(vm_rss_kib(status), Some(20480));
@@ -1798,55 +1118,6 @@ mod tests {
             json["rss"][0]["samples"][1],
             serde_json::json!([30.0, 22528])
         );
-    }
-
-    #[test]
-    fn fsyncs_per_commit_are_counted_between_two_readings() {
-        use daemon::store::embedded::CommitStats;
-        let f = FsyncStats::between(
-            CommitStats {
-                commits: 10,
-                requests: 12,
-            },
-            CommitStats {
-                commits: 110,
-                requests: 1012,
-            },
-        );
-        assert_eq!(
-            (f.commits, f.requests, f.requests_per_fsync),
-            (100, 1000, 10.0)
-        );
-        let mut r = report_with(&[1], &[]);
-        r.fsyncs = Some(f);
-        assert!(
-            render_report(&r).contains(
-                "embedded store: 1000 write requests in 100 commits (fsyncs), 10.00 per fsync"
-            ),
-            "{}",
-            render_report(&r)
-        );
-    }
-
-    #[test]
-    fn raw_transactions_move_every_key() {
-        let t = Txn::new()
-            .when([Compare::absent("/dfood/idem/u/k")])
-            .and_then([
-                TxnOp::put("/dfood/orders/r/r-1", "x"),
-                TxnOp::delete("/dfood/work/a"),
-            ])
-            .or_else([TxnOp::get("/dfood/tickets/r")]);
-        let r = raw_txn(t);
-        assert_eq!(r.compares[0].key, "/dfood-raw/idem/u/k");
-        assert_eq!(
-            r.success,
-            [
-                TxnOp::put("/dfood-raw/orders/r/r-1", "x"),
-                TxnOp::delete("/dfood-raw/work/a")
-            ]
-        );
-        assert_eq!(r.failure, [TxnOp::get("/dfood-raw/tickets/r")]);
     }
 
     #[test]
@@ -1908,26 +1179,5 @@ mod tests {
         assert_eq!(json["ratio"]["throughput"], 0.5);
         assert!(json["raw_store"]["throughput"].is_number());
         assert!(json["dfoodd"]["latency_ms"]["p99"].is_number());
-    }
-
-    #[test]
-    fn raw_keys_stay_apart() {
-        assert_eq!(raw("/dfood/tickets/bench"), "/dfood-raw/tickets/bench");
-        assert_eq!(raw("/elsewhere"), "/elsewhere");
-    }
-
-    #[test]
-    fn seeded_lines_price_like_the_daemon() {
-        let lines = order_lines(&seed_menu());
-        let req = PlaceOrder {
-            restaurant: "bench".into(),
-            lines: lines.clone(),
-            note: String::new(),
-            payment_method: "pm_card_visa".into(),
-            idempotency_key: "bench-0000-1".into(),
-        };
-        daemon::orders::place::validate(&req).expect("valid");
-        assert_eq!(lines[0].expected_unit_price, Some(1100));
-        assert_eq!(lines[1].expected_unit_price, Some(600));
     }
 }

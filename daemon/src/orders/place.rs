@@ -14,8 +14,10 @@
 //! and idempotency records. One transaction, no payment step left in
 //! flight; there never is a moment when such an order is `pending_payment`.
 //!
-//! [`read_inputs`] and [`plan`] are public so that `dfood bench place
-//! --raw-store` issues exactly this transaction shape.
+//! [`commit`] (the turn, [`read_inputs`], [`plan`], the transaction and
+//! the retry after a lost race) is also what `dfoodd-bench` runs for
+//! `dfood bench place --raw-store`, on keys moved aside
+//! (`store::prefixed`): the raw shape is the daemon's by construction.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -207,19 +209,13 @@ fn versioned<T: serde::de::DeserializeOwned + Default>(
 }
 
 /// Reads restaurant, menu, stock and ticket counter concurrently (one
-/// round trip's wait instead of four). `key` maps each of the daemon's keys
-/// to the key read: the identity for the daemon, `/dfood-raw/...` for
-/// `dfood bench place --raw-store`.
-pub async fn read_inputs(
-    store: &dyn Store,
-    r: &str,
-    key: &(dyn Fn(&str) -> String + Sync),
-) -> ApiResult<Inputs> {
+/// round trip's wait instead of four).
+pub async fn read_inputs(store: &dyn Store, r: &str) -> ApiResult<Inputs> {
     let (rk, mk, sk, tk) = (
-        key(&catalog::restaurant_key(r)),
-        key(&menu_key(r)),
-        key(&stock_key(r)),
-        key(&tickets_key(r)),
+        catalog::restaurant_key(r),
+        menu_key(r),
+        stock_key(r),
+        tickets_key(r),
     );
     let (restaurant, menu, stock, tickets) = futures::try_join!(
         store.get(&rk),
@@ -384,36 +380,73 @@ pub async fn place(ctx: &Ctx<'_>, req: PlaceOrder) -> ApiResult<Order> {
     // alongside the placement's own reads.
     let claims = ctx.claims().await?;
     validate(&req)?;
-    let store = ctx.store;
     let idem = idem_key(&claims.sub, &req.idempotency_key);
-    let same = |k: &str| k.to_string();
-    let mut turn = Some(ctx.placing.enter(&req.restaurant).await);
     let identity = ctx.identity();
-    let (p, mut reads) = futures::try_join!(identity.principal_for(&claims), async {
+    let customer = async {
+        let p = identity.principal_for(&claims).await?;
+        Ok((p.user_id, p.username))
+    };
+    match commit(ctx, &req, &idem, customer).await?.0 {
+        Committed::Existing(id) => settled(ctx, &id).await,
+        Committed::New(o) => {
+            let o = *o;
+            let o = if o.state == OrderState::PendingPayment {
+                super::pay::drive(ctx, &o.id, &[]).await?
+            } else {
+                o
+            };
+            match o.state {
+                OrderState::PendingPayment => settled(ctx, &o.id).await,
+                _ => answer(o),
+            }
+        }
+    }
+}
+
+/// What [`commit`] did.
+#[derive(Debug)]
+pub enum Committed {
+    /// The idempotency key had already made this order.
+    Existing(String),
+    /// This placement wrote the order (its `revision` set).
+    New(Box<Order>),
+}
+
+/// The placement loop, shared by `order.place` and `dfoodd-bench`: take
+/// this node's turn at the restaurant, read (with `customer`, the caller's
+/// (user id, username), resolved alongside the first reads), plan, commit;
+/// after a lost race, pause briefly and go again. Returns what happened
+/// and how many races were lost on the way.
+pub async fn commit(
+    ctx: &Ctx<'_>,
+    req: &PlaceOrder,
+    idem: &str,
+    customer: impl std::future::Future<Output = ApiResult<(String, String)>>,
+) -> ApiResult<(Committed, u32)> {
+    let store = ctx.store;
+    let reads = || async {
         futures::try_join!(
-            async { Ok::<_, ApiError>(store.get(&idem).await?) },
-            read_inputs(store, &req.restaurant, &same)
+            async { Ok::<_, ApiError>(store.get(idem).await?) },
+            read_inputs(store, &req.restaurant)
         )
-    })?;
+    };
+    let mut turn = Some(ctx.placing.enter(&req.restaurant).await);
+    let (customer, mut read) = futures::try_join!(customer, reads())?;
     for attempt in 0..200u32 {
         if attempt > 0 {
             turn = Some(ctx.placing.enter(&req.restaurant).await);
-            reads = futures::try_join!(
-                async { Ok::<_, ApiError>(store.get(&idem).await?) },
-                read_inputs(store, &req.restaurant, &same)
-            )?;
+            read = reads().await?;
         }
-        let (existing, inputs) = &reads;
+        let (existing, inputs) = &read;
         if let Some(kv) = existing {
-            drop(turn.take());
             let id = String::from_utf8_lossy(&kv.value).into_owned();
-            return settled(ctx, &id).await;
+            return Ok((Committed::Existing(id), attempt));
         }
         let placement = plan(
             inputs,
-            &req,
-            &idem,
-            (&p.user_id, &p.username),
+            req,
+            idem,
+            (&customer.0, &customer.1),
             ctx.gateway,
             ctx.now_ms(),
         )?;
@@ -422,16 +455,8 @@ pub async fn place(ctx: &Ctx<'_>, req: PlaceOrder) -> ApiResult<Order> {
         drop(turn.take());
         if resp.succeeded {
             let mut o = placement.order;
-            o.revision = resp.revision as u64;
-            let o = if o.state == OrderState::PendingPayment {
-                super::pay::drive(ctx, &o.id, &[]).await?
-            } else {
-                o
-            };
-            return match o.state {
-                OrderState::PendingPayment => settled(ctx, &o.id).await,
-                _ => answer(o),
-            };
+            o.revision = u64::try_from(resp.revision).unwrap_or(0);
+            return Ok((Committed::New(Box::new(o)), attempt));
         }
         // Another placement took the ticket (or changed stock/menu): again,
         // after a short, growing, jittered pause so racers spread out.
@@ -561,9 +586,7 @@ mod tests {
     }
 
     async fn plan_for(shop: &Shop, pay: &str) -> Placement {
-        let inputs = read_inputs(shop.store.as_ref(), R, &|k| k.to_string())
-            .await
-            .unwrap();
+        let inputs = read_inputs(shop.store.as_ref(), R).await.unwrap();
         plan(
             &inputs,
             &request(pay),
@@ -724,9 +747,7 @@ mod tests {
         let a = plan_for(&shop, "pm_card_visa").await;
         let mut other = request("pm_card_visa");
         other.idempotency_key = "key-00000002".into();
-        let inputs = read_inputs(shop.store.as_ref(), R, &|k| k.to_string())
-            .await
-            .unwrap();
+        let inputs = read_inputs(shop.store.as_ref(), R).await.unwrap();
         let b = plan(
             &inputs,
             &other,
@@ -749,9 +770,7 @@ mod tests {
                 .is_none()
         );
         // Read again, it takes the next ticket.
-        let inputs = read_inputs(shop.store.as_ref(), R, &|k| k.to_string())
-            .await
-            .unwrap();
+        let inputs = read_inputs(shop.store.as_ref(), R).await.unwrap();
         assert_eq!(inputs.last_ticket, 1);
     }
 }

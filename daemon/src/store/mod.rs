@@ -31,6 +31,7 @@
 pub mod embedded;
 pub mod etcd;
 pub mod instrumented;
+pub mod prefixed;
 
 use std::pin::Pin;
 use std::time::Duration;
