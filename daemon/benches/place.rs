@@ -38,7 +38,7 @@ fn menu(n: usize) -> (MenuDoc, StockDoc) {
             MenuItem {
                 sku,
                 name: format!("Dish number {i}"),
-                price: 500 + i as i64,
+                price: 500 + i64::try_from(i).expect("small"),
                 station: "grill".into(),
                 modifiers: vec![
                     Modifier {
@@ -71,7 +71,7 @@ fn lines(n: usize, k: usize) -> Vec<LineRequest> {
                 sku: format!("dish-{i}"),
                 qty: 1 + (j % 3) as u32,
                 modifiers: vec!["extra_cheese".into()],
-                expected_unit_price: Some(500 + i as i64 + 150),
+                expected_unit_price: Some(500 + i64::try_from(i).expect("small") + 150),
             }
         })
         .collect()

@@ -17,9 +17,13 @@
 //! A subscriber that falls more than [`CAPACITY`] batches behind is ended
 //! with `unavailable` (the client resumes from its last revision + 1, as
 //! for any broken stream) rather than slowing the others down. A hub with
-//! no subscriber left stops within [`IDLE_CHECK`]; a hub whose watch fails
-//! passes the error on to its subscribers and goes away, so the next
-//! subscriber starts a fresh one.
+//! no subscriber left stops within [`IDLE_CHECK`].
+//!
+//! A store watch that breaks (an etcd leader change, a member's death) is
+//! not the subscribers' problem: [`Follow`] watches again from the revision
+//! after the last one it saw, with a short backoff, for as long as anyone
+//! listens. Only a compacted start ends a hub (or a private watch): its
+//! subscribers get `compacted` and re-read their snapshot.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -65,7 +69,7 @@ pub fn encode(revision: Revision, events: Vec<Event>) -> Option<Arc<Batch>> {
         return None;
     }
     let f = ServerFrame::Event {
-        revision: revision as u64,
+        revision: crate::store::wire_revision(revision),
         events,
     };
     let payload = protocol::wire::encode_doc(&f).ok()?;
@@ -88,6 +92,77 @@ pub struct Hub {
     tx: broadcast::Sender<Item>,
 }
 
+/// A store watch of one prefix that resumes after any break but
+/// compaction, from the revision after the last batch it delivered.
+pub struct Follow {
+    store: Arc<dyn Store>,
+    prefix: String,
+    /// The next revision to deliver.
+    next: Revision,
+    stream: Option<WatchStream>,
+    backoff: Duration,
+}
+
+const FOLLOW_BACKOFF_MIN: Duration = Duration::from_millis(50);
+const FOLLOW_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+impl Follow {
+    /// Starts watching `prefix` from `start` (errors of the first watch are
+    /// the caller's: the subscriber is refused with them).
+    pub async fn start(
+        store: &Arc<dyn Store>,
+        prefix: &str,
+        start: Revision,
+    ) -> Result<Follow, StoreError> {
+        let stream = store.watch(prefix, start).await?;
+        Ok(Follow {
+            store: store.clone(),
+            prefix: prefix.to_string(),
+            next: start,
+            stream: Some(stream),
+            backoff: FOLLOW_BACKOFF_MIN,
+        })
+    }
+
+    /// The next batch; an error only when the revision to resume from was
+    /// compacted. Cancel-safe: state changes only when a step completes.
+    pub async fn next(&mut self) -> Result<WatchBatch, StoreError> {
+        loop {
+            let Some(stream) = self.stream.as_mut() else {
+                match self.store.watch(&self.prefix, self.next).await {
+                    Ok(s) => {
+                        tracing::info!(prefix = %self.prefix, from = self.next, "store watch resumed");
+                        self.stream = Some(s);
+                        self.backoff = FOLLOW_BACKOFF_MIN;
+                    }
+                    Err(e @ StoreError::Compacted { .. }) => return Err(e),
+                    Err(e) => {
+                        tracing::debug!(prefix = %self.prefix, error = %e, "store watch not back yet");
+                        tokio::time::sleep(self.backoff).await;
+                        self.backoff = (self.backoff * 2).min(FOLLOW_BACKOFF_MAX);
+                    }
+                }
+                continue;
+            };
+            match stream.next().await {
+                Some(Ok(b)) => {
+                    self.next = b.revision + 1;
+                    return Ok(b);
+                }
+                Some(Err(e @ StoreError::Compacted { .. })) => return Err(e),
+                Some(Err(e)) => {
+                    tracing::warn!(prefix = %self.prefix, error = %e, from = self.next, "store watch broke; resuming");
+                    self.stream = None;
+                }
+                None => {
+                    tracing::debug!(prefix = %self.prefix, "store watch ended; resuming");
+                    self.stream = None;
+                }
+            }
+        }
+    }
+}
+
 /// Where a subscriber's batches come from.
 pub enum Source {
     /// The shared watch: `backlog` first, then `rx`.
@@ -98,7 +173,7 @@ pub enum Source {
     /// A watch of its own (it started before what the hub can replay).
     Private {
         prefix: String,
-        stream: WatchStream,
+        follow: Box<Follow>,
         convert: Convert,
     },
 }
@@ -129,10 +204,10 @@ impl Source {
             }
             Source::Private {
                 prefix,
-                stream,
+                follow,
                 convert,
             } => loop {
-                match stream.next().await? {
+                match follow.next().await {
                     Ok(b) => {
                         if let Some(batch) = encode(b.revision, convert(prefix, &b)) {
                             return Some(Ok(batch));
@@ -206,14 +281,14 @@ impl Fanout {
                 drop(hubs);
                 return Ok(Source::Private {
                     prefix: prefix.to_string(),
-                    stream: store.watch(prefix, start).await?,
+                    follow: Box::new(Follow::start(store, prefix, start).await?),
                     convert,
                 });
             }
             None => {}
         }
         // No live hub: this subscriber starts one at its own start.
-        let stream = store.watch(prefix, start).await?;
+        let follow = Follow::start(store, prefix, start).await?;
         let (tx, rx) = broadcast::channel(self.capacity);
         let hub = Arc::new(Hub {
             start,
@@ -225,7 +300,7 @@ impl Fanout {
             tx,
         });
         hubs.insert(prefix.to_string(), hub.clone());
-        tokio::spawn(self.clone().run(prefix.to_string(), hub, stream, convert));
+        tokio::spawn(self.clone().run(prefix.to_string(), hub, follow, convert));
         Ok(Source::Hub {
             backlog: VecDeque::new(),
             rx,
@@ -241,15 +316,15 @@ impl Fanout {
         self: Arc<Self>,
         prefix: String,
         hub: Arc<Hub>,
-        mut stream: WatchStream,
+        mut follow: Follow,
         convert: Convert,
     ) {
         let mut idle = tokio::time::interval(self.idle_check);
         idle.tick().await;
-        let end: Option<(ErrorCode, String)> = loop {
+        let end: (ErrorCode, String) = loop {
             tokio::select! {
-                b = stream.next() => match b {
-                    Some(Ok(b)) => {
+                b = follow.next() => match b {
+                    Ok(b) => {
                         let Some(batch) = encode(b.revision, convert(&prefix, &b)) else {
                             continue;
                         };
@@ -262,8 +337,7 @@ impl Fanout {
                         ring.recent.push_back(batch.clone());
                         let _ = hub.tx.send(Ok(batch));
                     }
-                    Some(Err(e)) => break Some(store_error(e)),
-                    None => break None,
+                    Err(e) => break store_error(e),
                 },
                 _ = idle.tick() => {
                     let mut hubs = self.hubs.lock().await;
@@ -283,10 +357,7 @@ impl Fanout {
             hubs.remove(&prefix);
         }
         drop(hubs);
-        let _ = hub.tx.send(Err(end.unwrap_or((
-            ErrorCode::Unavailable,
-            "the store watch ended; subscribe again from your last revision + 1".into(),
-        ))));
+        let _ = hub.tx.send(Err(end));
     }
 }
 

@@ -122,7 +122,7 @@ impl Collector for Live {
             ),
         ];
         for (name, help, v) in gauges {
-            let g = ConstGauge::new(v.load(Ordering::Relaxed) as i64);
+            let g = ConstGauge::new(i64::try_from(v.load(Ordering::Relaxed)).unwrap_or(i64::MAX));
             g.encode(encoder.encode_descriptor(name, help, None, g.metric_type())?)?;
         }
         let c = ConstCounter::new(self.lease_renew_failures.load(Ordering::Relaxed));

@@ -32,6 +32,28 @@ use crate::store::EventKind;
 /// How long a client may take to send its request after opening a stream.
 pub const REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a subscription's `goaway` frame may take to be acknowledged
+/// before its connection is closed anyway.
+const GOAWAY_ACK_WAIT: Duration = Duration::from_secs(2);
+
+/// Where clients of a node that goes away may go: the other live members
+/// that are not draining (empty if the store cannot say quickly).
+async fn alternatives(state: &NodeState) -> Vec<String> {
+    let members = tokio::time::timeout(
+        Duration::from_millis(500),
+        crate::cluster::members(state.deps.store.as_ref()),
+    )
+    .await;
+    match members {
+        Ok(Ok(ms)) => ms
+            .into_iter()
+            .filter(|(m, _)| m.node != state.node() && !m.draining)
+            .map(|(m, _)| m.addr)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Accepts connections until `going_away` turns true.
 pub async fn accept_loop(endpoint: quinn::Endpoint, state: Arc<NodeState>) {
     let mut going_away = state.going_away.clone();
@@ -347,7 +369,7 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
     let ok = ServerFrame::ok(
         id,
         SubscribeResponse {
-            start_revision: start as u64,
+            start_revision: crate::store::wire_revision(start),
         },
     )
     .expect("serialisable");
@@ -374,8 +396,16 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
                 None => return,
             },
             _ = until_leaving(&mut going_away, &mut draining) => {
-                let f = ServerFrame::Goaway { reason: "node is shutting down or draining".into(), alternatives: Vec::new() };
+                let f = ServerFrame::Goaway {
+                    reason: "node is shutting down or draining".into(),
+                    alternatives: alternatives(state).await,
+                };
                 send_frame(send, &f).await;
+                // The connection closes right after this stream ends, and a
+                // QUIC close drops what the peer has not acknowledged: wait
+                // (bounded) until the goaway frame is acknowledged.
+                let _ = send.finish();
+                let _ = tokio::time::timeout(GOAWAY_ACK_WAIT, send.stopped()).await;
                 return;
             }
             _ = send.stopped() => return,

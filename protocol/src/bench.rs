@@ -71,11 +71,19 @@ impl RateSchedule {
     }
 
     /// When request `i` is due, from the start.
+    #[expect(
+        clippy::cast_sign_loss,
+        reason = "f64 to u64 saturates; interval and index are never negative"
+    )]
     pub fn due(&self, i: u64) -> Duration {
         Duration::from_nanos((i as f64 * self.interval_ns).round() as u64)
     }
 
     /// How many requests are due within `elapsed` of the start.
+    #[expect(
+        clippy::cast_sign_loss,
+        reason = "f64 to u64 saturates; a duration over a positive interval is never negative"
+    )]
     pub fn due_within(&self, elapsed: Duration) -> u64 {
         (elapsed.as_nanos() as f64 / self.interval_ns).floor() as u64 + 1
     }
@@ -249,7 +257,9 @@ impl RssSeries {
     /// Last sample minus the first, in KiB (0 with fewer than 2 samples).
     pub fn growth_kib(&self) -> i64 {
         match (self.samples.first(), self.samples.last()) {
-            (Some(a), Some(b)) => b.1 as i64 - a.1 as i64,
+            (Some(a), Some(b)) => {
+                i64::try_from(i128::from(b.1) - i128::from(a.1)).unwrap_or(i64::MAX)
+            }
             _ => 0,
         }
     }

@@ -59,7 +59,7 @@ async fn take(src: &mut Source, from: Revision, n: usize) -> Vec<(Revision, Stri
         let ServerFrame::Event { revision, events } = f else {
             panic!("not an event frame: {f:?}")
         };
-        assert_eq!(revision as i64, b.revision);
+        assert_eq!(revision, crate::store::wire_revision(b.revision));
         out.push((b.revision, events[0].subject.clone()));
     }
     out
@@ -172,4 +172,123 @@ async fn a_hub_nobody_listens_to_stops_and_a_new_one_starts() {
     let mut b = w.join(start).await;
     assert!(matches!(b, Source::Hub { .. }));
     assert_eq!(take(&mut b, start, 1).await, vec![(r, "/t/x".into())]);
+}
+
+/// A store whose first `breaks` watches break (an `unavailable` error, as
+/// an etcd leader change does) after delivering one batch.
+struct Breaking {
+    inner: Arc<dyn Store>,
+    breaks: std::sync::atomic::AtomicUsize,
+    watches: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Store for Breaking {
+    fn kind(&self) -> &'static str {
+        "breaking"
+    }
+    async fn revision(&self) -> Result<Revision, StoreError> {
+        self.inner.revision().await
+    }
+    async fn get(&self, key: &str) -> Result<Option<crate::store::KeyValue>, StoreError> {
+        self.inner.get(key).await
+    }
+    async fn range(&self, prefix: &str) -> Result<crate::store::RangeResponse, StoreError> {
+        self.inner.range(prefix).await
+    }
+    async fn txn(&self, txn: crate::store::Txn) -> Result<crate::store::TxnResponse, StoreError> {
+        self.inner.txn(txn).await
+    }
+    async fn lease_grant(&self, ttl: Duration) -> Result<crate::store::LeaseId, StoreError> {
+        self.inner.lease_grant(ttl).await
+    }
+    async fn lease_keep_alive(&self, id: crate::store::LeaseId) -> Result<Duration, StoreError> {
+        self.inner.lease_keep_alive(id).await
+    }
+    async fn lease_time_to_live(&self, id: crate::store::LeaseId) -> Result<Duration, StoreError> {
+        self.inner.lease_time_to_live(id).await
+    }
+    async fn lease_revoke(&self, id: crate::store::LeaseId) -> Result<(), StoreError> {
+        self.inner.lease_revoke(id).await
+    }
+    async fn compact(&self, revision: Revision) -> Result<(), StoreError> {
+        self.inner.compact(revision).await
+    }
+    async fn watch(&self, prefix: &str, start: Revision) -> Result<WatchStream, StoreError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.watches.fetch_add(1, SeqCst);
+        let inner = self.inner.watch(prefix, start).await?;
+        let remaining = self.breaks.load(SeqCst);
+        if remaining == 0 {
+            return Ok(inner);
+        }
+        self.breaks.store(remaining - 1, SeqCst);
+        let broken = futures::stream::once(async {
+            Err(StoreError::Unavailable("etcd has no leader".into()))
+        });
+        Ok(Box::pin(inner.take(1).chain(broken)))
+    }
+}
+
+#[tokio::test]
+async fn a_broken_store_watch_resumes_after_its_last_revision_unseen_by_subscribers() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let dir = tempfile::tempdir().unwrap();
+    let inner: Arc<dyn Store> = EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+    let breaking = Arc::new(Breaking {
+        inner: inner.clone(),
+        breaks: 3.into(),
+        watches: 0.into(),
+    });
+    let store: Arc<dyn Store> = breaking.clone();
+    let fanout = Arc::new(Fanout::new(CAPACITY, IDLE_CHECK));
+    let start = store.revision().await.unwrap() + 1;
+    // One subscriber through the hub, one with a watch of its own.
+    let mut hub = fanout.join(&store, P, start, convert).await.unwrap();
+    let mut own = Source::Private {
+        prefix: P.into(),
+        follow: Box::new(Follow::start(&store, P, start).await.unwrap()),
+        convert,
+    };
+    let mut revs = Vec::new();
+    for i in 0..5 {
+        revs.push(
+            crate::store::put(inner.as_ref(), &format!("/t/{i}"), "v")
+                .await
+                .unwrap(),
+        );
+    }
+    let want: Vec<(Revision, String)> = revs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (*r, format!("/t/{i}")))
+        .collect();
+    assert_eq!(
+        take(&mut hub, start, 5).await,
+        want,
+        "hub: each once, in order"
+    );
+    assert_eq!(
+        take(&mut own, start, 5).await,
+        want,
+        "private: each once, in order"
+    );
+    assert!(
+        breaking.watches.load(SeqCst) >= 5,
+        "the watches broke and were made again"
+    );
+}
+
+#[tokio::test]
+async fn a_compacted_resume_point_ends_the_subscription_with_compacted() {
+    let w = world(CAPACITY, IDLE_CHECK);
+    let r1 = w.put("/t/1").await;
+    w.put("/t/2").await;
+    let r3 = w.put("/t/3").await;
+    w.store.compact(r3).await.unwrap();
+    match w.fanout.join(&w.store, P, r1, convert).await {
+        Err(StoreError::Compacted { .. }) => {}
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("a start before the compaction point must be refused"),
+    }
 }

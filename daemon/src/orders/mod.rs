@@ -28,7 +28,7 @@ use protocol::wire::Request;
 use crate::catalog::{self, StockDoc, events_prefix, stock_key, unchanged};
 use crate::ctx::Ctx;
 use crate::rpc::{self as api, ApiError, ApiResult, Principal, from_doc, to_doc};
-use crate::store::{Compare, Revision, Store, Txn, TxnOp};
+use crate::store::{Compare, Revision, Store, Txn, TxnOp, wire_revision};
 use state::Action;
 
 /// Every order is under it (`/dfood/orders/R/O`).
@@ -84,7 +84,7 @@ pub async fn load(store: &dyn Store, order: &str) -> ApiResult<(Order, Revision)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no order {order}")))?;
     let mut o: Order = from_doc(&key, &kv.value)?;
-    o.revision = kv.mod_revision as u64;
+    o.revision = wire_revision(kv.mod_revision);
     Ok((o, kv.mod_revision))
 }
 
@@ -177,7 +177,7 @@ pub async fn transition(
             .txn(Txn::new().when(compares).and_then(ops))
             .await?;
         if resp.succeeded {
-            next.revision = resp.revision as u64;
+            next.revision = wire_revision(resp.revision);
             if outcome.payment.is_some() && next.payment.state != cur.payment.state {
                 // Finish the money step now; if this fails, the worker will.
                 return Ok(pay::drive(ctx, order_id, fence).await.unwrap_or(next));
@@ -262,7 +262,7 @@ async fn rush(ctx: &Ctx<'_>, req: RushOrder) -> ApiResult<Order> {
             )
             .await?;
         if resp.succeeded {
-            next.revision = resp.revision as u64;
+            next.revision = wire_revision(resp.revision);
             return Ok(next);
         }
     }
@@ -347,7 +347,7 @@ async fn list(ctx: &Ctx<'_>, req: ListOrders) -> ApiResult<OrderList> {
             let range = store.range(&format!("/dfood/orders/{r}/")).await?;
             for kv in range.kvs {
                 let mut o: Order = from_doc(&kv.key, &kv.value)?;
-                o.revision = kv.mod_revision as u64;
+                o.revision = wire_revision(kv.mod_revision);
                 orders.push(o);
             }
         }

@@ -18,7 +18,7 @@ use super::{event_op, load, order_key, payment_work_key, restock_ops};
 use crate::ctx::Ctx;
 use crate::payments::{AuthorizeRequest, GatewayError, GatewayPayment};
 use crate::rpc::{ApiError, ApiResult, to_doc};
-use crate::store::{Compare, Txn, TxnOp};
+use crate::store::{Compare, Txn, TxnOp, wire_revision};
 
 /// How long an authorisation may stay in doubt before the order is failed,
 /// if the gateway, asked by idempotency key, says it has no such payment.
@@ -240,7 +240,7 @@ async fn record(
             .txn(Txn::new().when(compares).and_then(ops))
             .await?;
         if resp.succeeded {
-            next.revision = resp.revision as u64;
+            next.revision = wire_revision(resp.revision);
             return Ok(next);
         }
     }

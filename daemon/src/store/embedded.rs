@@ -1194,7 +1194,10 @@ impl Store for EmbeddedStore {
                 "lease TTL {secs}s is more than the maximum of {MAX_LEASE_TTL_SECS}s"
             )));
         }
-        match self.call(Op::Grant(secs as i64)).await? {
+        match self
+            .call(Op::Grant(i64::try_from(secs).unwrap_or(i64::MAX)))
+            .await?
+        {
             Reply::Lease(id) => Ok(id),
             _ => Err(unexpected()),
         }
@@ -1202,7 +1205,7 @@ impl Store for EmbeddedStore {
 
     async fn lease_keep_alive(&self, id: LeaseId) -> Result<Duration, StoreError> {
         match self.call(Op::KeepAlive(id)).await? {
-            Reply::Ttl(secs) => Ok(Duration::from_secs(secs.max(0) as u64)),
+            Reply::Ttl(secs) => Ok(Duration::from_secs(u64::try_from(secs).unwrap_or(0))),
             _ => Err(unexpected()),
         }
     }
@@ -1219,7 +1222,9 @@ impl Store for EmbeddedStore {
             return Err(StoreError::LeaseNotFound(id));
         }
         // Whole seconds, rounded up: a live lease never reports 0.
-        Ok(Duration::from_secs((remaining_ms as u64).div_ceil(1000)))
+        Ok(Duration::from_secs(
+            u64::try_from(remaining_ms).unwrap_or(0).div_ceil(1000),
+        ))
     }
 
     async fn lease_revoke(&self, id: LeaseId) -> Result<(), StoreError> {
@@ -1951,8 +1956,9 @@ mod tests {
         }
         let kv = s.get("counter").await.unwrap().unwrap();
         assert_eq!(kv.value, (TASKS * EACH).to_string().into_bytes());
-        assert_eq!(kv.version, (TASKS * EACH) as i64);
-        assert_eq!(s.revision().await.unwrap(), start + (TASKS * EACH) as i64);
+        let n = i64::try_from(TASKS * EACH).unwrap();
+        assert_eq!(kv.version, n);
+        assert_eq!(s.revision().await.unwrap(), start + n);
     }
 
     #[tokio::test]

@@ -4,12 +4,22 @@
 //! member for as long as it stays dead (see shared/MEASUREMENTS.md), so we
 //! keep one client per endpoint and choose ourselves: requests go to the
 //! "preferred" endpoint; on a transport failure or timeout the preference
-//! moves to the next endpoint. Reads, lease keep-alives and watches are
-//! retried on the next endpoint at once. A transaction is retried only when
-//! the failure proves it never reached etcd (a connect error); after a
-//! timeout its outcome is unknown, so it fails with
-//! [`StoreError::Unavailable`] and the caller decides (our writes carry
-//! idempotency keys or compares that make a retry safe).
+//! moves to the next endpoint.
+//!
+//! An etcd leader election (1–3 s) is a stall, not a failure: every request
+//! is retried across the endpoints, with a short backoff, for up to
+//! [`STALL`] before it fails with one clear line ("etcd has no leader",
+//! "cannot connect to etcd"), never a transport's debug text. Reads, lease
+//! keep-alives and watches are always safe to send again. A transaction
+//! is sent again at once when the failure proves it never reached etcd (no
+//! connection, or "no leader": we ask for `require_leader`, so a member
+//! without one refuses before proposing). After a failure that leaves its
+//! outcome unknown (a timeout, a connection lost mid-request), it is first
+//! looked for: if every key it puts holds exactly the value it put, at one
+//! revision, it was applied and that is the answer; otherwise it is sent
+//! again, and its compares decide as for any other attempt. (A linearizable
+//! read on the new leader sees every entry the old one committed, and an
+//! entry it did not commit can never be.)
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,6 +38,11 @@ use super::{
 /// How long one etcd request may take before the endpoint counts as failing.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long a request keeps trying through an election or a dead member
+/// before it fails: longer than etcd's elections measured here (1.0–2.7 s
+/// after a leader's kill -9), shorter than a client's 5 s request timeout,
+/// so the client hears the error instead of timing out.
+pub const STALL: Duration = Duration::from_millis(3500);
 
 struct Endpoint {
     url: String,
@@ -62,7 +77,11 @@ fn classify(e: &ec::Error) -> Option<Delivery> {
         ec::Error::GRpcStatus(s) => match s.code() {
             tonic_code::UNAVAILABLE => {
                 let m = s.message().to_ascii_lowercase();
-                if m.contains("connect") || m.contains("connection refused") {
+                // "no leader": refused before any proposal (require_leader).
+                if m.contains("connect")
+                    || m.contains("connection refused")
+                    || m.contains("no leader")
+                {
                     Some(Delivery::NotSent)
                 } else {
                     Some(Delivery::Unknown)
@@ -86,6 +105,28 @@ mod tonic_code {
     pub const UNKNOWN: Code = Code::Unknown;
 }
 
+/// One clear line for a failure that lets the request be tried again.
+fn describe(e: &ec::Error) -> String {
+    let text = match e {
+        ec::Error::GRpcStatus(s) => s.message().to_ascii_lowercase(),
+        other => other.to_string().to_ascii_lowercase(),
+    };
+    if text.contains("no leader") {
+        "etcd has no leader (an election is under way)".into()
+    } else if text.contains("leader changed") {
+        "etcd's leader changed during the request".into()
+    } else if text.contains("request timed out") || text.contains("deadline") {
+        "etcd did not answer in time".into()
+    } else if matches!(e, ec::Error::TransportError(_) | ec::Error::IoError(_))
+        || text.contains("connect")
+        || text.contains("refused")
+    {
+        "cannot connect to etcd".into()
+    } else {
+        "lost the connection to etcd".into()
+    }
+}
+
 fn map_err(e: ec::Error) -> StoreError {
     match &e {
         ec::Error::GRpcStatus(s) => {
@@ -104,14 +145,14 @@ fn map_err(e: ec::Error) -> StoreError {
                 return StoreError::Invalid(m.to_string());
             }
             if classify(&e).is_some() {
-                return StoreError::Unavailable(m.to_string());
+                return StoreError::Unavailable(describe(&e));
             }
             StoreError::Internal(m.to_string())
         }
         ec::Error::LeaseKeepAliveError(m) if m.contains("not found") => {
             StoreError::LeaseNotFound(0)
         }
-        _ if classify(&e).is_some() => StoreError::Unavailable(e.to_string()),
+        _ if classify(&e).is_some() => StoreError::Unavailable(describe(&e)),
         _ => StoreError::Internal(e.to_string()),
     }
 }
@@ -205,48 +246,102 @@ impl EtcdStore {
     }
 
     /// Runs `op` on the preferred endpoint, moving on to the next endpoints
-    /// on failures that allow it (see the module doc).
-    async fn run<T, F, Fut>(&self, idempotent: bool, op: F) -> Result<T, StoreError>
+    /// and trying again (with a short backoff) on failures that allow it,
+    /// for up to [`STALL`] (see the module doc). A failure whose outcome is
+    /// unknown ends the attempts of a request that is not `idempotent`:
+    /// its error says [`Delivery::Unknown`].
+    async fn run<T, F, Fut>(&self, idempotent: bool, op: F) -> Result<T, (StoreError, Delivery)>
     where
         F: Fn(ec::Client) -> Fut,
         Fut: std::future::Future<Output = Result<T, ec::Error>>,
     {
         let n = self.endpoints.len();
-        let start = self.preferred.load(Ordering::Relaxed);
-        let mut last = StoreError::Unavailable("no endpoint tried".into());
-        for k in 0..n {
-            let i = (start + k) % n;
-            let client = match self.client(i).await {
-                Ok(c) => c,
-                Err(e) => {
-                    last = e;
-                    self.move_preference(i);
-                    continue;
-                }
-            };
-            let delivery = match tokio::time::timeout(REQUEST_TIMEOUT, op(client)).await {
-                Ok(Ok(v)) => return Ok(v),
-                Ok(Err(e)) => match classify(&e) {
-                    None => return Err(map_err(e)),
-                    Some(d) => {
-                        last = StoreError::Unavailable(format!("{}: {e}", self.endpoints[i].url));
-                        d
+        let deadline = tokio::time::Instant::now() + STALL;
+        let mut backoff = Duration::from_millis(50);
+        let mut last;
+        loop {
+            let start = self.preferred.load(Ordering::Relaxed);
+            last = StoreError::Unavailable("no endpoint tried".into());
+            for k in 0..n {
+                let i = (start + k) % n;
+                let client = match self.client(i).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        last = e;
+                        self.move_preference(i);
+                        continue;
                     }
-                },
-                Err(_) => {
-                    last = StoreError::Unavailable(format!(
-                        "{}: no answer within {REQUEST_TIMEOUT:?}",
-                        self.endpoints[i].url
-                    ));
-                    Delivery::Unknown
+                };
+                let delivery = match tokio::time::timeout(REQUEST_TIMEOUT, op(client)).await {
+                    Ok(Ok(v)) => return Ok(v),
+                    Ok(Err(e)) => match classify(&e) {
+                        None => return Err((map_err(e), Delivery::NotSent)),
+                        Some(d) => {
+                            last = StoreError::Unavailable(describe(&e));
+                            d
+                        }
+                    },
+                    Err(_) => {
+                        last = StoreError::Unavailable(format!(
+                            "etcd did not answer within {REQUEST_TIMEOUT:?}"
+                        ));
+                        Delivery::Unknown
+                    }
+                };
+                self.move_preference(i);
+                if delivery == Delivery::Unknown && !idempotent {
+                    return Err((last, Delivery::Unknown));
                 }
-            };
-            self.move_preference(i);
-            if delivery == Delivery::Unknown && !idempotent {
-                return Err(last);
+            }
+            if tokio::time::Instant::now() + backoff > deadline {
+                return Err((last, Delivery::NotSent));
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_millis(400));
+        }
+    }
+
+    /// [`EtcdStore::run`] for requests whose outcome need not be told.
+    async fn call<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: Fn(ec::Client) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ec::Error>>,
+    {
+        self.run(true, op).await.map_err(|(e, _)| e)
+    }
+
+    /// Whether `txn`, whose outcome is unknown, was applied: `Some` with its
+    /// answer when every key its success branch puts holds exactly the
+    /// value put, all at one revision; `None` when it was not, or when that
+    /// cannot be told (no puts, or gets whose answers are gone).
+    async fn applied(&self, txn: &Txn) -> Result<Option<TxnResponse>, StoreError> {
+        let puts: Vec<(&String, &Vec<u8>)> = txn
+            .success
+            .iter()
+            .filter_map(|op| match op {
+                TxnOp::Put { key, value, .. } => Some((key, value)),
+                _ => None,
+            })
+            .collect();
+        let has_gets = txn.success.iter().any(|op| matches!(op, TxnOp::Get { .. }));
+        if puts.is_empty() || has_gets {
+            return Ok(None);
+        }
+        let mut revision = None;
+        for (key, value) in puts {
+            let found = self.get(key).await?;
+            match found {
+                Some(kv) if kv.value == *value && revision.is_none_or(|r| r == kv.mod_revision) => {
+                    revision = Some(kv.mod_revision);
+                }
+                _ => return Ok(None),
             }
         }
-        Err(last)
+        Ok(revision.map(|revision| TxnResponse {
+            succeeded: true,
+            revision,
+            gets: Vec::new(),
+        }))
     }
 
     fn move_preference(&self, failed: usize) {
@@ -304,7 +399,7 @@ impl Store for EtcdStore {
     async fn revision(&self) -> Result<Revision, StoreError> {
         // A count-only range of an unused key: just the header revision.
         let resp = self
-            .run(true, |mut c| async move {
+            .call(|mut c| async move {
                 c.get(
                     "\0dfood-revision-probe",
                     Some(ec::GetOptions::new().with_count_only()),
@@ -317,14 +412,14 @@ impl Store for EtcdStore {
 
     async fn get(&self, key: &str) -> Result<Option<KeyValue>, StoreError> {
         let resp = self
-            .run(true, |mut c| async move { c.get(key, None).await })
+            .call(|mut c| async move { c.get(key, None).await })
             .await?;
         Ok(resp.kvs().first().map(kv_from))
     }
 
     async fn range(&self, prefix: &str) -> Result<RangeResponse, StoreError> {
         let resp = self
-            .run(true, |mut c| async move {
+            .call(|mut c| async move {
                 c.get(prefix, Some(ec::GetOptions::new().with_prefix()))
                     .await
             })
@@ -340,13 +435,28 @@ impl Store for EtcdStore {
             .when(txn.compares.iter().map(to_ec_compare).collect::<Vec<_>>())
             .and_then(txn.success.iter().map(to_ec_op).collect::<Vec<_>>())
             .or_else(txn.failure.iter().map(to_ec_op).collect::<Vec<_>>());
-        let result = self
-            .run(false, |mut c| {
-                let t = ec_txn.clone();
-                async move { c.txn(t).await }
-            })
-            .await;
-        let resp = name_lease(result, first_lease(&txn))?;
+        let deadline = tokio::time::Instant::now() + STALL;
+        let resp = loop {
+            let attempt = self
+                .run(false, |mut c| {
+                    let t = ec_txn.clone();
+                    async move { c.txn(t).await }
+                })
+                .await;
+            match attempt {
+                Ok(r) => break r,
+                Err((e, Delivery::NotSent)) => return name_lease(Err(e), first_lease(&txn)),
+                Err((e, Delivery::Unknown)) => {
+                    // In doubt: applied, or send it again (compares decide).
+                    if let Some(r) = self.applied(&txn).await? {
+                        return Ok(r);
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(e);
+                    }
+                }
+            }
+        };
         let gets = resp
             .op_responses()
             .into_iter()
@@ -363,18 +473,18 @@ impl Store for EtcdStore {
     }
 
     async fn lease_grant(&self, ttl: Duration) -> Result<LeaseId, StoreError> {
-        let secs = ttl.as_secs().max(1) as i64;
+        let secs = i64::try_from(ttl.as_secs().max(1)).unwrap_or(i64::MAX);
         // Not idempotent in general, but a lease granted twice is harmless:
         // the unused one expires on its own.
         let resp = self
-            .run(true, |mut c| async move { c.lease_grant(secs, None).await })
+            .call(|mut c| async move { c.lease_grant(secs, None).await })
             .await?;
         Ok(resp.id())
     }
 
     async fn lease_keep_alive(&self, id: LeaseId) -> Result<Duration, StoreError> {
         let ttl = self
-            .run(true, |mut c| async move {
+            .call(|mut c| async move {
                 let (mut keeper, mut stream) = c.lease_keep_alive(id).await?;
                 keeper.keep_alive().await?;
                 match stream.message().await? {
@@ -387,26 +497,23 @@ impl Store for EtcdStore {
         if ttl <= 0 {
             return Err(StoreError::LeaseNotFound(id));
         }
-        Ok(Duration::from_secs(ttl as u64))
+        Ok(Duration::from_secs(u64::try_from(ttl).unwrap_or(0)))
     }
 
     async fn lease_time_to_live(&self, id: LeaseId) -> Result<Duration, StoreError> {
         let ttl = self
-            .run(
-                true,
-                |mut c| async move { c.lease_time_to_live(id, None).await },
-            )
+            .call(|mut c| async move { c.lease_time_to_live(id, None).await })
             .await?
             .ttl();
         if ttl < 0 {
             return Err(StoreError::LeaseNotFound(id));
         }
-        Ok(Duration::from_secs(ttl as u64))
+        Ok(Duration::from_secs(u64::try_from(ttl).unwrap_or(0)))
     }
 
     async fn lease_revoke(&self, id: LeaseId) -> Result<(), StoreError> {
         name_lease(
-            self.run(true, |mut c| async move { c.lease_revoke(id).await })
+            self.call(|mut c| async move { c.lease_revoke(id).await })
                 .await,
             id,
         )
@@ -416,7 +523,7 @@ impl Store for EtcdStore {
     async fn store_members(&self) -> Vec<protocol::messages::cluster::StoreMember> {
         use protocol::messages::cluster::StoreMember;
         let list = self
-            .run(true, |mut c| async move { c.member_list().await })
+            .call(|mut c| async move { c.member_list().await })
             .await;
         let members = match list {
             Ok(l) => l.members().to_vec(),
@@ -467,7 +574,7 @@ impl Store for EtcdStore {
 
     async fn compact(&self, revision: Revision) -> Result<(), StoreError> {
         match self
-            .run(true, |mut c| async move {
+            .call(|mut c| async move {
                 c.compact(revision, Some(ec::CompactionOptions::new().with_physical()))
                     .await
             })
@@ -493,7 +600,7 @@ impl Store for EtcdStore {
         }
         let key = prefix.as_bytes().to_vec();
         let mut stream = self
-            .run(true, |mut c| {
+            .call(|mut c| {
                 let (k, o) = (key.clone(), opts.clone());
                 async move { c.watch(k, Some(o)).await }
             })

@@ -41,6 +41,11 @@ use futures::Stream;
 use thiserror::Error;
 
 pub type Revision = i64;
+
+/// A store revision as the wire carries it (never negative; 0 if it were).
+pub fn wire_revision(r: Revision) -> u64 {
+    u64::try_from(r).unwrap_or(0)
+}
 pub type LeaseId = i64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
