@@ -751,8 +751,17 @@ pub fn open_shop(manager: &mut User, restaurant: &str, csv: &str, kitchen: &[&st
     manager.ok(&["restaurant", "open", restaurant]);
 }
 
-/// Man pages rendered from the clap definitions.
+/// Man pages and completion scripts rendered from the clap definitions
+/// (written to `man/man1/` and `man/completions/` by `gen-man`).
 pub mod man {
+    /// `(file name, script)` for each shell `dfood completions` supports.
+    pub fn completions() -> Vec<(String, Vec<u8>)> {
+        cli::completions::Shell::ALL
+            .iter()
+            .map(|s| (s.file_name().to_string(), cli::completions::render(*s)))
+            .collect()
+    }
+
     /// `(file name, roff text)` for `dfood`, each of its subcommands, and
     /// `dfoodd`.
     pub fn pages() -> Vec<(String, Vec<u8>)> {
