@@ -10,6 +10,7 @@ mod config_samples;
 mod crash;
 mod daemon;
 mod demo;
+mod deploy;
 mod docs;
 mod events;
 mod failover;
