@@ -7,6 +7,7 @@ mod bench;
 mod board;
 mod cluster;
 mod config_samples;
+mod containers;
 mod crash;
 mod daemon;
 mod demo;
