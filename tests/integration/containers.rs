@@ -240,6 +240,29 @@ fn compose_cluster_survives_kills_and_partitions() {
         out.status.success()
     });
     assert!(bootstrapped, "no node's setup token worked\n{}", c.logs());
+    // From the host, as the README says: the CA copied out of dfoodd-1's
+    // volume, the three published UDP ports as seeds.
+    let host_dir = tempfile::tempdir().unwrap();
+    let ca = host_dir.path().join("cluster-ca.pem");
+    c.docker_ok(
+        &[
+            "cp",
+            &format!("{}:/var/lib/dfoodd/tls/ca.pem", c.container("dfoodd-1")),
+            &ca.display().to_string(),
+        ],
+        Duration::from_secs(60),
+    );
+    let seeds = NODES.map(|n| c.published(n, "7400/udp")).join(",");
+    let out = tests::Dfood::new()
+        .env("DFOOD_ENDPOINT", &seeds)
+        .env("DFOOD_CA", &ca.display().to_string())
+        .run(["status", "-o", "json"]);
+    assert_eq!(out.code, 0, "dfood on the host, through {seeds}: {out:?}");
+    assert!(
+        NODES.contains(&out.json()["node"].as_str().unwrap_or_default()),
+        "{out:?}"
+    );
+
     for who in ["mario", "kim", "cleo"] {
         cli.ok(who, &["signup", "--username", who]);
     }
