@@ -77,6 +77,49 @@ pub fn report_error(format: Output, e: &CliError) {
     }
 }
 
+/// The output format a command line asked for, read without clap (for
+/// reporting clap's own errors): the last `--output`/`-o` given wins, else
+/// `DFOOD_OUTPUT`, else human. Arguments after `--` are not options.
+pub fn requested_output(args: &[std::ffi::OsString], env: Option<&std::ffi::OsStr>) -> Output {
+    let parse = |v: &str| match v {
+        "json" => Some(Output::Json),
+        "human" => Some(Output::Human),
+        _ => None,
+    };
+    let mut found = None;
+    let mut it = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(a) = it.next() {
+        if a == "--" {
+            break;
+        }
+        let value = if a == "--output" || a == "-o" {
+            it.next().map(|v| v.into_owned())
+        } else if let Some(v) = a.strip_prefix("--output=") {
+            Some(v.to_string())
+        } else if let Some(v) = a.strip_prefix("-o") {
+            (!a.starts_with("--")).then(|| v.trim_start_matches('=').to_string())
+        } else {
+            None
+        };
+        if let Some(f) = value.as_deref().and_then(parse) {
+            found = Some(f);
+        }
+    }
+    found
+        .or_else(|| env.and_then(|v| parse(&v.to_string_lossy())))
+        .unwrap_or(Output::Human)
+}
+
+/// A clap parse error as a [`CliError`] (exit 2, code `usage`): clap's
+/// message on one line, without its `error:` prefix and usage block.
+pub fn usage_error(e: &clap::Error) -> CliError {
+    let text = e.render().to_string();
+    let head = text.split("\n\n").next().unwrap_or(&text);
+    let head = head.trim().strip_prefix("error:").unwrap_or(head);
+    let message = head.split_whitespace().collect::<Vec<_>>().join(" ");
+    CliError::new(crate::exit::USAGE, "usage", message)
+}
+
 /// `3m 12s`-style durations for people.
 pub fn human_duration(secs: u64) -> String {
     let (d, h, m, s) = (secs / 86400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
@@ -107,6 +150,58 @@ mod tests {
         assert_eq!(human_duration(192), "3m 12s");
         assert_eq!(human_duration(7322), "2h 2m");
         assert_eq!(human_duration(90000), "1d 1h");
+    }
+
+    #[test]
+    fn output_format_is_found_before_parsing() {
+        let args = |s: &str| -> Vec<std::ffi::OsString> {
+            std::iter::once("dfood")
+                .chain(s.split_whitespace())
+                .map(Into::into)
+                .collect()
+        };
+        let json = Some(std::ffi::OsStr::new("json"));
+        assert_eq!(
+            requested_output(&args("order place -o json"), None),
+            Output::Json
+        );
+        assert_eq!(requested_output(&args("-ojson order"), None), Output::Json);
+        assert_eq!(
+            requested_output(&args("--output=json x"), None),
+            Output::Json
+        );
+        assert_eq!(
+            requested_output(&args("--output json x"), None),
+            Output::Json
+        );
+        assert_eq!(requested_output(&args("order place"), None), Output::Human);
+        assert_eq!(requested_output(&args("order place"), json), Output::Json);
+        assert_eq!(requested_output(&args("x -o human"), json), Output::Human);
+        assert_eq!(
+            requested_output(&args("x -o json -o human"), None),
+            Output::Human
+        );
+        assert_eq!(requested_output(&args("x -- -o json"), None), Output::Human);
+        assert_eq!(
+            requested_output(&args("x --other json"), None),
+            Output::Human
+        );
+    }
+
+    #[test]
+    fn usage_errors_are_one_line_with_exit_2() {
+        let e = crate::args::command()
+            .try_get_matches_from(["dfood", "order", "place", "trattoria"])
+            .unwrap_err();
+        let u = usage_error(&e);
+        assert_eq!((u.exit, u.code), (2, "usage"));
+        assert!(u.message.contains("--item"), "{}", u.message);
+        assert!(
+            !u.message.contains('\n') && !u.message.starts_with("error"),
+            "{}",
+            u.message
+        );
+        assert!(!u.message.contains("Usage:"), "{}", u.message);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //!
 //! Missing tools fail loudly: a test never skips because etcd is absent.
 
+pub mod docker;
 pub mod gateway;
 
 pub mod robustness;
@@ -344,6 +345,32 @@ fn http_get_ok(url: &str) -> bool {
     let _ = s.read_to_string(&mut body);
     body.starts_with("HTTP/1.0 200")
         || body.starts_with("HTTP/1.1 200") && body.contains("\"health\":\"true\"")
+}
+
+/// `GET path` over plain HTTP/1.0 to `host_port` (loopback or a test
+/// network), bounded by `timeout`: the status code and the body.
+pub fn http_get(host_port: &str, path: &str, timeout: Duration) -> Result<(u16, String), String> {
+    use std::io::Read;
+    let addr: SocketAddr = host_port.parse().map_err(|e| format!("{host_port}: {e}"))?;
+    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|e| format!("connect {host_port}: {e}"))?;
+    s.set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    s.set_write_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {host_port}\r\n\r\n")
+        .map_err(|e| format!("send to {host_port}: {e}"))?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)
+        .map_err(|e| format!("read from {host_port}: {e}"))?;
+    let raw = String::from_utf8_lossy(&raw);
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse::<u16>().ok())
+        .ok_or_else(|| format!("{host_port}{path}: not an HTTP answer: {head:?}"))?;
+    Ok((code, body.to_string()))
 }
 
 /// A `dfoodd` process.
@@ -751,8 +778,17 @@ pub fn open_shop(manager: &mut User, restaurant: &str, csv: &str, kitchen: &[&st
     manager.ok(&["restaurant", "open", restaurant]);
 }
 
-/// Man pages rendered from the clap definitions.
+/// Man pages and completion scripts rendered from the clap definitions
+/// (written to `man/man1/` and `man/completions/` by `gen-man`).
 pub mod man {
+    /// `(file name, script)` for each shell `dfood completions` supports.
+    pub fn completions() -> Vec<(String, Vec<u8>)> {
+        cli::completions::Shell::ALL
+            .iter()
+            .map(|s| (s.file_name().to_string(), cli::completions::render(*s)))
+            .collect()
+    }
+
     /// `(file name, roff text)` for `dfood`, each of its subcommands, and
     /// `dfoodd`.
     pub fn pages() -> Vec<(String, Vec<u8>)> {

@@ -30,13 +30,20 @@ pub fn main() -> u8 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() {
-                crate::exit::USAGE
-            } else {
-                crate::exit::OK
-            };
-            let _ = e.print();
-            return code;
+            if !e.use_stderr() {
+                // --help, --version: not errors.
+                let _ = e.print();
+                return crate::exit::OK;
+            }
+            let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+            let env = std::env::var_os("DFOOD_OUTPUT");
+            match crate::output::requested_output(&args, env.as_deref()) {
+                Output::Json => report_error(Output::Json, &crate::output::usage_error(&e)),
+                Output::Human => {
+                    let _ = e.print();
+                }
+            }
+            return crate::exit::USAGE;
         }
     };
     let format = cli.global.output;
@@ -80,6 +87,21 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Bench { cmd } => bench::bench(&cli.global, cmd).await,
         Command::Board(a) => board::board(&cli.global, a).await,
         Command::Top => top::top(&cli.global).await,
+        Command::Completions { shell } => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            match out
+                .write_all(&crate::completions::render(shell))
+                .and_then(|_| out.flush())
+            {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::new(
+                    crate::exit::FAILURE,
+                    "internal",
+                    format!("cannot write the completion script: {e}"),
+                )),
+                _ => Ok(()),
+            }
+        }
         Command::Events { restaurant, from } => {
             orders::events(&cli.global, &restaurant, from).await
         }
