@@ -15,6 +15,8 @@ pub struct CliError {
     /// Stable machine code for JSON output, e.g. `unavailable`.
     pub code: &'static str,
     pub message: String,
+    /// The order the error is about (a declined placement's), for scripts.
+    pub order: Option<String>,
 }
 
 impl CliError {
@@ -23,6 +25,7 @@ impl CliError {
             exit,
             code,
             message: message.into(),
+            order: None,
         }
     }
 
@@ -45,7 +48,11 @@ impl From<protocol::client::ClientError> for CliError {
             protocol::client::ClientError::Server(b) => b.message.clone(),
             other => other.to_string(),
         };
-        CliError::new(exit, code, message)
+        let mut out = CliError::new(exit, code, message);
+        if let protocol::client::ClientError::Server(b) = &e {
+            out.order = b.order.clone();
+        }
+        out
     }
 }
 
@@ -70,7 +77,10 @@ pub fn emit<T: Serialize>(format: Output, value: &T, human: impl FnOnce(&T) -> S
 pub fn report_error(format: Output, e: &CliError) {
     match format {
         Output::Json => {
-            let doc = serde_json::json!({"error": {"code": e.code, "message": e.message}});
+            let mut doc = serde_json::json!({"error": {"code": e.code, "message": e.message}});
+            if let Some(order) = &e.order {
+                doc["error"]["order"] = serde_json::json!(order);
+            }
             eprintln!("{doc}");
         }
         Output::Human => eprintln!("dfood: {}", e.message),

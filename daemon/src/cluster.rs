@@ -80,7 +80,15 @@ pub struct ClusterState {
     pub peers: tokio::sync::Mutex<HashMap<String, Arc<protocol::client::Client>>>,
     /// The last order count `cluster.top` answered with (see [`top`]).
     order_counts: tokio::sync::Mutex<Option<OrderCounts>>,
+    /// When the membership lease was last granted or renewed.
+    renewed_at: Mutex<Option<std::time::Instant>>,
 }
+
+/// A leader that could not renew its lease for this long gives up leading
+/// (before the lease, and with it the leader key, can expire in the store,
+/// so that two nodes never both act as leader); it leads again if the key
+/// is still its own when the store answers.
+pub const STEP_DOWN_AFTER: Duration = Duration::from_millis(LEASE_TTL.as_millis() as u64 * 3 / 4);
 
 impl ClusterState {
     pub fn new(member: Member, ca_pem: Vec<u8>) -> ClusterState {
@@ -104,6 +112,31 @@ impl ClusterState {
             ca_pem,
             peers: Default::default(),
             order_counts: Default::default(),
+            renewed_at: Mutex::new(None),
+        }
+    }
+
+    fn renewed(&self) {
+        if let Ok(mut t) = self.renewed_at.lock() {
+            *t = Some(std::time::Instant::now());
+        }
+    }
+
+    /// Whether the membership lease was renewed within `within`.
+    pub fn lease_fresh(&self, within: Duration) -> bool {
+        self.renewed_at
+            .lock()
+            .ok()
+            .and_then(|t| *t)
+            .is_some_and(|t| t.elapsed() < within)
+    }
+
+    /// Gives up leading when the lease could not be renewed for
+    /// [`STEP_DOWN_AFTER`].
+    fn step_down_if_stale(&self) {
+        if self.is_leader() && !self.lease_fresh(STEP_DOWN_AFTER) {
+            self.token.store(0, Ordering::SeqCst);
+            warn!(node = %self.node(), "no lease renewal for {STEP_DOWN_AFTER:?}: no longer acting as leader");
         }
     }
 
@@ -175,6 +208,7 @@ pub async fn register(store: &dyn Store, cs: &ClusterState) -> Result<LeaseId, S
         )]))
         .await?;
     cs.lease.store(lease, Ordering::SeqCst);
+    cs.renewed();
     Ok(lease)
 }
 
@@ -213,6 +247,7 @@ pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiv
         if let Err(e) = step(&deps, &cs).await {
             tracing::debug!(error = %e, "cluster step failed");
         }
+        cs.step_down_if_stale();
         if cs.is_leader() {
             let fence = cs.fence();
             let ctx = deps.ctx(None, None);
@@ -238,6 +273,7 @@ async fn renew(deps: &Deps, cs: &ClusterState) {
     let store = deps.store.as_ref();
     match store.lease_keep_alive(cs.lease()).await {
         Ok(_) => {
+            cs.renewed();
             // A superset of what `drain` reads (the connection count).
             let rec = serde_json::to_vec(&cs.node_stats(deps.clock.now_ms())).unwrap_or_default();
             let _ = store
@@ -307,7 +343,14 @@ async fn step(deps: &Deps, cs: &ClusterState) -> ApiResult<()> {
         },
     };
     let now = deps.clock.now_ms();
-    let token = match elect::decide(&view, now) {
+    let decision = elect::decide(&view, now);
+    // Out of touch with the store for too long: lead again only after the
+    // lease is renewed (the leader key may still name us meanwhile).
+    if !cs.lease_fresh(STEP_DOWN_AFTER) && decision != Decision::Follow {
+        cs.set_token(&me, 0);
+        return Ok(());
+    }
+    let token = match decision {
         Decision::Follow => 0,
         Decision::Lead { token } => token,
         Decision::DropPlan { token } => {

@@ -194,10 +194,8 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<N
     let (stop_cluster, stop_cluster_rx) = watch::channel(false);
     let cluster_task = tokio::spawn(cluster::run(deps, cluster_state.clone(), stop_cluster_rx));
     let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
-    let metrics_task = metrics_listener.map(|l| {
-        let cs = cluster_state.clone();
-        metrics::serve(l, Arc::new(move || cs.stats.scrape(cs.is_leader())))
-    });
+    let metrics_task = metrics_listener
+        .map(|l| metrics::serve(l, probes(&cluster_state, &store, &state.going_away)));
     if let Some(addr) = metrics_addr {
         info!(node = %config.node, "metrics at http://{addr}/metrics");
     }
@@ -221,6 +219,39 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<N
         metrics_addr,
         metrics_task,
     })
+}
+
+/// The metrics listener's endpoints for this node (see [`metrics::serve`]).
+fn probes(
+    cs: &Arc<cluster::ClusterState>,
+    store: &Arc<dyn Store>,
+    going_away: &watch::Receiver<bool>,
+) -> metrics::Probes {
+    let scrape = {
+        let cs = cs.clone();
+        Arc::new(move || cs.stats.scrape(cs.is_leader())) as metrics::Scrape
+    };
+    let (cs, store, going_away) = (cs.clone(), store.clone(), going_away.clone());
+    let ready: metrics::Ready = Arc::new(move || {
+        let (cs, store, going_away) = (cs.clone(), store.clone(), going_away.clone());
+        Box::pin(async move {
+            if *going_away.borrow() {
+                return Err("shutting down".into());
+            }
+            if *cs.draining.borrow() {
+                return Err("draining".into());
+            }
+            if !cs.lease_fresh(cluster::LEASE_TTL) {
+                return Err("the membership lease is not being renewed".into());
+            }
+            match tokio::time::timeout(Duration::from_secs(1), store.revision()).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("the store did not answer within 1 s".into()),
+            }
+        })
+    });
+    metrics::Probes { scrape, ready }
 }
 
 impl Node {

@@ -1,5 +1,6 @@
 //! What a node tells operators about itself: Prometheus metrics over HTTP
-//! (`GET /metrics` on `metrics_listen`), the same figures that the QUIC
+//! (`GET /metrics` on `metrics_listen`, beside the `/healthz` and `/readyz`
+//! probes, see [`serve`]), the same figures that the QUIC
 //! `cluster.stats` request returns ([`Stats::node_stats`]), and the
 //! tracing span every request runs in.
 //!
@@ -412,9 +413,29 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// What `GET /metrics` answers: the OpenMetrics text of the moment.
 pub type Scrape = Arc<dyn Fn() -> String + Send + Sync>;
 
-/// Serves `GET /metrics` until the returned task is aborted (which also
-/// ends the connections it serves).
-pub fn serve(listener: tokio::net::TcpListener, scrape: Scrape) -> tokio::task::JoinHandle<()> {
+/// What `GET /readyz` asks: `Err(why)` when the node should get no new
+/// clients.
+pub type Ready = Arc<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The HTTP endpoints of the metrics listener.
+#[derive(Clone)]
+pub struct Probes {
+    pub scrape: Scrape,
+    pub ready: Ready,
+}
+
+/// Serves, until the returned task is aborted (which also ends the
+/// connections it serves):
+/// - `GET /metrics`: the OpenMetrics text;
+/// - `GET /healthz`: `200 ok` while the process serves (liveness);
+/// - `GET /readyz`: `200 ready`, or `503 not ready: <why>` when the store
+///   does not answer, the membership lease is not being renewed, or the
+///   node drains or shuts down (readiness: send it no new clients).
+pub fn serve(listener: tokio::net::TcpListener, probes: Probes) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut conns = tokio::task::JoinSet::new();
         loop {
@@ -428,11 +449,11 @@ pub fn serve(listener: tokio::net::TcpListener, scrape: Scrape) -> tokio::task::
                             continue;
                         }
                     };
-                    let scrape = scrape.clone();
+                    let probes = probes.clone();
                     conns.spawn(async move {
                         let svc = hyper::service::service_fn(move |req| {
-                            let scrape = scrape.clone();
-                            async move { Ok::<_, std::convert::Infallible>(answer(&scrape, &req)) }
+                            let probes = probes.clone();
+                            async move { Ok::<_, std::convert::Infallible>(answer(&probes, &req).await) }
                         });
                         if let Err(e) = hyper::server::conn::http1::Builder::new()
                             .timer(TokioTimer::new())
@@ -450,7 +471,7 @@ pub fn serve(listener: tokio::net::TcpListener, scrape: Scrape) -> tokio::task::
     })
 }
 
-fn answer(scrape: &Scrape, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+async fn answer(probes: &Probes, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     let reply = |status: StatusCode, ctype: &'static str, body: String| {
         let mut r = Response::new(Full::new(Bytes::from(body)));
         *r.status_mut() = status;
@@ -461,18 +482,19 @@ fn answer(scrape: &Scrape, req: &Request<Incoming>) -> Response<Full<Bytes>> {
         r
     };
     let text = "text/plain; charset=utf-8";
-    if req.uri().path() != "/metrics" {
+    let path = req.uri().path();
+    if !matches!(path, "/metrics" | "/healthz" | "/readyz") {
         return reply(
             StatusCode::NOT_FOUND,
             text,
-            "not found: metrics are at /metrics\n".into(),
+            "not found: try /metrics, /healthz or /readyz\n".into(),
         );
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = reply(
             StatusCode::METHOD_NOT_ALLOWED,
             text,
-            "use GET /metrics\n".into(),
+            format!("use GET {path}\n"),
         );
         r.headers_mut().insert(
             hyper::header::ALLOW,
@@ -480,7 +502,18 @@ fn answer(scrape: &Scrape, req: &Request<Incoming>) -> Response<Full<Bytes>> {
         );
         return r;
     }
-    reply(StatusCode::OK, CONTENT_TYPE, scrape())
+    match path {
+        "/healthz" => reply(StatusCode::OK, text, "ok\n".into()),
+        "/readyz" => match (probes.ready)().await {
+            Ok(()) => reply(StatusCode::OK, text, "ready\n".into()),
+            Err(why) => reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                text,
+                format!("not ready: {why}\n"),
+            ),
+        },
+        _ => reply(StatusCode::OK, CONTENT_TYPE, (probes.scrape)()),
+    }
 }
 
 #[cfg(test)]

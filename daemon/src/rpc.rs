@@ -30,6 +30,9 @@ pub struct Principal {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// The order the error is about, if the caller should know it (see
+    /// `protocol::wire::ErrorBody::order`).
+    pub order: Option<String>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -39,6 +42,25 @@ impl ApiError {
         ApiError {
             code,
             message: message.into(),
+            order: None,
+        }
+    }
+
+    /// The same error, about `order`.
+    pub fn about_order(mut self, order: impl Into<String>) -> Self {
+        self.order = Some(order.into());
+        self
+    }
+
+    /// The error frame answering request `id`.
+    pub fn frame(self, id: Option<String>) -> protocol::wire::ServerFrame {
+        protocol::wire::ServerFrame::Error {
+            id,
+            error: protocol::wire::ErrorBody {
+                code: self.code,
+                message: self.message,
+                order: self.order,
+            },
         }
     }
     pub fn bad_request(m: impl Into<String>) -> Self {

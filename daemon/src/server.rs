@@ -256,7 +256,7 @@ async fn dispatch_inner(req: &Request, state: &NodeState) -> ServerFrame {
     };
     match result {
         Ok(body) => ServerFrame::Ok { id, body },
-        Err(e) => ServerFrame::error(id, e.code, e.message),
+        Err(e) => e.frame(id),
     }
 }
 
@@ -304,13 +304,7 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
         other => match crate::orders::topic_prefix(&ctx, other).await {
             Some(Ok(p)) => (p, false),
             Some(Err(e)) => {
-                answer_subscribe(
-                    send,
-                    state,
-                    started,
-                    &ServerFrame::error(id, e.code, e.message),
-                )
-                .await;
+                answer_subscribe(send, state, started, &e.frame(id)).await;
                 return;
             }
             None => {
@@ -345,7 +339,7 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
             Ok(r) => r + 1,
             Err(e) => {
                 let e = ApiError::from(e);
-                let f = ServerFrame::error(id, e.code, e.message);
+                let f = e.frame(id);
                 answer_subscribe(send, state, started, &f).await;
                 return;
             }
@@ -361,7 +355,7 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
         Ok(s) => s,
         Err(e) => {
             let e = ApiError::from(e);
-            let f = ServerFrame::error(id, e.code, e.message);
+            let f = e.frame(id);
             answer_subscribe(send, state, started, &f).await;
             return;
         }

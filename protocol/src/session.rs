@@ -743,6 +743,7 @@ mod tests {
         let ep = || "n:1".to_string();
         let server = |code| {
             ClientError::Server(ErrorBody {
+                order: None,
                 code,
                 message: "m".into(),
             })

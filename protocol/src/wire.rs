@@ -115,6 +115,11 @@ pub struct ErrorBody {
     pub code: ErrorCode,
     /// One line for humans, naming what was refused and why.
     pub message: String,
+    /// The order the error is about, when the request made or found one
+    /// (`payment_declined`: the placement's order, which exists as
+    /// `payment_failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
 }
 
 impl ErrorBody {
@@ -122,6 +127,7 @@ impl ErrorBody {
         ErrorBody {
             code,
             message: message.into(),
+            order: None,
         }
     }
 }

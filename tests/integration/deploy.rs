@@ -2,10 +2,6 @@
 //! unit (`systemd-analyze verify` and `security`), the Kubernetes manifests
 //! (`kubectl kustomize`, `kubernetes-validate --strict`), `.ci/install`,
 //! and the README's "Using it" blocks run exactly as written.
-//!
-//! Tests named `probes_*` need the daemon's HTTP `/healthz` and `/readyz`
-//! (issue 14, daemon side): they are `#[ignore]`d until it serves them;
-//! run them with `cargo test -p tests --test integration -- --ignored probes_`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -611,7 +607,6 @@ fn readme_using_it_runs_as_written() {
 /// only while the node reaches its store, is a registered member and is
 /// not draining. Needs the daemon side of issue 14.
 #[test]
-#[ignore = "needs GET /healthz and /readyz in dfoodd (issue 14, daemon side)"]
 fn probes_healthz_and_readyz_follow_drain_and_store() {
     let etcd = Etcd::start(1);
     let dir = tempfile::tempdir().unwrap();

@@ -225,21 +225,31 @@ fn flow(d: &Daemon) {
     assert_eq!(refunded["payment"]["refunded"], o["total"]);
     mia.fails(&["order", "refund", &id], CONFLICT);
 
-    // A declined card: nothing placed, stock back.
+    // A declined card: the order exists as payment_failed (the error says
+    // so and names it), stock back.
     let before = stock_of(&cleo.ok(&["menu", "trattoria"]), "tiramisu");
-    let msg = cleo.fails(
-        &[
-            "order",
-            "place",
-            "trattoria",
-            "--item",
-            "tiramisu",
-            "--pay",
-            "pm_card_declined",
-        ],
-        PAYMENT_DECLINED,
+    let out = cleo.cli.run([
+        "order",
+        "place",
+        "trattoria",
+        "--item",
+        "tiramisu",
+        "--pay",
+        "pm_card_declined",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.code, i32::from(PAYMENT_DECLINED), "{out:?}");
+    let err = &out.stderr_json()["error"];
+    let msg = err["message"].as_str().unwrap();
+    assert!(
+        msg.contains("declined") && msg.contains("payment_failed"),
+        "{msg}"
     );
-    assert!(msg.contains("declined"), "{msg}");
+    let declined = err["order"].as_str().expect("the error names the order");
+    assert!(msg.contains(declined), "{msg}");
+    let failed = cleo.order(declined);
+    assert_eq!(failed["state"], "payment_failed", "{failed}");
     assert_eq!(
         stock_of(&cleo.ok(&["menu", "trattoria"]), "tiramisu"),
         before

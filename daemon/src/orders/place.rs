@@ -472,10 +472,11 @@ pub async fn commit(
 fn answer(o: Order) -> ApiResult<Order> {
     match o.state {
         OrderState::PaymentFailed => Err(ApiError::payment_declined(format!(
-            "payment for order {} failed: {}; the order was not placed",
+            "payment for order {} was declined: {}; the order is recorded as payment_failed and will not be prepared",
             o.id,
             o.payment.error.as_deref().unwrap_or("declined")
-        ))),
+        ))
+        .about_order(&o.id)),
         _ => Ok(o),
     }
 }
