@@ -87,6 +87,14 @@ pub enum OrderCmd {
     Complete { order: String },
     /// Manager: refund a captured payment.
     Refund { order: String },
+    /// Kitchen: flag an open order as a rush (boards show it first), or
+    /// clear the flag with --off. Setting the flag it already has changes
+    /// nothing.
+    Rush {
+        order: String,
+        #[arg(long)]
+        off: bool,
+    },
 }
 
 /// A parsed --item.
@@ -302,6 +310,10 @@ pub async fn order(g: &Global, cmd: OrderCmd) -> Result<(), CliError> {
                 OrderCmd::Reject { order, reason } => (
                     types::REJECT,
                     serde_json::json!(RejectOrder { order, reason }),
+                ),
+                OrderCmd::Rush { order, off } => (
+                    types::RUSH,
+                    serde_json::json!(RushOrder { order, rush: !off }),
                 ),
                 _ => unreachable!("handled above"),
             };
