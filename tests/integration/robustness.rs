@@ -18,8 +18,12 @@ use tests::robustness::*;
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn scenario(sc: Scenario) {
+    scenario_with(sc, Settings::from_env()).await;
+}
+
+async fn scenario_with(sc: Scenario, settings: Settings) {
     let _guard = ONE_AT_A_TIME.lock().await;
-    run(&sc, Settings::from_env()).await;
+    run(&sc, settings).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -36,9 +40,17 @@ async fn robustness_kill_the_leader_daemon() {
     .await;
 }
 
+/// Twice, 8 s apart: each etcd election is a chance for a write or a
+/// store watch to meet it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn robustness_kill_the_etcd_leader() {
-    scenario(Scenario::one("kill-etcd-leader", Failure::KillEtcdLeader)).await;
+    scenario(Scenario {
+        name: "kill-etcd-leader",
+        store: StoreKind::Etcd,
+        faults: vec![Failure::KillEtcdLeader, Failure::KillEtcdLeader],
+        spacing: Duration::from_secs(8),
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,9 +63,16 @@ async fn robustness_lossy_network_to_a_node() {
     scenario(Scenario::one("lossy-proxy", Failure::LossyProxy)).await;
 }
 
+/// A drain (undone), then a switchover, in one cluster.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn robustness_drain_a_daemon() {
-    scenario(Scenario::one("drain-daemon", Failure::DrainDaemon)).await;
+async fn robustness_drain_then_switchover() {
+    scenario(Scenario {
+        name: "drain-then-switchover",
+        store: StoreKind::Etcd,
+        faults: vec![Failure::DrainDaemon, Failure::Switchover],
+        spacing: Duration::from_secs(5),
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,26 +80,26 @@ async fn robustness_sigterm_a_daemon() {
     scenario(Scenario::one("sigterm-daemon", Failure::TermDaemon)).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn robustness_switchover() {
-    scenario(Scenario::one("switchover", Failure::Switchover)).await;
-}
-
 /// The quiet restaurant's subscribers (Session and `dfood`) stay idle for
 /// more than 20 s between faults that hit their node: two kill -9s and a
-/// SIGTERM.
+/// SIGTERM. Half the customers: the traffic lasts a minute here.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn robustness_idle_streams_across_kills() {
-    scenario(Scenario {
-        name: "idle-streams-across-kills",
-        store: StoreKind::Etcd,
-        faults: vec![
-            Failure::KillIdleStreamsNode,
-            Failure::KillIdleStreamsNode,
-            Failure::TermIdleStreamsNode,
-        ],
-        spacing: Duration::from_secs(22),
-    })
+    let mut settings = Settings::from_env();
+    settings.customers = settings.customers.div_ceil(2);
+    scenario_with(
+        Scenario {
+            name: "idle-streams-across-kills",
+            store: StoreKind::Etcd,
+            faults: vec![
+                Failure::KillIdleStreamsNode,
+                Failure::KillIdleStreamsNode,
+                Failure::TermIdleStreamsNode,
+            ],
+            spacing: Duration::from_secs(22),
+        },
+        settings,
+    )
     .await;
 }
 
@@ -157,6 +176,7 @@ fn good_history() -> Saved {
             .iter()
             .map(|e| seen(e.revision, &e.subject, e.version))
             .collect(),
+        ended_ms: None,
         notices: vec![
             notice(1, "subscribed", "n1:1", ""),
             notice(
@@ -271,7 +291,19 @@ fn robustness_checker_passes_a_good_history_and_names_each_broken_promise() {
     let mut h = good_history();
     h.ops[0].outcome = "err:unavailable".into();
     h.ops[0].message = "store unavailable: h2 protocol error: error reading a body".into();
-    breaks("a write failed on an etcd election", h, "store unavailable");
+    breaks(
+        "a write failed on an etcd election",
+        h,
+        "failed as `store unavailable`",
+    );
+
+    let mut h = good_history();
+    h.subscribers[0].notices[1].error = "store unavailable: h2 protocol error (unavailable)".into();
+    breaks(
+        "a store watch ended a stream",
+        h,
+        "instead of the node resuming its store watch",
+    );
     let mut h = good_history();
     h.ops[0].outcome = "err:unavailable".into();
     h.ops[0].message = "store unavailable: h2 protocol error: error reading a body".into();

@@ -149,11 +149,11 @@ impl Settings {
                 trackers: 6,
             },
             None => Settings {
-                traffic: Duration::from_secs(10),
+                traffic: Duration::from_secs(8),
                 customers: 4,
                 cli_customers: 1,
-                fail_after: Duration::from_secs(3),
-                fail_for: Duration::from_secs(4),
+                fail_after: Duration::from_secs(2),
+                fail_for: Duration::from_secs(3),
                 trackers: 2,
             },
         }
@@ -246,6 +246,9 @@ pub struct SubscriberRecord {
     /// How it ended, if it did before the test stopped it: an error, or
     /// `exit <code>: <stderr>`.
     pub ended: Option<String>,
+    /// When it ended (milliseconds since the scenario started).
+    #[serde(default)]
+    pub ended_ms: Option<u64>,
 }
 
 /// An event in the store at the end.
@@ -339,6 +342,7 @@ pub fn check(h: &Saved) -> Vec<String> {
     check_answers(h, &mut problems);
     check_subscribers(h, &mut problems);
     check_goaway(h, &mut problems);
+    check_store_watch(h, &mut problems);
     problems
 }
 
@@ -639,6 +643,29 @@ fn check_subscribers(h: &Saved, problems: &mut Vec<String>) {
     }
 }
 
+/// A node whose store watch breaks (an etcd leader change) resumes it
+/// from its last revision: its subscribers never hear `store
+/// unavailable` (issue 10). Each time one did is counted.
+fn check_store_watch(h: &Saved, problems: &mut Vec<String>) {
+    let hit: Vec<String> = h
+        .subscribers
+        .iter()
+        .flat_map(|s| {
+            s.notices
+                .iter()
+                .filter(|n| n.notice == "lost" && n.error.contains("store unavailable"))
+                .map(move |n| format!("{} at {} ms: {}", s.name, n.at_ms, n.error))
+        })
+        .collect();
+    if !hit.is_empty() {
+        problems.push(format!(
+            "{} subscription(s) ended by their node with `store unavailable` instead of the node resuming its store watch: {}",
+            hit.len(),
+            hit.join(" | ")
+        ));
+    }
+}
+
 /// Where a subscriber's stream was at `t` (its last subscribed/resumed
 /// notice before, with no `lost` since).
 fn endpoint_at(sub: &SubscriberRecord, t: u64) -> Option<&str> {
@@ -673,6 +700,9 @@ fn check_goaway(h: &Saved, problems: &mut Vec<String>) {
             match first_lost {
                 Some(n) if is_goaway_frame(&n.error) => {}
                 Some(n) => without.push(format!("{}: {}", sub.name, n.error)),
+                // A `dfood order track` whose order finished meanwhile
+                // left by itself.
+                None if sub.ended_ms.is_some() => on -= 1,
                 None => without.push(format!("{}: never told", sub.name)),
             }
         }
@@ -741,6 +771,7 @@ impl Recorder {
             seen: Vec::new(),
             notices: Vec::new(),
             ended: None,
+            ended_ms: None,
         }));
         self.subscribers.lock().unwrap().push(r.clone());
         r
@@ -1007,7 +1038,7 @@ impl World {
             &s,
             Some(&c0),
             "order.place",
-            json!({"restaurant": QUIET, "lines": [{"sku": "tea", "qty": 1}], "payment_method": "pm_card_visa", "idempotency_key": "quiet-0"}),
+            json!({"restaurant": QUIET, "lines": [{"sku": "tea", "qty": 1}], "payment_method": "pm_card_visa", "idempotency_key": "quiet-order-0"}),
         )
         .await;
         w.quiet_order = o["id"].as_str().unwrap().to_string();
@@ -1370,12 +1401,15 @@ fn cli_customer(mut cli: Dfood, name: String, until: Instant, rec: Arc<Recorder>
     }
 }
 
-/// The kitchen on a `Session`: moves every open ticket one step forward,
-/// over and over; once `stop` is set, keeps going until nothing is open
-/// (bounded by `deadline`). Every step is recorded.
+/// One of the kitchen's `of` cooks on a `Session`: moves every open ticket
+/// whose number is `me` modulo `of` one step forward, over and over; once
+/// `stop` is set, keeps going until none of them is open (bounded by
+/// `deadline`). Every step is recorded. (Several cooks, because one
+/// cannot keep up with the customers on a debug build.)
 async fn kitchen(
     s: Session,
     token: String,
+    (me, of): (u64, u64),
     stop: Arc<AtomicBool>,
     deadline: Instant,
     rec: Arc<Recorder>,
@@ -1390,7 +1424,13 @@ async fn kitchen(
                 continue;
             }
         };
-        let orders = list["orders"].as_array().cloned().unwrap_or_default();
+        let orders: Vec<Value> = list["orders"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|o| o["ticket"].as_u64().unwrap_or(0) % of == me)
+            .collect();
         if orders.is_empty() && stop.load(Ordering::Relaxed) {
             return;
         }
@@ -1407,7 +1447,7 @@ async fn kitchen(
             let r: Result<Value, ClientError> =
                 s.call(ty, Some(&token), &json!({"order": id})).await;
             let out = outcome_of(&r, |v| v["state"].as_str().unwrap_or_default().to_string());
-            rec.op("kitchen", step, id, t, out);
+            rec.op(&format!("kitchen-{me}"), step, id, t, out);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -1446,6 +1486,7 @@ async fn session_subscriber(
             Ok(Delivery::Notice(n)) => g.notices.push(notice_record(at_ms, &n)),
             Err(e) => {
                 g.ended = Some(format!("error: {e}"));
+                g.ended_ms = Some(at_ms);
                 return;
             }
         }
@@ -1550,6 +1591,7 @@ impl Streams {
                     "exit {code}: {}",
                     err.last().map(String::as_str).unwrap_or_default()
                 ));
+                g.ended_ms = Some(at_ms);
             }
         }
     }
@@ -1624,6 +1666,8 @@ struct Injected {
     record: FaultRecord,
     node: Option<usize>,
     etcd_member: Option<usize>,
+    /// Writes sent while the fault lasts, awaited when it heals.
+    probes: Vec<tokio::task::JoinHandle<()>>,
 }
 
 struct Faults<'a> {
@@ -1699,6 +1743,7 @@ impl Faults<'_> {
     async fn inject(&mut self, kind: Failure) -> Result<Injected, String> {
         let t0 = Instant::now();
         let mut etcd_member = None;
+        let mut probes = Vec::new();
         let (node, mut f) = match kind {
             Failure::KillDaemon
             | Failure::KillLeaderDaemon
@@ -1798,6 +1843,7 @@ impl Faults<'_> {
                     return Err(format!("etcd member {name} still runs after kill -9"));
                 }
                 let mut f = self.record(kind, None, &name);
+                probes = self.election_probes();
                 if let Some(b) = &before {
                     f.facts.insert("leader_before".into(), format!("{b:?}"));
                 }
@@ -1892,10 +1938,59 @@ impl Faults<'_> {
             record: f,
             node,
             etcd_member,
+            probes,
         })
     }
 
+    /// Kitchen writes (rush flags, not safe to repeat) on every node at
+    /// once for the 3 s after the etcd leader died: each must stall for
+    /// the election, then succeed (or meet a real conflict), never fail as
+    /// `store unavailable`. Recorded like any operation.
+    fn election_probes(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        let open = json!({"restaurant": RESTAURANT, "states": ["placed", "accepted", "preparing"]});
+        self.w
+            .nodes
+            .iter()
+            .map(|d| {
+                let s = self.w.session(Some(vec![d.endpoint()]));
+                let (token, rec, open) =
+                    (self.w.kitchen.token.clone(), self.rec.clone(), open.clone());
+                let who = format!("election-probe-{}", d.node);
+                tokio::spawn(async move {
+                    let until = Instant::now() + Duration::from_secs(3);
+                    let mut rush = true;
+                    while Instant::now() < until {
+                        let list: Result<Value, ClientError> =
+                            s.call("order.list", Some(&token), &open).await;
+                        let id = list
+                            .ok()
+                            .and_then(|l| l["orders"][0]["id"].as_str().map(str::to_string));
+                        let Some(id) = id else {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            continue;
+                        };
+                        let t = rec.ms();
+                        let r: Result<Value, ClientError> = s
+                            .call(
+                                "order.rush",
+                                Some(&token),
+                                &json!({"order": id, "rush": rush}),
+                            )
+                            .await;
+                        let o = outcome_of(&r, |v| format!("rush={}", v["rush"]));
+                        rec.op(&who, "rush", &id, t, o);
+                        rush = !rush;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                })
+            })
+            .collect()
+    }
+
     async fn heal(&mut self, mut inj: Injected) -> FaultRecord {
+        for p in inj.probes.drain(..) {
+            let _ = p.await;
+        }
         let f = &mut inj.record;
         match f.kind {
             Failure::KillDaemon
@@ -1984,7 +2079,9 @@ impl Faults<'_> {
 /// broken promises if the checker finds any (or if a fault could not be
 /// injected).
 pub async fn run(sc: &Scenario, settings: Settings) {
+    let started = Instant::now();
     let mut w = World::start(sc.store, settings.customers + settings.cli_customers).await;
+    let setup = started.elapsed();
     let rec = Arc::new(Recorder::new());
     let start_rev = w.revision().await + 1;
     let proxy = if sc.faults.contains(&Failure::LossyProxy) {
@@ -2098,13 +2195,18 @@ pub async fn run(sc: &Scenario, settings: Settings) {
             cli_customer(cli, name, until, rec, i as u64 + 1)
         }));
     }
-    let kitchen_task = tokio::spawn(kitchen(
-        w.session(None),
-        w.kitchen.token.clone(),
-        stop.clone(),
-        hard_deadline,
-        rec.clone(),
-    ));
+    let kitchen_tasks: Vec<_> = (0..3)
+        .map(|k| {
+            tokio::spawn(kitchen(
+                w.session(None),
+                w.kitchen.token.clone(),
+                (k, 3),
+                stop.clone(),
+                hard_deadline,
+                rec.clone(),
+            ))
+        })
+        .collect();
 
     // Faults, one after the other; trackers start on busy orders meanwhile.
     let t0 = Instant::now();
@@ -2162,11 +2264,15 @@ pub async fn run(sc: &Scenario, settings: Settings) {
     for t in tasks {
         let _ = t.await;
     }
+    let traffic_took = started.elapsed() - setup;
     for t in cli_threads {
         let _ = tokio::task::block_in_place(|| t.join());
     }
     stop.store(true, Ordering::Relaxed);
-    let _ = kitchen_task.await;
+    for k in kitchen_tasks {
+        let _ = k.await;
+    }
+    let kitchen_done = started.elapsed();
 
     // The finale: the quiet restaurant wakes up (its idle subscribers must
     // see it), and a menu change on each restaurant marks the end of its
@@ -2180,7 +2286,7 @@ pub async fn run(sc: &Scenario, settings: Settings) {
         &s,
         Some(&w.customers[0].token),
         "order.place",
-        json!({"restaurant": QUIET, "lines": [{"sku": "cake", "qty": 1}], "payment_method": "pm_card_visa", "idempotency_key": "quiet-1"}),
+        json!({"restaurant": QUIET, "lines": [{"sku": "cake", "qty": 1}], "payment_method": "pm_card_visa", "idempotency_key": "quiet-order-1"}),
     )
     .await;
     let q1 = o["id"].as_str().unwrap().to_string();
@@ -2220,6 +2326,7 @@ pub async fn run(sc: &Scenario, settings: Settings) {
     if let Err(e) = caught_up {
         eprintln!("[{}] {e} (the checker says who missed what)", sc.name);
     }
+    let caught_up_at = started.elapsed();
     streams.poll(&rec);
     for t in &sub_tasks {
         t.abort();
@@ -2230,6 +2337,7 @@ pub async fn run(sc: &Scenario, settings: Settings) {
     drop(proxy);
 
     let final_state = w.snapshot().await;
+    let snapshot_at = started.elapsed();
     let saved = Saved {
         scenario: sc.name.to_string(),
         store: sc.store,
@@ -2256,6 +2364,11 @@ pub async fn run(sc: &Scenario, settings: Settings) {
         .iter()
         .filter(|o| o.op == "place" && o.outcome.starts_with("ok:"))
         .count();
+    eprintln!(
+        "[{}] setup {setup:.1?}, traffic {traffic_took:.1?}; kitchen done at {kitchen_done:.1?}, subscribers caught up at {caught_up_at:.1?}, store read at {snapshot_at:.1?}, in all {:.1?}",
+        sc.name,
+        started.elapsed()
+    );
     eprintln!(
         "[{}] {} operations, {acked} orders acknowledged, {} subscribers, faults {:?}; history in {}",
         sc.name,
