@@ -481,6 +481,13 @@ fn idle_streams_survive_node_kills_an_etcd_leader_kill_and_a_drain() {
         w.problems.len(),
         w.problems.join("\n  ")
     );
+    for s in [&track, &events] {
+        eprintln!(
+            "{} said on stderr:\n  {}",
+            s.name,
+            s.stderr_lines().join("\n  ")
+        );
+    }
     eprintln!(
         "track: {} lines, {} resumes; events: {} lines, {} resumes",
         track.docs().len(),
