@@ -157,6 +157,24 @@ pub enum Command {
         shell: crate::completions::Shell,
     },
     /// Stream a restaurant's events live (staff), for scripts and screens.
+    ///
+    /// Runs until stopped. With --output json, stdout is JSON Lines: one
+    /// {"revision", "kind", "subject", "data"} document per event, in store
+    /// revision order (several events may share a revision). kind is e.g.
+    /// order.placed, order.accepted, menu.changed; subject is the order id
+    /// (or the restaurant); data is the Order (as `dfood order status
+    /// --output json`) or the change.
+    ///
+    /// The stream survives the death, drain or restart of the node it is
+    /// on: it resumes on another node from the last revision it printed,
+    /// so nothing is missed and nothing printed twice. On stderr it says
+    /// where it stands, one line each time: "subscribed on NODE (ADDR)
+    /// from revision N", "lost NODE (ADDR): REASON; resuming at once",
+    /// "resumed on NODE (ADDR) from revision N" (with --output json, one
+    /// JSON document per line: {"notice": "subscribed"|"lost"|"resumed",
+    /// "endpoint", "node", "from_revision" | "error", "retry_in_ms"}). It
+    /// ends with an error only when the cluster refuses for good (access
+    /// denied, unknown restaurant, --from compacted away).
     Events {
         #[arg(long, short, env = "DFOOD_RESTAURANT")]
         restaurant: String,

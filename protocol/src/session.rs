@@ -20,7 +20,11 @@
 //!
 //! [`Session::subscribe_resuming`] follows a topic across failovers,
 //! resubscribing from the last revision received plus one: no gap, no
-//! duplicate.
+//! duplicate. It survives any number of node deaths, drains, shutdowns
+//! and store hiccups, however far apart, and ends only on an answer that
+//! cannot change ([`ends_subscription`]: `compacted`, an authorisation
+//! failure...); its retry bookkeeping is the sans-IO [`ResumeState`] and
+//! [`resume_wait`].
 //!
 //! Interior mutability: the state is behind a `std::sync::Mutex` that is
 //! never held across an `.await` (only to read or update the endpoint
@@ -73,7 +77,9 @@ pub struct SessionOptions {
     pub rebalance: bool,
     /// Retries of one-shot requests.
     pub policy: Policy,
-    /// Retries when resuming a subscription.
+    /// Waits when resuming a subscription: only its `backoff`,
+    /// `max_backoff` and `bad_for` apply, since a resuming subscription
+    /// never gives up on a transient failure (see [`ResumeState`]).
     pub resume_policy: Policy,
 }
 
@@ -240,6 +246,16 @@ impl Session {
             .map(|c| c.endpoint_name().to_string())
     }
 
+    /// The node name of `endpoint`, once learned from `cluster.nodes`.
+    pub fn node_of(&self, endpoint: &str) -> Option<String> {
+        self.state()
+            .endpoints
+            .entries()
+            .iter()
+            .find(|e| e.addr == endpoint)
+            .and_then(|e| e.node.clone())
+    }
+
     /// The address of the node last connected to (`0.0.0.0:0` before any).
     pub fn remote(&self) -> SocketAddr {
         self.state()
@@ -314,8 +330,9 @@ impl Session {
             token: token.map(str::to_string),
             next_revision: from_revision.filter(|r| *r > 0),
             sub: None,
-            failures: 0,
-            first_failure: None,
+            state: ResumeState::default(),
+            wait: None,
+            opened_once: false,
             resumes: 0,
         }
     }
@@ -593,6 +610,190 @@ impl Session {
     }
 }
 
+/// Whether `e` ends a resuming subscription for good: an answer that
+/// asking again, on any node, cannot change (`compacted`,
+/// `unauthenticated`, `forbidden`, `not_found`, `bad_request`, ...), or a
+/// local configuration error (bad CA, bad endpoint) that no node can
+/// cure.
+///
+/// Everything a node or the network can cause is repaired instead: a lost
+/// connection, a timeout, `goaway` and close code 2 (drain, shutdown), a
+/// refused handshake, and the answers `unavailable` (the node's store or
+/// its watch broke, e.g. during an etcd election) and `internal` (that
+/// node's problem; another may do better).
+pub fn ends_subscription(e: &ClientError) -> bool {
+    match e {
+        ClientError::Server(b) => !matches!(b.code, ErrorCode::Unavailable | ErrorCode::Internal),
+        ClientError::Tls(_) | ClientError::Endpoint { .. } => true,
+        ClientError::Connect { .. }
+        | ClientError::Timeout { .. }
+        | ClientError::Transport { .. }
+        | ClientError::GoingAway { .. }
+        | ClientError::Protocol { .. } => false,
+    }
+}
+
+/// A stream that stayed open this long before it broke was working: its
+/// break starts a new incident (first retry at once, on another node)
+/// instead of continuing the backoff of the failures that came before.
+/// Shorter-lived streams keep backing off, so a node that accepts a
+/// subscription and drops it at once cannot make clients spin.
+pub const SETTLED: Duration = Duration::from_secs(1);
+
+/// A resuming subscription's bookkeeping between failures, sans-IO (the
+/// caller passes `now`): how many failures in a row, hence how long to
+/// wait before the next attempt.
+///
+/// There is no budget: a resuming subscription never gives up on a
+/// failure [`ends_subscription`] calls transient, however long the
+/// cluster takes to come back; its owner hears about each break through
+/// [`Notice::Lost`] and decides for itself.
+#[derive(Debug, Clone, Default)]
+pub struct ResumeState {
+    failures: u32,
+    opened_at: Option<Instant>,
+}
+
+impl ResumeState {
+    /// A (re)subscription succeeded at `now`.
+    pub fn opened(&mut self, now: Instant) {
+        self.opened_at = Some(now);
+    }
+
+    /// An event or progress frame arrived: the stream works.
+    pub fn received(&mut self) {
+        self.failures = 0;
+    }
+
+    /// The stream broke, or (re)subscribing failed, at `now`. Returns how
+    /// many failures in a row this makes (1: the first of a new incident).
+    pub fn failed(&mut self, now: Instant) -> u32 {
+        if let Some(t) = self.opened_at.take()
+            && now.saturating_duration_since(t) >= SETTLED
+        {
+            self.failures = 0;
+        }
+        self.failures = self.failures.saturating_add(1);
+        self.failures
+    }
+
+    /// Failures in a row so far.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+}
+
+/// The wait before the next attempt after `failures` failures in a row:
+/// none after the first when there is another node to go to, then the
+/// policy's backoff, doubling up to its cap.
+pub fn resume_wait(policy: &Policy, failures: u32, same_endpoint: bool) -> Duration {
+    if failures <= 1 {
+        return if same_endpoint {
+            policy.backoff
+        } else {
+            Duration::ZERO
+        };
+    }
+    let shift = (failures - 2).min(16);
+    policy
+        .backoff
+        .saturating_mul(1u32 << shift)
+        .min(policy.max_backoff)
+}
+
+/// Where and when a resuming subscription tries again after its
+/// `failures`-th failure in a row on `failed` (`None`: no node could be
+/// reached at all): `failed` is avoided for the policy's `bad_for`, the
+/// next endpoint in ring order becomes home, and the wait is
+/// [`resume_wait`]'s. A lone endpoint is tried again after a pause.
+pub fn plan_resume(
+    endpoints: &mut Endpoints,
+    policy: &Policy,
+    failed: Option<&str>,
+    failures: u32,
+    now: Instant,
+) -> Duration {
+    if let Some(f) = failed {
+        endpoints.mark_bad(f, now + policy.bad_for);
+    }
+    let next = endpoints.next_after(failed, now);
+    let same = next.is_some() && next.as_deref() == failed;
+    if let Some(next) = &next {
+        endpoints.set_home(next);
+    }
+    resume_wait(policy, failures, same)
+}
+
+/// What a resuming subscription tells its owner about its connection, for
+/// a user who should know (see [`ResumingSubscription::next_with_notices`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The stream is open on `endpoint` (its node's name once learned from
+    /// `cluster.nodes`), delivering from `from_revision`; `resumed` after
+    /// a break, `false` the first time.
+    Subscribed {
+        endpoint: String,
+        node: Option<String>,
+        from_revision: u64,
+        resumed: bool,
+    },
+    /// The stream broke, or could not be opened again; the next attempt
+    /// starts after `retry_in`, from the same revision.
+    Lost {
+        endpoint: Option<String>,
+        node: Option<String>,
+        error: String,
+        retry_in: Duration,
+    },
+}
+
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn place(endpoint: &str, node: &Option<String>) -> String {
+            match node {
+                Some(n) => format!("{n} ({endpoint})"),
+                None => endpoint.to_string(),
+            }
+        }
+        match self {
+            Notice::Subscribed {
+                endpoint,
+                node,
+                from_revision,
+                resumed,
+            } => write!(
+                f,
+                "{} on {} from revision {from_revision}",
+                if *resumed { "resumed" } else { "subscribed" },
+                place(endpoint, node)
+            ),
+            Notice::Lost {
+                endpoint,
+                node,
+                error,
+                retry_in,
+            } => {
+                let what = match endpoint {
+                    Some(e) => format!("lost {}", place(e, node)),
+                    None => "no node reachable".to_string(),
+                };
+                if retry_in.is_zero() {
+                    write!(f, "{what}: {error}; resuming at once")
+                } else {
+                    write!(f, "{what}: {error}; resuming in {}ms", retry_in.as_millis())
+                }
+            }
+        }
+    }
+}
+
+/// An item or a notice (see [`ResumingSubscription::next_with_notices`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    Item(SubscriptionItem),
+    Notice(Notice),
+}
+
 /// A subscription that survives node failures: see
 /// [`Session::subscribe_resuming`].
 pub struct ResumingSubscription {
@@ -601,65 +802,90 @@ pub struct ResumingSubscription {
     token: Option<String>,
     next_revision: Option<u64>,
     sub: Option<Subscription<'static>>,
-    failures: u32,
-    first_failure: Option<Instant>,
+    state: ResumeState,
+    /// Wait owed before the next attempt (told in a [`Notice::Lost`]
+    /// first, slept on the next call).
+    wait: Option<Duration>,
+    opened_once: bool,
     resumes: u64,
 }
 
 impl ResumingSubscription {
     /// The next item. Breaks of the stream are repaired underneath (moving
-    /// to another node, resuming from the last revision + 1); an error
-    /// means the policy gave up or the server refused for good (e.g.
-    /// `compacted`, `forbidden`).
+    /// to another node, resuming from the last revision + 1), however many
+    /// and however far apart; an error means the server refused for good
+    /// (see [`ends_subscription`]: `compacted`, `unauthenticated`,
+    /// `forbidden`, `not_found`...).
     pub async fn next(&mut self) -> Result<SubscriptionItem, ClientError> {
         loop {
-            if self.sub.is_none() {
-                match self.open().await {
-                    Ok(s) => {
-                        if self.next_revision.is_none() {
-                            self.next_revision = Some(s.start_revision);
-                        }
-                        self.sub = Some(s);
-                    }
-                    Err((e, failure, endpoint)) => {
-                        self.failed(e, failure, endpoint).await?;
-                        continue;
-                    }
-                }
+            if let Delivery::Item(i) = self.next_with_notices().await? {
+                return Ok(i);
             }
+        }
+    }
+
+    /// As [`ResumingSubscription::next`], also returning a [`Notice`]
+    /// each time the stream opens (first time or resumed) and each time it
+    /// breaks, for owners that tell their user where they stand.
+    pub async fn next_with_notices(&mut self) -> Result<Delivery, ClientError> {
+        if let Some(after) = self.wait.take()
+            && !after.is_zero()
+        {
+            tokio::time::sleep(after).await;
+        }
+        if self.sub.is_none() {
+            match self.open().await {
+                Ok(s) => {
+                    if self.next_revision.is_none() {
+                        self.next_revision = Some(s.start_revision);
+                    }
+                    let endpoint = s.endpoint_name().to_string();
+                    self.sub = Some(s);
+                    self.state.opened(Instant::now());
+                    let resumed = self.opened_once;
+                    if resumed {
+                        self.resumes += 1;
+                    }
+                    self.opened_once = true;
+                    return Ok(Delivery::Notice(Notice::Subscribed {
+                        node: self.session.node_of(&endpoint),
+                        endpoint,
+                        from_revision: self.next_revision.unwrap_or(0),
+                        resumed,
+                    }));
+                }
+                Err((e, endpoint)) => return self.failed(e, endpoint).map(Delivery::Notice),
+            }
+        }
+        loop {
             let sub = self.sub.as_mut().expect("opened above");
             let endpoint = sub.endpoint_name().to_string();
-            let (e, failure) = match sub.next().await {
+            let e = match sub.next().await {
                 Ok(Some(SubscriptionItem::Events { revision, events })) => {
                     if self.next_revision.is_some_and(|n| revision < n) {
                         continue; // delivered before the break: never twice
                     }
                     self.next_revision = Some(revision + 1);
-                    self.failures = 0;
-                    self.first_failure = None;
-                    return Ok(SubscriptionItem::Events { revision, events });
+                    self.state.received();
+                    return Ok(Delivery::Item(SubscriptionItem::Events {
+                        revision,
+                        events,
+                    }));
                 }
                 Ok(Some(SubscriptionItem::Progress { revision })) => {
                     let next = self.next_revision.unwrap_or(0).max(revision + 1);
                     self.next_revision = Some(next);
-                    self.failures = 0;
-                    self.first_failure = None;
-                    return Ok(SubscriptionItem::Progress { revision });
+                    self.state.received();
+                    return Ok(Delivery::Item(SubscriptionItem::Progress { revision }));
                 }
-                Ok(None) => (
-                    ClientError::Transport {
-                        endpoint: endpoint.clone(),
-                        reason: "the server ended the subscription".into(),
-                    },
-                    Failure::Ambiguous,
-                ),
-                Err(e) => {
-                    let f = classify(&e, true);
-                    (e, f)
-                }
+                Ok(None) => ClientError::Transport {
+                    endpoint: endpoint.clone(),
+                    reason: "the server ended the subscription".into(),
+                },
+                Err(e) => e,
             };
             self.sub = None;
-            self.failed(e, failure, Some(endpoint)).await?;
+            return self.failed(e, Some(endpoint)).map(Delivery::Notice);
         }
     }
 
@@ -679,10 +905,14 @@ impl ResumingSubscription {
         self.resumes
     }
 
-    async fn open(
-        &mut self,
-    ) -> Result<Subscription<'static>, (ClientError, Failure, Option<String>)> {
-        let client = self.session.client().await.map_err(|(e, f)| (e, f, None))?;
+    /// Uses `token` from the next (re)subscription on, e.g. after the owner
+    /// renewed an expired access token. The open stream, if any, goes on.
+    pub fn set_token(&mut self, token: Option<&str>) {
+        self.token = token.map(str::to_string);
+    }
+
+    async fn open(&mut self) -> Result<Subscription<'static>, (ClientError, Option<String>)> {
+        let client = self.session.client().await.map_err(|(e, _)| (e, None))?;
         let endpoint = client.endpoint_name().to_string();
         let req = SubscribeRequest {
             topic: self.topic.clone(),
@@ -691,39 +921,47 @@ impl ResumingSubscription {
         client
             .subscribe_owned(&req, self.token.as_deref())
             .await
-            .map_err(|e| {
-                let f = classify(&e, true);
-                (e, f, Some(endpoint))
-            })
+            .map_err(|e| (e, Some(endpoint)))
     }
 
-    async fn failed(
-        &mut self,
-        e: ClientError,
-        failure: Failure,
-        endpoint: Option<String>,
-    ) -> Result<(), ClientError> {
-        self.failures += 1;
-        let started = *self.first_failure.get_or_insert_with(Instant::now);
-        let policy = self.session.inner.opts.resume_policy.clone();
-        let a = Attempt {
-            idempotent: true,
-            failure,
-            attempt: self.failures,
-            elapsed: started.elapsed(),
-            endpoint: endpoint.as_deref(),
-        };
-        let wait = self.session.after_failure(&policy, a, &e);
-        match wait {
-            Some(after) => {
-                if !after.is_zero() {
-                    tokio::time::sleep(after).await;
-                }
-                self.resumes += 1;
-                Ok(())
-            }
-            None => Err(e),
+    /// After a break or a failed (re)subscription: ends on a final error;
+    /// otherwise avoids the node that failed, picks the next one, and
+    /// schedules the attempt there (the wait is told, then slept on the
+    /// next call).
+    fn failed(&mut self, e: ClientError, endpoint: Option<String>) -> Result<Notice, ClientError> {
+        if ends_subscription(&e) {
+            return Err(e);
         }
+        let failures = self.state.failed(Instant::now());
+        let policy = &self.session.inner.opts.resume_policy;
+        // Whatever broke the stream, it happened on that node: avoid it
+        // (`unavailable` and `internal` included, unlike one-shot
+        // requests, since a stream has nothing else to learn it from).
+        let failure = match classify(&e, true) {
+            Failure::Final => Failure::Unavailable,
+            f => f,
+        };
+        let retry_in = {
+            let mut st = self.session.state();
+            // Drops the connection to that node, learns a goaway's
+            // alternatives.
+            self.session
+                .note_failure(&mut st, endpoint.as_deref(), failure, &e);
+            plan_resume(
+                &mut st.endpoints,
+                policy,
+                endpoint.as_deref(),
+                failures,
+                Instant::now(),
+            )
+        };
+        self.wait = Some(retry_in);
+        Ok(Notice::Lost {
+            node: endpoint.as_deref().and_then(|e| self.session.node_of(e)),
+            endpoint,
+            error: e.to_string(),
+            retry_in,
+        })
     }
 }
 
@@ -776,5 +1014,182 @@ mod tests {
             reason: "r".into(),
         };
         assert_eq!(classify(&bad, false), Failure::Final);
+    }
+
+    fn eps(n: usize) -> Endpoints {
+        Endpoints::new((1..=n).map(|i| format!("n{i}:7400")), 0)
+    }
+
+    fn transient_errors() -> Vec<ClientError> {
+        let ep = || "n1:7400".to_string();
+        vec![
+            ClientError::Transport {
+                endpoint: ep(),
+                reason: "timed out".into(),
+            },
+            ClientError::Transport {
+                endpoint: ep(),
+                reason: "the server ended the subscription".into(),
+            },
+            ClientError::GoingAway {
+                endpoint: ep(),
+                reason: "node is shutting down or draining".into(),
+                alternatives: vec![],
+            },
+            ClientError::Timeout {
+                endpoint: ep(),
+                timeout: Duration::from_secs(5),
+            },
+            ClientError::Connect {
+                endpoint: ep(),
+                reason: "refused".into(),
+            },
+            ClientError::Protocol {
+                endpoint: ep(),
+                reason: "unexpected first subscription frame: None".into(),
+            },
+            ClientError::Server(ErrorBody {
+                code: ErrorCode::Unavailable,
+                message: "store unavailable: h2 protocol error".into(),
+            }),
+            ClientError::Server(ErrorBody {
+                code: ErrorCode::Internal,
+                message: "m".into(),
+            }),
+        ]
+    }
+
+    #[test]
+    fn a_subscription_ends_only_on_answers_that_cannot_change() {
+        for e in transient_errors() {
+            assert!(!ends_subscription(&e), "{e:?}");
+        }
+        for code in [
+            ErrorCode::Compacted,
+            ErrorCode::Unauthenticated,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::BadRequest,
+            ErrorCode::Unsupported,
+            ErrorCode::Unknown,
+        ] {
+            let e = ClientError::Server(ErrorBody {
+                code,
+                message: "m".into(),
+            });
+            assert!(ends_subscription(&e), "{code:?}");
+        }
+        let bad_endpoint = ClientError::Endpoint {
+            endpoint: "x".into(),
+            reason: "r".into(),
+        };
+        assert!(ends_subscription(&bad_endpoint));
+    }
+
+    /// The tester's lead: an idle stream whose node dies twice, more than
+    /// the old 15 s budget apart, with nothing received in between. The
+    /// second break must start a new incident (first retry at once, on
+    /// another node), not end the stream.
+    #[test]
+    fn an_idle_stream_survives_breaks_far_apart() {
+        let p = Policy::subscriptions();
+        let t0 = Instant::now();
+        let mut e = eps(3);
+        let mut st = ResumeState::default();
+        st.opened(t0);
+        let mut at = t0;
+        let mut on = "n1:7400".to_string();
+        for kill in 0..5u64 {
+            at = t0 + Duration::from_secs(20 * (kill + 1));
+            assert_eq!(st.failed(at), 1, "kill {kill}: a new incident");
+            let wait = plan_resume(&mut e, &p, Some(&on), 1, at);
+            assert_eq!(
+                wait,
+                Duration::ZERO,
+                "kill {kill}: straight to another node"
+            );
+            let home = e.home().unwrap().to_string();
+            assert_ne!(home, on, "kill {kill}: moved");
+            assert!(e.is_bad(&on, at), "kill {kill}: the dead node is avoided");
+            on = home;
+            st.opened(at); // the re-subscription worked
+        }
+        // Even a resubscription that worked but broke soon after (< 1 s)
+        // is a second failure of the same incident: it backs off.
+        assert_eq!(st.failed(at + Duration::from_millis(300)), 2);
+        assert_eq!(resume_wait(&p, 2, false), p.backoff);
+    }
+
+    #[test]
+    fn a_flapping_node_is_backed_off_and_an_outage_never_ends_the_stream() {
+        let p = Policy::subscriptions();
+        let t0 = Instant::now();
+        let mut st = ResumeState::default();
+        let mut waits = Vec::new();
+        // Open, break at once, over and over (a node that accepts and
+        // drops): waits grow to the cap instead of spinning.
+        for k in 0..8u64 {
+            let at = t0 + Duration::from_millis(10 * k);
+            st.opened(at);
+            let n = st.failed(at + Duration::from_millis(1));
+            waits.push(resume_wait(&p, n, false).as_millis() as u64);
+        }
+        assert_eq!(waits, [0, 100, 200, 400, 800, 1600, 2000, 2000]);
+        // A long outage: thousands of failures in a row stay at the cap
+        // (nothing here can give up: there is no budget).
+        for _ in 0..5000 {
+            let n = st.failed(t0);
+            assert_eq!(resume_wait(&p, n, false), p.max_backoff);
+        }
+        // Anything received resets the count.
+        st.received();
+        assert_eq!(st.failed(t0), 1);
+    }
+
+    #[test]
+    fn a_lone_node_is_retried_after_a_pause() {
+        let p = Policy::subscriptions();
+        let mut e = eps(1);
+        let now = Instant::now();
+        let wait = plan_resume(&mut e, &p, Some("n1:7400"), 1, now);
+        assert_eq!(wait, p.backoff);
+        assert_eq!(e.home(), Some("n1:7400"));
+        // No node reachable at all: retried from home, backing off.
+        let wait = plan_resume(&mut e, &p, None, 3, now);
+        assert_eq!(wait, p.backoff * 2);
+    }
+
+    #[test]
+    fn notices_read_naturally() {
+        let n = Notice::Subscribed {
+            endpoint: "127.0.0.1:7401".into(),
+            node: Some("node-2".into()),
+            from_revision: 123,
+            resumed: true,
+        };
+        assert_eq!(
+            n.to_string(),
+            "resumed on node-2 (127.0.0.1:7401) from revision 123"
+        );
+        let n = Notice::Subscribed {
+            endpoint: "127.0.0.1:7401".into(),
+            node: None,
+            from_revision: 9,
+            resumed: false,
+        };
+        assert_eq!(
+            n.to_string(),
+            "subscribed on 127.0.0.1:7401 from revision 9"
+        );
+        let n = Notice::Lost {
+            endpoint: None,
+            node: None,
+            error: "cannot connect".into(),
+            retry_in: Duration::from_millis(200),
+        };
+        assert_eq!(
+            n.to_string(),
+            "no node reachable: cannot connect; resuming in 200ms"
+        );
     }
 }

@@ -22,4 +22,5 @@ mod payments;
 mod protocol_robustness;
 mod robustness;
 mod store_conformance;
+mod streams;
 mod top;

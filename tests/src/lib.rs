@@ -819,3 +819,188 @@ pub mod man {
         }
     }
 }
+
+impl Proc {
+    /// As [`Proc::spawn`], with stdout and stderr in files of their own
+    /// (read as they grow: see [`DfoodProc`]).
+    pub fn spawn_split(name: &str, mut cmd: Command, out: &Path, err: &Path) -> Proc {
+        let open = |p: &Path| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .unwrap_or_else(|e| panic!("cannot open {}: {e}", p.display()))
+        };
+        cmd.stdin(Stdio::null()).stdout(open(out)).stderr(open(err));
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let (tx, rx) = mpsc::channel();
+        spawner()
+            .lock()
+            .expect("spawner")
+            .send((cmd, tx))
+            .expect("spawner alive");
+        let child = rx
+            .recv()
+            .expect("spawner reply")
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Proc {
+            name: name.into(),
+            child: Some(child),
+            log: err.to_path_buf(),
+        }
+    }
+
+    /// The exit code once the process has ended (`Some(-1)` for a
+    /// signal), `None` while it runs.
+    pub fn exit_code(&mut self) -> Option<i32> {
+        let c = self.child.as_mut()?;
+        match c.try_wait() {
+            Ok(Some(st)) => Some(st.code().unwrap_or(-1)),
+            _ => None,
+        }
+    }
+
+    /// Sends `sig` (SIGSTOP, SIGCONT, SIGTERM...) without waiting.
+    pub fn signal(&self, sig: i32) {
+        if let Some(c) = self.child.as_ref() {
+            unsafe {
+                libc::kill(c.id() as i32, sig);
+            }
+        }
+    }
+}
+
+impl Dfood {
+    /// Starts `dfood ARGS` in the background with this config dir and
+    /// environment (a stream: `order track`, `events`), killed with the
+    /// test; its output is read as it grows.
+    pub fn spawn_stream(&self, name: &str, args: &[&str]) -> DfoodProc {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (out, err) = (dir.path().join("stdout"), dir.path().join("stderr"));
+        let mut cmd = Command::new(self.cmd.get_program());
+        cmd.env_clear();
+        for (k, v) in self.cmd.get_envs() {
+            if let Some(v) = v {
+                cmd.env(k, v);
+            }
+        }
+        cmd.args(args);
+        DfoodProc {
+            name: name.into(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            proc: Proc::spawn_split(name, cmd, &out, &err),
+            out,
+            err,
+            _dir: dir,
+        }
+    }
+}
+
+/// A long-lived `dfood` process (`order track`, `events`, `--output
+/// json`): its stdout lines (JSON Lines) and its stderr notices
+/// (`{"notice": "subscribed"|"lost"|"resumed", "endpoint", ...}`), read as
+/// they come, tell what it printed and which node it is on.
+pub struct DfoodProc {
+    pub name: String,
+    pub args: Vec<String>,
+    pub proc: Proc,
+    out: PathBuf,
+    err: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl DfoodProc {
+    fn lines(p: &Path) -> Vec<String> {
+        let text = std::fs::read_to_string(p).unwrap_or_default();
+        // A line still being written has no newline yet: not counted.
+        let complete = text.rfind('\n').map_or("", |i| &text[..i]);
+        complete
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    pub fn stdout_lines(&self) -> Vec<String> {
+        Self::lines(&self.out)
+    }
+
+    pub fn stderr_lines(&self) -> Vec<String> {
+        Self::lines(&self.err)
+    }
+
+    /// Stdout as JSON documents (panics on a line that is not one).
+    pub fn docs(&self) -> Vec<serde_json::Value> {
+        self.stdout_lines()
+            .iter()
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| {
+                    panic!("{}: stdout line is not JSON ({e}): {l:?}", self.name)
+                })
+            })
+            .collect()
+    }
+
+    /// The stderr notices, in order (JSON lines with a `notice` field).
+    pub fn notices(&self) -> Vec<serde_json::Value> {
+        self.stderr_lines()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v.get("notice").is_some())
+            .collect()
+    }
+
+    /// The endpoint the stream is on now, by its last notice: `None`
+    /// before it subscribed and between a `lost` and the next `resumed`.
+    pub fn endpoint(&self) -> Option<String> {
+        let last = self.notices().pop()?;
+        match last["notice"].as_str() {
+            Some("subscribed" | "resumed") => last["endpoint"].as_str().map(str::to_string),
+            _ => None,
+        }
+    }
+
+    /// Everything it printed, for failure messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({}):\n--- stdout\n{}\n--- stderr\n{}",
+            self.name,
+            self.args.join(" "),
+            self.stdout_lines().join("\n"),
+            self.stderr_lines().join("\n")
+        )
+    }
+
+    /// Waits until `f` holds (checked every 50 ms), panicking with its
+    /// output if it exits first or `within` passes.
+    pub fn wait_until(&mut self, what: &str, within: Duration, f: impl Fn(&DfoodProc) -> bool) {
+        let deadline = Instant::now() + within;
+        loop {
+            if f(self) {
+                return;
+            }
+            if let Some(code) = self.proc.exit_code() {
+                // One last look: it may have printed it just before exiting.
+                if f(self) {
+                    return;
+                }
+                panic!(
+                    "{what}: {} exited with {code}; {}",
+                    self.name,
+                    self.describe()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not within {within:?}; {}",
+                self.describe()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}

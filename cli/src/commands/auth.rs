@@ -152,6 +152,18 @@ pub async fn connect_authed(g: &Global) -> Result<(Session, String), CliError> {
     Ok((client, token))
 }
 
+/// A fresh access token for a long-lived command whose token expired
+/// (a stream resubscribing after a quarter of an hour): the saved login
+/// renewed, or `None` when the token was given with `--token` (nothing to
+/// renew it with).
+pub async fn renew_saved_token(g: &Global, client: &Session) -> Result<Option<String>, CliError> {
+    if g.token.as_deref().is_some_and(|t| !t.is_empty()) {
+        return Ok(None);
+    }
+    let path = credentials_path(g)?;
+    refresh_saved(client, &path).await.map(Some)
+}
+
 async fn refresh_saved(client: &Session, path: &Path) -> Result<String, CliError> {
     // One refresher at a time: a refresh token works once.
     let _lock = credentials::lock(path)?;

@@ -1,10 +1,13 @@
 //! `dfood order ...` and `dfood events`.
 
 use clap::Subcommand;
-use protocol::client::SubscriptionItem;
+use protocol::client::{ClientError, SubscriptionItem};
 use protocol::messages::catalog::{Menu, RestaurantRef, types as catalog_types};
 use protocol::messages::orders::*;
+use protocol::session::{Delivery, Notice, ResumingSubscription, Session};
+use protocol::wire::ErrorCode;
 
+use super::auth;
 use super::catalog::show_price;
 use crate::args::{Global, Output};
 use crate::output::{CliError, emit, kv_table, print};
@@ -51,6 +54,22 @@ pub enum OrderCmd {
     /// Cancel your order (before the kitchen accepts it).
     Cancel { order: String },
     /// Follow an order live until it is done.
+    ///
+    /// Prints the order as it is now, then once per change, until it
+    /// reaches a final state (payment settled). With --output json, stdout
+    /// is JSON Lines: one Order document per line (the same shape as
+    /// `dfood order status --output json`, on one line).
+    ///
+    /// The stream survives the death, drain or restart of the node it is
+    /// on: it resumes on another node from the last revision it printed,
+    /// so nothing is missed and nothing printed twice. On stderr it says
+    /// where it stands, one line each time: "subscribed on NODE (ADDR)
+    /// from revision N", "lost NODE (ADDR): REASON; resuming at once",
+    /// "resumed on NODE (ADDR) from revision N" (with --output json, one
+    /// JSON document per line: {"notice": "subscribed"|"lost"|"resumed",
+    /// "endpoint", "node", "from_revision" | "error", "retry_in_ms"}). It
+    /// ends with an error only when the cluster refuses for good (the
+    /// order is gone, access denied, history compacted).
     Track { order: String },
     /// Kitchen: accept an order (captures the payment).
     Accept { order: String },
@@ -68,6 +87,14 @@ pub enum OrderCmd {
     Complete { order: String },
     /// Manager: refund a captured payment.
     Refund { order: String },
+    /// Kitchen: flag an open order as a rush (boards show it first), or
+    /// clear the flag with --off. Setting the flag it already has changes
+    /// nothing.
+    Rush {
+        order: String,
+        #[arg(long)]
+        off: bool,
+    },
 }
 
 /// A parsed --item.
@@ -284,6 +311,10 @@ pub async fn order(g: &Global, cmd: OrderCmd) -> Result<(), CliError> {
                     types::REJECT,
                     serde_json::json!(RejectOrder { order, reason }),
                 ),
+                OrderCmd::Rush { order, off } => (
+                    types::RUSH,
+                    serde_json::json!(RushOrder { order, rush: !off }),
+                ),
                 _ => unreachable!("handled above"),
             };
             let (c, t) = super::connect_authed(g).await?;
@@ -320,9 +351,9 @@ async fn track(g: &Global, order: &str) -> Result<(), CliError> {
     if o.state.is_terminal() {
         return Ok(());
     }
-    let mut sub = c.subscribe_resuming(format!("order:{order}"), Some(&t), Some(o.revision + 1));
+    let mut stream = Stream::new(g, &c, format!("order:{order}"), t, Some(o.revision + 1)).await;
     loop {
-        let SubscriptionItem::Events { events, .. } = sub.next().await? else {
+        let SubscriptionItem::Events { events, .. } = stream.next().await? else {
             continue;
         };
         for ev in events {
@@ -358,9 +389,9 @@ fn show_track(format: Output, o: &Order) {
 /// resuming across reconnects (on another node if need be).
 pub async fn events(g: &Global, restaurant: &str, from: Option<u64>) -> Result<(), CliError> {
     let (c, t) = super::connect_authed(g).await?;
-    let mut sub = c.subscribe_resuming(format!("restaurant:{restaurant}"), Some(&t), from);
+    let mut stream = Stream::new(g, &c, format!("restaurant:{restaurant}"), t, from).await;
     loop {
-        let SubscriptionItem::Events { revision, events } = sub.next().await? else {
+        let SubscriptionItem::Events { revision, events } = stream.next().await? else {
             continue;
         };
         for ev in events {
@@ -370,6 +401,94 @@ pub async fn events(g: &Global, restaurant: &str, from: Option<u64>) -> Result<(
             }
         }
     }
+}
+
+/// A streaming command's subscription: resumes across node failures (see
+/// [`protocol::session::ResumingSubscription`]), tells on stderr where it
+/// stands, and renews an expired saved login once when a resubscription
+/// is refused for it.
+struct Stream<'g> {
+    g: &'g Global,
+    session: Session,
+    sub: ResumingSubscription,
+}
+
+impl<'g> Stream<'g> {
+    async fn new(
+        g: &'g Global,
+        session: &Session,
+        topic: String,
+        token: String,
+        from: Option<u64>,
+    ) -> Stream<'g> {
+        // Learn the members' names now, so that the stderr lines name
+        // nodes, not only addresses. Best effort: addresses do too.
+        let _ = session.refresh_members().await;
+        Stream {
+            g,
+            session: session.clone(),
+            sub: session.subscribe_resuming(topic, Some(&token), from),
+        }
+    }
+
+    async fn next(&mut self) -> Result<SubscriptionItem, CliError> {
+        let mut renewed = false;
+        loop {
+            match self.sub.next_with_notices().await {
+                Ok(Delivery::Item(i)) => return Ok(i),
+                Ok(Delivery::Notice(n)) => {
+                    if matches!(n, Notice::Subscribed { .. }) {
+                        renewed = false;
+                    }
+                    notice(self.g.output, &n);
+                }
+                Err(ClientError::Server(b)) if b.code == ErrorCode::Unauthenticated && !renewed => {
+                    // The access token expired while the stream ran; a
+                    // new one from the saved login, then resume.
+                    let Some(t) = auth::renew_saved_token(self.g, &self.session).await? else {
+                        return Err(ClientError::Server(b).into());
+                    };
+                    renewed = true;
+                    self.sub.set_token(Some(&t));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// One stderr line about a stream's connection (JSON with --output json).
+fn notice(format: Output, n: &Notice) {
+    let line = match format {
+        Output::Human => n.to_string(),
+        Output::Json => match n {
+            Notice::Subscribed {
+                endpoint,
+                node,
+                from_revision,
+                resumed,
+            } => serde_json::json!({
+                "notice": if *resumed { "resumed" } else { "subscribed" },
+                "endpoint": endpoint,
+                "node": node,
+                "from_revision": from_revision,
+            }),
+            Notice::Lost {
+                endpoint,
+                node,
+                error,
+                retry_in,
+            } => serde_json::json!({
+                "notice": "lost",
+                "endpoint": endpoint,
+                "node": node,
+                "error": error,
+                "retry_in_ms": retry_in.as_millis() as u64,
+            }),
+        }
+        .to_string(),
+    };
+    eprintln!("{line}");
 }
 
 #[cfg(test)]
