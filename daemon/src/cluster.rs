@@ -228,6 +228,21 @@ fn leader_event(node: &str, token: i64, now_ms: u64) -> ApiResult<TxnOp> {
 /// true, resigning leadership first so another node takes over at once.
 pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiver<bool>) {
     let store = deps.store.as_ref();
+    // Store calls ride through elections for seconds (`store::etcd::STALL`),
+    // so a round of this loop can take that long: a watchdog of its own
+    // makes a leader cut off from the store stop acting as one in time.
+    let watchdog = {
+        let (cs, mut stop) = (cs.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(TICK / 2);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => cs.step_down_if_stale(),
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+            }
+        })
+    };
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut n: u64 = 0;
@@ -256,6 +271,7 @@ pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiv
             }
         }
     }
+    watchdog.abort();
     // Resign: delete the leader key if it is still ours.
     let fence = cs.fence();
     if !fence.is_empty() {

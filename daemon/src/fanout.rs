@@ -101,10 +101,18 @@ pub struct Follow {
     next: Revision,
     stream: Option<WatchStream>,
     backoff: Duration,
+    /// When the current break started (None while the watch is up).
+    broken_since: Option<tokio::time::Instant>,
+    give_up_after: Duration,
 }
 
 const FOLLOW_BACKOFF_MIN: Duration = Duration::from_millis(50);
 const FOLLOW_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// How long a broken watch is retried before its subscribers are told
+/// `unavailable` (so they move to another node): far longer than an etcd
+/// election, short enough that a node cut off from its store does not keep
+/// clients waiting for nothing.
+pub const FOLLOW_GIVE_UP: Duration = Duration::from_secs(8);
 
 impl Follow {
     /// Starts watching `prefix` from `start` (errors of the first watch are
@@ -121,21 +129,43 @@ impl Follow {
             next: start,
             stream: Some(stream),
             backoff: FOLLOW_BACKOFF_MIN,
+            broken_since: None,
+            give_up_after: FOLLOW_GIVE_UP,
         })
     }
 
-    /// The next batch; an error only when the revision to resume from was
-    /// compacted. Cancel-safe: state changes only when a step completes.
+    /// The same, giving up after `after` of failing (tests).
+    pub fn giving_up_after(mut self, after: Duration) -> Follow {
+        self.give_up_after = after;
+        self
+    }
+
+    /// The next batch; an error when the revision to resume from was
+    /// compacted, or when the watch could not be made again for
+    /// [`FOLLOW_GIVE_UP`] (`unavailable`: this node lost its store, its
+    /// subscribers should move). Cancel-safe: state changes only when a
+    /// step completes.
     pub async fn next(&mut self) -> Result<WatchBatch, StoreError> {
         loop {
             let Some(stream) = self.stream.as_mut() else {
+                let since = *self
+                    .broken_since
+                    .get_or_insert_with(tokio::time::Instant::now);
                 match self.store.watch(&self.prefix, self.next).await {
                     Ok(s) => {
                         tracing::info!(prefix = %self.prefix, from = self.next, "store watch resumed");
                         self.stream = Some(s);
                         self.backoff = FOLLOW_BACKOFF_MIN;
+                        self.broken_since = None;
                     }
                     Err(e @ StoreError::Compacted { .. }) => return Err(e),
+                    Err(e) if since.elapsed() >= self.give_up_after => {
+                        self.broken_since = None;
+                        return Err(StoreError::Unavailable(format!(
+                            "this node lost its store watch for {:?} ({e}); subscribe again from your last revision + 1 on another node",
+                            self.give_up_after
+                        )));
+                    }
                     Err(e) => {
                         tracing::debug!(prefix = %self.prefix, error = %e, "store watch not back yet");
                         tokio::time::sleep(self.backoff).await;

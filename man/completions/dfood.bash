@@ -337,6 +337,9 @@ _dfood() {
             dfood__subcmd__help__subcmd__order,reject)
                 cmd="dfood__subcmd__help__subcmd__order__subcmd__reject"
                 ;;
+            dfood__subcmd__help__subcmd__order,rush)
+                cmd="dfood__subcmd__help__subcmd__order__subcmd__rush"
+                ;;
             dfood__subcmd__help__subcmd__order,start)
                 cmd="dfood__subcmd__help__subcmd__order__subcmd__start"
                 ;;
@@ -436,6 +439,9 @@ _dfood() {
             dfood__subcmd__order,reject)
                 cmd="dfood__subcmd__order__subcmd__reject"
                 ;;
+            dfood__subcmd__order,rush)
+                cmd="dfood__subcmd__order__subcmd__rush"
+                ;;
             dfood__subcmd__order,start)
                 cmd="dfood__subcmd__order__subcmd__start"
                 ;;
@@ -471,6 +477,9 @@ _dfood() {
                 ;;
             dfood__subcmd__order__subcmd__help,reject)
                 cmd="dfood__subcmd__order__subcmd__help__subcmd__reject"
+                ;;
+            dfood__subcmd__order__subcmd__help,rush)
+                cmd="dfood__subcmd__order__subcmd__help__subcmd__rush"
                 ;;
             dfood__subcmd__order__subcmd__help,start)
                 cmd="dfood__subcmd__order__subcmd__help__subcmd__start"
@@ -2746,7 +2755,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__help__subcmd__order)
-            opts="place status list cancel track accept reject start ready complete refund"
+            opts="place status list cancel track accept reject start ready complete refund rush"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2858,6 +2867,20 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__help__subcmd__order__subcmd__reject)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__help__subcmd__order__subcmd__rush)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3656,7 +3679,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__order)
-            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help place status list cancel track accept reject start ready complete refund help"
+            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help place status list cancel track accept reject start ready complete refund rush help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3840,7 +3863,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__order__subcmd__help)
-            opts="place status list cancel track accept reject start ready complete refund help"
+            opts="place status list cancel track accept reject start ready complete refund rush help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3966,6 +3989,20 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__order__subcmd__help__subcmd__reject)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__order__subcmd__help__subcmd__rush)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -4248,6 +4285,52 @@ _dfood() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__order__subcmd__rush)
+            opts="-o -h --off --endpoint --ca --server-name --output --config --timeout --token --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --endpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -1048,14 +1048,11 @@ mod tests {
                 endpoint: ep(),
                 reason: "unexpected first subscription frame: None".into(),
             },
-            ClientError::Server(ErrorBody {
-                code: ErrorCode::Unavailable,
-                message: "store unavailable: h2 protocol error".into(),
-            }),
-            ClientError::Server(ErrorBody {
-                code: ErrorCode::Internal,
-                message: "m".into(),
-            }),
+            ClientError::Server(ErrorBody::new(
+                ErrorCode::Unavailable,
+                "store unavailable: h2 protocol error",
+            )),
+            ClientError::Server(ErrorBody::new(ErrorCode::Internal, "m")),
         ]
     }
 
@@ -1073,10 +1070,7 @@ mod tests {
             ErrorCode::Unsupported,
             ErrorCode::Unknown,
         ] {
-            let e = ClientError::Server(ErrorBody {
-                code,
-                message: "m".into(),
-            });
+            let e = ClientError::Server(ErrorBody::new(code, "m"));
             assert!(ends_subscription(&e), "{code:?}");
         }
         let bad_endpoint = ClientError::Endpoint {

@@ -439,7 +439,7 @@ fn ci_install_puts_dfood_on_path_with_man_pages_and_completions() {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    for b in ["dfood", "dfoodd"] {
+    for b in ["dfood", "dfoodd", "dfoodd-bench"] {
         let out = run_bounded(
             Command::new(b).arg("--version").env("PATH", &path),
             Duration::from_secs(30),

@@ -180,6 +180,8 @@ struct Breaking {
     inner: Arc<dyn Store>,
     breaks: std::sync::atomic::AtomicUsize,
     watches: std::sync::atomic::AtomicUsize,
+    /// After the first watch, every new one fails (a node cut off).
+    cut_off: bool,
 }
 
 #[async_trait::async_trait]
@@ -216,7 +218,9 @@ impl Store for Breaking {
     }
     async fn watch(&self, prefix: &str, start: Revision) -> Result<WatchStream, StoreError> {
         use std::sync::atomic::Ordering::SeqCst;
-        self.watches.fetch_add(1, SeqCst);
+        if self.watches.fetch_add(1, SeqCst) > 0 && self.cut_off {
+            return Err(StoreError::Unavailable("cannot connect to etcd".into()));
+        }
         let inner = self.inner.watch(prefix, start).await?;
         let remaining = self.breaks.load(SeqCst);
         if remaining == 0 {
@@ -239,6 +243,7 @@ async fn a_broken_store_watch_resumes_after_its_last_revision_unseen_by_subscrib
         inner: inner.clone(),
         breaks: 3.into(),
         watches: 0.into(),
+        cut_off: false,
     });
     let store: Arc<dyn Store> = breaking.clone();
     let fanout = Arc::new(Fanout::new(CAPACITY, IDLE_CHECK));
@@ -290,5 +295,45 @@ async fn a_compacted_resume_point_ends_the_subscription_with_compacted() {
         Err(StoreError::Compacted { .. }) => {}
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("a start before the compaction point must be refused"),
+    }
+}
+
+#[tokio::test]
+async fn a_node_cut_off_its_store_tells_its_subscribers_to_move() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner: Arc<dyn Store> = EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+    let store: Arc<dyn Store> = Arc::new(Breaking {
+        inner: inner.clone(),
+        breaks: 1.into(),
+        watches: 0.into(),
+        cut_off: true,
+    });
+    let start = store.revision().await.unwrap() + 1;
+    let follow = Follow::start(&store, P, start)
+        .await
+        .unwrap()
+        .giving_up_after(Duration::from_millis(300));
+    let mut own = Source::Private {
+        prefix: P.into(),
+        follow: Box::new(follow),
+        convert,
+    };
+    let r = crate::store::put(inner.as_ref(), "/t/0", "v")
+        .await
+        .unwrap();
+    assert_eq!(
+        take(&mut own, start, 1).await,
+        vec![(r, "/t/0".to_string())]
+    );
+    let end = tokio::time::timeout(Duration::from_secs(10), own.next(start))
+        .await
+        .expect("gives up in time")
+        .expect("an item");
+    match end {
+        Err((code, message)) => {
+            assert_eq!(code, ErrorCode::Unavailable);
+            assert!(message.contains("another node"), "{message}");
+        }
+        Ok(b) => panic!("unexpected batch at {}", b.revision),
     }
 }
