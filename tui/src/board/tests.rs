@@ -602,3 +602,37 @@ fn stock_in_the_86_panel_and_all_day() {
     s.keys(&[Key::Char('a'), Key::Char('8')]);
     snap!("panel_86_stock", s);
 }
+
+#[test]
+fn failed_requests_are_told_apart() {
+    use super::model::StepError;
+    use super::net::step_error;
+    use protocol::client::ClientError;
+    use protocol::wire::{ErrorBody, ErrorCode};
+    let refused = ClientError::Server(ErrorBody::new(
+        ErrorCode::Conflict,
+        "cannot accept an order that is accepted",
+    ));
+    assert_eq!(
+        step_error(&refused),
+        StepError::Refused("cannot accept an order that is accepted".into())
+    );
+    let never = ClientError::Connect {
+        endpoint: "127.0.0.1:7400".into(),
+        reason: "connection refused".into(),
+    };
+    assert!(matches!(step_error(&never), StepError::NotSent(_)));
+    // The node died with the request on its way: it may have happened.
+    let lost = ClientError::Transport {
+        endpoint: "127.0.0.1:7400".into(),
+        reason: "reset".into(),
+    };
+    assert!(matches!(step_error(&lost), StepError::Unconfirmed(_)));
+    let timeout = ClientError::Timeout {
+        endpoint: "127.0.0.1:7400".into(),
+        timeout: std::time::Duration::from_secs(5),
+    };
+    assert!(matches!(step_error(&timeout), StepError::Unconfirmed(_)));
+    let internal = ClientError::Server(ErrorBody::new(ErrorCode::Internal, "store timeout"));
+    assert!(matches!(step_error(&internal), StepError::Unconfirmed(_)));
+}
