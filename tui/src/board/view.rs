@@ -13,6 +13,8 @@
 //! the timer's colour and the border's; RUSH is magenta; a request that
 //! is unconfirmed is yellow, one that failed is red text.
 
+use std::collections::HashMap;
+
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
@@ -775,10 +777,17 @@ impl Widget for ColumnView<'_, '_> {
         // The last row is kept for "↓ N more" once there is more than one
         // row of cards.
         let avail = inner.height - u16::from(rows > 1 && inner.height > 3);
-        let row_h = |r: usize| -> u16 {
+        // Each visible card's rows are built once: measured here, drawn
+        // below.
+        let mut cards: HashMap<usize, Vec<Line<'static>>> = HashMap::new();
+        let row_h = |r: usize, cards: &mut HashMap<usize, Vec<Line<'static>>>| -> u16 {
             (r * lanes..((r + 1) * lanes).min(n))
-                .filter_map(|i| b.column_ticket(col, i))
-                .map(|t| card_height(b, t, card_w))
+                .map(|i| {
+                    let lines = cards.entry(i).or_insert_with(|| {
+                        card_lines(b, b.column_ticket(col, i).expect("in range"), card_w)
+                    });
+                    (2 + lines.len()).max(3) as u16
+                })
                 .max()
                 .unwrap_or(3)
                 .min(avail)
@@ -788,9 +797,9 @@ impl Widget for ColumnView<'_, '_> {
         let sel = b.row(col).min(n - 1);
         let sel_row = sel / lanes;
         let mut first = sel_row;
-        let mut used = row_h(sel_row);
+        let mut used = row_h(sel_row, &mut cards);
         while first > 0 {
-            let h = row_h(first - 1);
+            let h = row_h(first - 1, &mut cards);
             if used + h > avail {
                 break;
             }
@@ -801,7 +810,7 @@ impl Widget for ColumnView<'_, '_> {
         let bottom = inner.y + avail;
         let mut r = first;
         while r < rows {
-            let h = row_h(r);
+            let h = row_h(r, &mut cards);
             if y + h > bottom {
                 break;
             }
@@ -813,7 +822,11 @@ impl Widget for ColumnView<'_, '_> {
                     now_ms: now,
                     selected: focused && i == sel,
                 }
-                .render(geom.slot(lane as u16, y, h), buf);
+                .draw(
+                    cards.remove(&i).unwrap_or_default(),
+                    geom.slot(lane as u16, y, h),
+                    buf,
+                );
             }
             y += h;
             r += 1;
@@ -864,6 +877,14 @@ pub struct TicketCard<'a> {
 
 impl Widget for TicketCard<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
+        let lines = card_lines(self.board, self.ticket, area.width);
+        self.draw(lines, area, buf);
+    }
+}
+
+impl TicketCard<'_> {
+    /// Draws the card with its content rows already built.
+    fn draw(self, mut lines: Vec<Line<'static>>, area: Rect, buf: &mut Buffer) {
         if area.width < 4 || area.height < 2 {
             return;
         }
@@ -889,7 +910,6 @@ impl Widget for TicketCard<'_> {
             color,
             buf,
         );
-        let mut lines = card_lines(b, t, area.width);
         let h = usize::from(inner.height);
         if lines.len() > h && h > 0 {
             lines.truncate(h - 1);
