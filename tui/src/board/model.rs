@@ -1908,11 +1908,18 @@ impl Board {
             return;
         };
         let said = self.message.as_ref() != said_before;
-        match self.message.as_ref().map(|m| m.text.clone()) {
-            Some(m) if said && m.starts_with(&format!("#{}", s.ticket)) => {
-                self.say(format!("{m} · {}", s.cursor_text()), now_ms)
+        let about = |m: &Message| {
+            m.text.starts_with(&format!("#{}:", s.ticket))
+                || m.text.starts_with(&format!("#{} ", s.ticket))
+        };
+        // What was just said about the same ticket (its refused bump, say,
+        // whose winner's event follows) stays, with where the cursor went.
+        let recent = |m: &Message| now_ms.saturating_sub(m.at_ms) < 2_000;
+        match self.message.clone() {
+            Some(m) if (said || recent(&m)) && about(&m) => {
+                self.say(format!("{} · {}", m.text, s.cursor_text()), now_ms)
             }
-            Some(m) if said => self.say(format!("{m} · {}", s.text()), now_ms),
+            Some(m) if said => self.say(format!("{} · {}", m.text, s.text()), now_ms),
             _ => self.say(s.text(), now_ms),
         }
     }

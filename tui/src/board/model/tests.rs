@@ -1361,3 +1361,31 @@ fn stock_counts_come_from_the_menu() {
         ]
     );
 }
+
+#[test]
+fn a_refusal_is_not_wiped_by_the_winners_event() {
+    let mut b = board_with(vec![
+        simple(1, OrderState::Placed, 2),
+        simple(12, OrderState::Placed, 2),
+    ]);
+    b.key(Key::Enter, T0);
+    // Another board won: its refusal first, then the winner's event.
+    b.incoming(
+        answer(
+            "trattoria-1",
+            Step::Accept,
+            2,
+            refused("cannot accept an order that is accepted"),
+        ),
+        T0 + 10,
+    );
+    b.incoming(
+        Incoming::Events(vec![event(&simple(1, OrderState::Accepted, 3))]),
+        T0 + 20,
+    );
+    assert_eq!(
+        b.message(),
+        Some("#1: cannot accept an order that is accepted · cursor moved to #12")
+    );
+    assert!(b.settling(T0 + 30));
+}
