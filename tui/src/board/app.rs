@@ -16,8 +16,18 @@ use super::view;
 /// What the UI asks the network task to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Transition { order: String, step: Step },
-    Set86 { sku: String, available: bool },
+    /// A kitchen step; `expected_version` is the order version the cook
+    /// saw, carried to the answer ([`super::model::Incoming::StepDone`])
+    /// and, once the daemon takes it, onto the wire as its guard.
+    Transition {
+        order: String,
+        step: Step,
+        expected_version: u64,
+    },
+    Set86 {
+        sku: String,
+        available: bool,
+    },
 }
 
 /// What the network task tells the UI.
@@ -80,6 +90,8 @@ pub async fn run<B: Backend, E: Env>(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let now = env.now_ms();
+        let size = terminal.size()?;
+        board.set_viewport(size.width, size.height);
         terminal.draw(|f| view::render(board, now, f))?;
         let effects = tokio::select! {
             k = keys.recv() => match k {
@@ -97,8 +109,16 @@ pub async fn run<B: Backend, E: Env>(
             match e {
                 Effect::Quit => return Ok(Exit::Quit),
                 Effect::Bell => env.bell(),
-                Effect::Transition { order, step } => {
-                    let _ = commands.send(Command::Transition { order, step });
+                Effect::Transition {
+                    order,
+                    step,
+                    expected_version,
+                } => {
+                    let _ = commands.send(Command::Transition {
+                        order,
+                        step,
+                        expected_version,
+                    });
                 }
                 Effect::Set86 { sku, available } => {
                     let _ = commands.send(Command::Set86 { sku, available });

@@ -2,6 +2,8 @@
 //!
 //! - [`model`]: tickets, columns, selection, filters, panels; keys →
 //!   [`model::Action`] → [`model::Effect`]. Sans IO, takes `now`.
+//! - [`layout`]: where columns and cards go for a terminal size, shared
+//!   by the view (drawing) and the model (moving the cursor).
 //! - [`view`]: draws a `&Board` (ratatui widgets).
 //! - [`app`]: the event loop, generic over the ratatui backend; channels
 //!   in (keys, [`app::NetMsg`]) and out ([`app::Command`]).
@@ -11,6 +13,7 @@
 //! [`run`] wires them to the real terminal.
 
 pub mod app;
+pub mod layout;
 pub mod model;
 pub mod net;
 pub mod view;

@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::app::{Command, NetMsg};
-use super::model::{Conn, Incoming, Step};
+use super::model::{Conn, Incoming, Step, StepError};
 
 /// Obtains a fresh access token when the current one is refused.
 pub trait Tokens {
@@ -139,7 +139,7 @@ pub async fn run<T: Tokens>(
                     tokio::select! {
                         _ = sleep => {}
                         c = commands.recv() => match c {
-                            Some(c) => refuse(&tx, c, "disconnected: nothing sent"),
+                            Some(c) => refuse(&tx, c, "disconnected"),
                             None => break,
                         },
                     }
@@ -214,12 +214,18 @@ fn spawn_reader(
     })
 }
 
+/// Answers a command that was not sent at all.
 fn refuse(tx: &mpsc::UnboundedSender<NetMsg>, c: Command, why: &str) {
     let msg = match c {
-        Command::Transition { order, step } => Incoming::StepDone {
+        Command::Transition {
             order,
             step,
-            result: Err(why.into()),
+            expected_version,
+        } => Incoming::StepDone {
+            order,
+            step,
+            expected_version,
+            result: Err(StepError::NotSent(why.into())),
         },
         Command::Set86 { sku, .. } => Incoming::Set86Done {
             sku,
@@ -286,7 +292,9 @@ async fn load(session: &Session, restaurant: &str, token: &str) -> Result<Loaded
 /// The request for a command: its type and body.
 pub fn request_for(restaurant: &str, c: &Command) -> (&'static str, Value) {
     match c {
-        Command::Transition { order, step } => {
+        // `expected_version` stays off the wire until the daemon guards
+        // bumps with it (an unknown field would be ignored, not checked).
+        Command::Transition { order, step, .. } => {
             let body = match step {
                 Step::Reject { reason } => json!(RejectOrder {
                     order: order.clone(),
@@ -320,6 +328,26 @@ pub fn request_for(restaurant: &str, c: &Command) -> (&'static str, Value) {
     }
 }
 
+/// What a failed request means for the cook: refused by the server
+/// (nothing happened), never sent, or sent without an answer (it may
+/// have happened). The session has already retried what was safe to.
+pub fn step_error(e: &ClientError) -> StepError {
+    match e {
+        ClientError::Server(b) => match b.code {
+            // The server may have been mid-way.
+            ErrorCode::Internal | ErrorCode::Unknown => StepError::Unconfirmed(b.message.clone()),
+            _ => StepError::Refused(b.message.clone()),
+        },
+        ClientError::Tls(_) | ClientError::Endpoint { .. } | ClientError::Connect { .. } => {
+            StepError::NotSent(e.to_string())
+        }
+        ClientError::Timeout { .. }
+        | ClientError::Transport { .. }
+        | ClientError::Protocol { .. }
+        | ClientError::GoingAway { .. } => StepError::Unconfirmed(e.to_string()),
+    }
+}
+
 async fn execute<T: Tokens>(
     session: &Session,
     restaurant: &str,
@@ -338,12 +366,19 @@ async fn execute<T: Tokens>(
         result = session.call::<_, Value>(ty, Some(token), &body).await;
     }
     match c {
-        Command::Transition { order, step } => Incoming::StepDone {
+        Command::Transition {
             order,
             step,
-            result: result
-                .map_err(|e| message(&e))
-                .and_then(|v| serde_json::from_value::<Order>(v).map_err(|e| e.to_string())),
+            expected_version,
+        } => Incoming::StepDone {
+            order,
+            step,
+            expected_version,
+            result: result.map_err(|e| step_error(&e)).and_then(|v| {
+                // An answer that does not parse still means it was done.
+                serde_json::from_value::<Order>(v)
+                    .map_err(|e| StepError::Unconfirmed(format!("unreadable answer: {e}")))
+            }),
         },
         Command::Set86 { sku, .. } => Incoming::Set86Done {
             sku,

@@ -8,7 +8,7 @@ use ratatui::backend::TestBackend;
 use tokio::sync::mpsc;
 
 use super::app::{self, Command, Env, Exit, NetMsg};
-use super::model::tests::{T0, connected, event, line, menu, order, simple};
+use super::model::tests::{T0, answer, connected, event, line, menu, order, refused, simple};
 use super::model::{Board, Conn, Incoming, Key, Settings, Step};
 use super::view;
 
@@ -21,6 +21,7 @@ struct Screen {
 impl Screen {
     fn new(w: u16, h: u16) -> Screen {
         let mut board = Board::new("trattoria", None, Settings::default());
+        board.set_viewport(w, h);
         board.incoming(connected(), T0);
         Screen {
             board,
@@ -108,7 +109,7 @@ fn expo_view() {
 
 #[test]
 fn connecting_before_the_first_snapshot() {
-    let mut s = Screen::new(80, 8);
+    let mut s = Screen::new(80, 12);
     s.server(Incoming::Conn(Conn::Connecting));
     snap!("connecting", s);
 }
@@ -123,11 +124,12 @@ fn live_order_and_bump() {
         2,
     ))]));
     s.keys(&[Key::Down, Key::Down, Key::Enter]);
-    s.server(Incoming::StepDone {
-        order: "trattoria-43".into(),
-        step: Step::Accept,
-        result: Ok(simple(43, OrderState::Accepted, 3)),
-    });
+    s.server(answer(
+        "trattoria-43",
+        Step::Accept,
+        2,
+        Ok(simple(43, OrderState::Accepted, 3)),
+    ));
     snap!("after_bump", s);
 }
 
@@ -135,11 +137,12 @@ fn live_order_and_bump() {
 fn refused_bump_is_a_message() {
     let mut s = with_shift();
     s.keys(&[Key::Enter]);
-    s.server(Incoming::StepDone {
-        order: "trattoria-41".into(),
-        step: Step::Accept,
-        result: Err("cannot accept an order that is accepted".into()),
-    });
+    s.server(answer(
+        "trattoria-41",
+        Step::Accept,
+        2,
+        refused("cannot accept an order that is accepted"),
+    ));
     snap!("refused", s);
 }
 
@@ -199,16 +202,17 @@ fn search() {
 fn recall_explains_itself() {
     let mut s = with_shift();
     s.keys(&[Key::Enter]);
-    s.server(Incoming::StepDone {
-        order: "trattoria-41".into(),
-        step: Step::Accept,
-        result: Ok({
+    s.server(answer(
+        "trattoria-41",
+        Step::Accept,
+        2,
+        Ok({
             let mut o = shift().remove(0);
             o.state = OrderState::Accepted;
             o.version = 3;
             o
         }),
-    });
+    ));
     s.keys(&[Key::Char('u')]);
     snap!("recall", s);
 }
@@ -223,11 +227,12 @@ fn rush_comes_back_from_the_server() {
         .expect("#40, second in Preparing");
     o.rush = true;
     o.version += 1;
-    s.server(Incoming::StepDone {
-        order: o.id.clone(),
-        step: Step::Rush { rush: true },
-        result: Ok(o),
-    });
+    s.server(answer(
+        &o.id.clone(),
+        Step::Rush { rush: true },
+        o.version - 1,
+        Ok(o),
+    ));
     snap!("rush", s);
 }
 
@@ -277,7 +282,9 @@ async fn the_loop_routes_keys_news_and_commands() {
         key_tx.send(Key::Enter).unwrap();
         key_tx.send(Key::Esc).unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        // The accept is unanswered: `q` asks, `y` quits.
         key_tx.send(Key::Char('q')).unwrap();
+        key_tx.send(Key::Char('y')).unwrap();
     };
     let (exit, ()) = tokio::join!(
         app::run(
@@ -291,7 +298,8 @@ async fn the_loop_routes_keys_news_and_commands() {
         cmds.try_recv().unwrap(),
         Command::Transition {
             order: "trattoria-7".into(),
-            step: Step::Accept
+            step: Step::Accept,
+            expected_version: 2,
         }
     );
     assert_eq!(
@@ -361,6 +369,7 @@ fn commands_become_requests() {
             step: Step::Reject {
                 reason: "closing".into(),
             },
+            expected_version: 2,
         },
     );
     assert_eq!(ty, "order.reject");
@@ -385,6 +394,7 @@ fn commands_become_requests() {
         &Command::Transition {
             order: "trattoria-1".into(),
             step: Step::Start,
+            expected_version: 3,
         },
     );
     assert_eq!(ty, "order.start");
@@ -393,6 +403,7 @@ fn commands_become_requests() {
         &Command::Transition {
             order: "trattoria-1".into(),
             step: Step::Rush { rush: false },
+            expected_version: 3,
         },
     );
     assert_eq!(ty, "order.rush");
@@ -400,4 +411,228 @@ fn commands_become_requests() {
         body,
         serde_json::json!({"order": "trattoria-1", "rush": false})
     );
+}
+
+// ---- a dinner rush (issue 15) ---------------------------------------------
+
+const PEANUT: &str = "Table 4: SEVERE peanut allergy - cook in a clean pan, no peanut oil, no satay sauce anywhere near it. EpiPen at table";
+
+/// 96 open tickets as on a Friday night: every state, pizzas with their
+/// menu allergens, repeated lines, notes (some about allergies, one
+/// long), rushes, and ages from fresh to half an hour late.
+fn rush_orders() -> Vec<protocol::messages::orders::Order> {
+    (1..=96u64)
+        .map(|i| {
+            let state = match i % 8 {
+                0..=2 => OrderState::Placed,
+                3 => OrderState::Accepted,
+                4 | 5 => OrderState::Preparing,
+                _ => OrderState::Ready,
+            };
+            let mut pizza = line("margherita", "Margherita", 1 + (i % 3) as u32, "oven");
+            pizza.modifiers = if i % 2 == 0 {
+                vec!["Extra cheese".into()]
+            } else {
+                vec![]
+            };
+            pizza.allergens = "gluten; milk".into();
+            let lines = match i % 5 {
+                0 => vec![
+                    pizza.clone(),
+                    pizza,
+                    line("tiramisu", "Tiramisu", 1, "cold"),
+                ],
+                1 => vec![line("carbonara", "Spaghetti carbonara", 2, "pasta")],
+                2 => vec![pizza, line("fries", "Fries", 3, "fry")],
+                3 => vec![
+                    line("salad", "Insalata mista", 1, "cold"),
+                    line("carbonara", "Spaghetti carbonara", 1, "pasta"),
+                ],
+                _ => vec![pizza],
+            };
+            let mut o = order(i, state, 2 + i % 3, lines);
+            o.created_at = T0 - (100 - i) * 20_000;
+            o.note = if i % 11 == 0 {
+                PEANUT.into()
+            } else if i % 7 == 0 {
+                "no onions, extra napkins".into()
+            } else {
+                String::new()
+            };
+            o.rush = i % 23 == 0;
+            o
+        })
+        .collect()
+}
+
+/// The rush, with three orders just arrived and one bump whose answer
+/// was lost in a failover.
+fn rush(w: u16, h: u16) -> Screen {
+    let mut s = Screen::new(w, h);
+    s.server(Incoming::Snapshot {
+        orders: rush_orders(),
+        menu: menu(),
+    });
+    s.now = T0 + 3 * 60_000 - 20_000;
+    let fresh: Vec<_> = (97..=99u64)
+        .map(|i| {
+            let mut o = simple(i, OrderState::Placed, 2);
+            o.created_at = s.now;
+            event(&o)
+        })
+        .collect();
+    s.server(Incoming::Events(fresh));
+    s.now = T0 + 3 * 60_000;
+    s.keys(&[Key::Enter]);
+    s.server(answer(
+        "trattoria-1",
+        Step::Accept,
+        3,
+        Err(super::model::StepError::Unconfirmed(
+            "connection to 127.0.0.1:7400 lost: reset".into(),
+        )),
+    ));
+    s
+}
+
+#[test]
+fn rush_at_80x24() {
+    snap!("rush_80x24", rush(80, 24));
+}
+
+#[test]
+fn rush_at_200x50() {
+    snap!("rush_200x50", rush(200, 50));
+}
+
+#[test]
+fn rush_at_320x90() {
+    snap!("rush_320x90", rush(320, 90));
+}
+
+#[test]
+fn rush_scrolled_down_at_200x50() {
+    let mut s = rush(200, 50);
+    s.keys(&[Key::Down; 8]);
+    snap!("rush_scrolled_200x50", s);
+}
+
+#[test]
+fn a_long_allergy_note_in_the_detail_view() {
+    let mut s = rush(80, 24);
+    // #11 (accepted) has the long note.
+    s.text("/11");
+    s.keys(&[Key::Enter, Key::Right, Key::Char('i')]);
+    snap!("detail_80x24", s);
+}
+
+#[test]
+fn too_small() {
+    let mut s = rush(59, 20);
+    snap!("too_small", s);
+}
+
+#[test]
+fn another_screen_moves_the_selected_ticket() {
+    let mut s = with_shift();
+    // #41 is selected; another board accepts it; the press that follows
+    // at once is refused, naming both tickets.
+    let mut o = shift().remove(0);
+    o.state = OrderState::Accepted;
+    o.version = 3;
+    s.server(Incoming::Events(vec![event(&o)]));
+    s.now += 300;
+    s.keys(&[Key::Enter]);
+    snap!("slide_refused", s);
+}
+
+#[test]
+fn a_bump_lost_in_a_failover_stays_on_its_ticket() {
+    let mut s = with_shift();
+    s.keys(&[Key::Enter]);
+    s.server(answer(
+        "trattoria-41",
+        Step::Accept,
+        2,
+        Err(super::model::StepError::Unconfirmed(
+            "connection to 127.0.0.1:7400 lost: reset".into(),
+        )),
+    ));
+    s.server(Incoming::Conn(Conn::Connected {
+        node: "node-2".into(),
+        addr: "127.0.0.1:7401".into(),
+    }));
+    snap!("failover_unconfirmed", s);
+    // `q` asks first.
+    s.keys(&[Key::Char('q')]);
+    snap!("confirm_quit", s);
+}
+
+#[test]
+fn completed_screen() {
+    let mut s = with_shift();
+    for (t, v) in [(39, 6), (36, 9)] {
+        let mut o = order(
+            t,
+            OrderState::Completed,
+            v,
+            vec![line("fries", "Fries", 3, "fry")],
+        );
+        o.customer = format!("guest{t}");
+        s.server(Incoming::Events(vec![event(&o)]));
+        s.now += 100_000;
+    }
+    s.keys(&[Key::Char('c'), Key::Down]);
+    snap!("completed", s);
+}
+
+#[test]
+fn stock_in_the_86_panel_and_all_day() {
+    let mut s = with_shift();
+    let mut m = menu();
+    m.items[1].stock = Some(2);
+    m.items[0].stock = Some(0);
+    s.server(Incoming::Events(vec![protocol::messages::Event {
+        kind: "menu.changed".into(),
+        subject: "trattoria".into(),
+        data: serde_json::to_value(&m).unwrap(),
+    }]));
+    s.keys(&[Key::Char('a')]);
+    snap!("all_day_stock", s);
+    s.keys(&[Key::Char('a'), Key::Char('8')]);
+    snap!("panel_86_stock", s);
+}
+
+#[test]
+fn failed_requests_are_told_apart() {
+    use super::model::StepError;
+    use super::net::step_error;
+    use protocol::client::ClientError;
+    use protocol::wire::{ErrorBody, ErrorCode};
+    let refused = ClientError::Server(ErrorBody::new(
+        ErrorCode::Conflict,
+        "cannot accept an order that is accepted",
+    ));
+    assert_eq!(
+        step_error(&refused),
+        StepError::Refused("cannot accept an order that is accepted".into())
+    );
+    let never = ClientError::Connect {
+        endpoint: "127.0.0.1:7400".into(),
+        reason: "connection refused".into(),
+    };
+    assert!(matches!(step_error(&never), StepError::NotSent(_)));
+    // The node died with the request on its way: it may have happened.
+    let lost = ClientError::Transport {
+        endpoint: "127.0.0.1:7400".into(),
+        reason: "reset".into(),
+    };
+    assert!(matches!(step_error(&lost), StepError::Unconfirmed(_)));
+    let timeout = ClientError::Timeout {
+        endpoint: "127.0.0.1:7400".into(),
+        timeout: std::time::Duration::from_secs(5),
+    };
+    assert!(matches!(step_error(&timeout), StepError::Unconfirmed(_)));
+    let internal = ClientError::Server(ErrorBody::new(ErrorCode::Internal, "store timeout"));
+    assert!(matches!(step_error(&internal), StepError::Unconfirmed(_)));
 }

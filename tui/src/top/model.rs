@@ -2,6 +2,12 @@
 //! history the sparklines draw, the selected member and the prompt.
 //! Keys → [`Effect`]s, server news → state. Sans IO: it takes `now` (Unix
 //! milliseconds) and never talks to anything.
+//!
+//! A member is not taken at its word: one whose lease is running out or
+//! whose figures have stopped changing is [`Health::Suspect`] (a node
+//! killed -9 keeps its member entry until its lease expires, and its last
+//! figures until then), and one that drops out of the readings is kept as
+//! [`Lost`] for [`LOST_KEPT_MS`], with when it was lost.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -12,6 +18,33 @@ pub use crate::board::model::{Conn, Key};
 
 /// Samples kept for the sparklines (one a second: two minutes).
 pub const HISTORY: usize = 120;
+
+/// A lease with this many seconds left or fewer is running out (leases
+/// are renewed well before: a healthy member never shows this).
+pub const SUSPECT_LEASE_SECS: u64 = 2;
+/// Figures that have not changed for this long are stale (nodes publish
+/// about once a second).
+pub const STALE_MS: u64 = 3_000;
+/// How long a lost member stays on the screen.
+pub const LOST_KEPT_MS: u64 = 5 * 60_000;
+
+/// What the dashboard makes of a member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Live,
+    /// Still a member, but maybe not for long: why.
+    Suspect(String),
+}
+
+/// A member that dropped out of the readings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lost {
+    pub info: MemberInfo,
+    /// Local clock, Unix milliseconds.
+    pub at_ms: u64,
+    /// Its last figures, as they were.
+    pub stats: Option<NodeStats>,
+}
 
 /// An operator action, sent to the cluster once confirmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +152,10 @@ pub struct Top {
     /// Per state of [`OPEN_STATES`] (same order): its order count at each
     /// sample, oldest first.
     pub state_history: [VecDeque<u64>; OPEN_STATES.len()],
+    /// Members that dropped out, newest first (kept [`LOST_KEPT_MS`]).
+    pub lost: Vec<Lost>,
+    /// Per node: when (local clock) its figures last changed.
+    fresh_at: HashMap<String, u64>,
     /// Index into the members (sorted by node name).
     pub selected: usize,
     pub mode: Mode,
@@ -158,6 +195,8 @@ impl Top {
             rates: HashMap::new(),
             orders_per_minute: VecDeque::new(),
             state_history: Default::default(),
+            lost: Vec::new(),
+            fresh_at: HashMap::new(),
             selected: 0,
             mode: Mode::Normal,
             notice: None,
@@ -204,6 +243,37 @@ impl Top {
         m.lease_ttl_secs.saturating_sub(gone)
     }
 
+    /// Whether `m` looks alive at `now`: its lease is not running out, and
+    /// its figures are there and still changing. While the dashboard itself
+    /// is disconnected every figure is old: the status line says so once,
+    /// rather than blaming each member.
+    pub fn health(&self, m: &MemberInfo, now: u64) -> Health {
+        if !self.connected() {
+            return Health::Live;
+        }
+        let node = &m.member.node;
+        let lease = self.lease_left(m, now);
+        if lease <= SUSPECT_LEASE_SECS {
+            return Health::Suspect(format!("lease {lease}s"));
+        }
+        if self.stats(node).is_none() {
+            return Health::Suspect("no figures".into());
+        }
+        match self.fresh_at.get(node) {
+            Some(t) if now.saturating_sub(*t) >= STALE_MS => {
+                Health::Suspect(format!("stale {}s", now.saturating_sub(*t) / 1000))
+            }
+            _ => Health::Live,
+        }
+    }
+
+    /// The members lost within [`LOST_KEPT_MS`] of `now`.
+    pub fn lost_at(&self, now: u64) -> impl Iterator<Item = &Lost> + '_ {
+        self.lost
+            .iter()
+            .filter(move |l| now.saturating_sub(l.at_ms) < LOST_KEPT_MS)
+    }
+
     pub fn incoming(&mut self, msg: Incoming, now: u64) {
         match msg {
             Incoming::Conn(c) => self.conn = c,
@@ -224,6 +294,38 @@ impl Top {
     }
 
     fn sample(&mut self, d: Dashboard, now: u64) {
+        // Who left since the last reading: kept, with when.
+        if let Some(old) = &self.dash {
+            for m in &old.status.members {
+                let node = &m.member.node;
+                if !d.status.members.iter().any(|n| &n.member.node == node) {
+                    self.lost.retain(|l| &l.info.member.node != node);
+                    self.lost.insert(
+                        0,
+                        Lost {
+                            info: m.clone(),
+                            at_ms: now,
+                            stats: self.stats(node).cloned(),
+                        },
+                    );
+                }
+            }
+        }
+        self.lost.retain(|l| {
+            now.saturating_sub(l.at_ms) < LOST_KEPT_MS
+                && !d
+                    .status
+                    .members
+                    .iter()
+                    .any(|m| m.member.node == l.info.member.node)
+        });
+        for s in &d.nodes {
+            if self.prev.get(&s.node).is_none_or(|p| p.at != s.at) {
+                self.fresh_at.insert(s.node.clone(), now);
+            }
+        }
+        self.fresh_at
+            .retain(|n, _| d.nodes.iter().any(|s| &s.node == n));
         for s in &d.nodes {
             match self.prev.get(&s.node) {
                 // Not published again since: keep the rate it gave.

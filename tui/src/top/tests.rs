@@ -103,6 +103,48 @@ fn embedded_single_node() {
     snap!("embedded", screen(&t, T0 + 1_000));
 }
 
+#[test]
+fn a_killed_node_is_suspect_then_lost() {
+    let mut t = busy();
+    // n3 stops publishing; its lease runs down.
+    for i in 41..=43u64 {
+        let mut d = dashboard(100 + i * 30, T0 + i * 1000);
+        let n3 = d.nodes.iter_mut().find(|s| s.node == "n3").unwrap();
+        n3.at = T0 + 40_000;
+        n3.requests_total = 100 + 40 * 30;
+        for m in &mut d.status.members {
+            if m.member.node == "n3" {
+                m.lease_ttl_secs = 44 - i;
+            }
+        }
+        t.incoming(Incoming::Sample(d), T0 + i * 1000);
+    }
+    snap!("suspect", screen(&t, T0 + 43_500));
+    let mut d = dashboard(100 + 45 * 30, T0 + 45_000);
+    d.status.members.retain(|m| m.member.node != "n3");
+    d.nodes.retain(|s| s.node != "n3");
+    t.incoming(Incoming::Sample(d), T0 + 45_000);
+    snap!("lost", screen(&t, T0 + 46_000));
+}
+
+#[test]
+fn roles_are_compact() {
+    use super::view::compact_roles;
+    let r = |v: &[&str]| compact_roles(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        r(&[
+            "gateway", "auth", "catalog", "orders", "payments", "events", "duties"
+        ]),
+        "all"
+    );
+    assert_eq!(
+        r(&["gateway", "auth", "catalog", "orders", "events", "duties"]),
+        "all-payments"
+    );
+    assert_eq!(r(&["gateway", "orders", "payments"]), "gw,ord,pay");
+    assert_eq!(r(&["api", "duties"]), "api,duty");
+}
+
 struct TestEnv(u64);
 
 impl Env for TestEnv {

@@ -12,7 +12,41 @@ use ratatui::widgets::{
 
 use protocol::messages::orders::OrderState;
 
-use super::model::{Conn, Mode, OPEN_STATES, Top};
+use super::model::{Conn, Health, Mode, OPEN_STATES, Top};
+
+/// The daemon's roles (`daemon::config`), in its order: a member with all
+/// of them shows `all`.
+pub const ROLES: [&str; 7] = [
+    "gateway", "auth", "catalog", "orders", "payments", "events", "duties",
+];
+
+/// A member's roles in a few characters: `all`, `all-payments` (every
+/// role but one or two), else short names (`gw,ord,pay`). Unknown roles
+/// are shown as they are.
+pub fn compact_roles(roles: &[String]) -> String {
+    let has = |r: &str| roles.iter().any(|x| x == r);
+    let known = roles.iter().all(|r| ROLES.contains(&r.as_str()));
+    let missing: Vec<&str> = ROLES.iter().copied().filter(|r| !has(r)).collect();
+    if known && missing.is_empty() {
+        return "all".into();
+    }
+    if known && missing.len() <= 2 && roles.len() > missing.len() {
+        return format!("all-{}", missing.join("-"));
+    }
+    roles
+        .iter()
+        .map(|r| match r.as_str() {
+            "gateway" => "gw",
+            "catalog" => "cat",
+            "orders" => "ord",
+            "payments" => "pay",
+            "events" => "ev",
+            "duties" => "duty",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
 
 /// The dashboard as of `now_ms` (Unix milliseconds), ready to draw.
 pub struct TopView<'a> {
@@ -60,7 +94,7 @@ fn panel(title: &str) -> Block<'_> {
 impl Widget for &TopView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let top = self.top;
-        let members = top.members().len() as u16;
+        let members = (top.members().len() + top.lost_at(self.now_ms).count()) as u16;
         let [head, table, middle, bottom, status] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(members.max(1) + 3),
@@ -135,73 +169,125 @@ impl TopView<'_> {
         let top = self.top;
         let now_s = self.now_ms / 1000;
         let header = Row::new([
-            "", "node", "roles", "lease", "uptime", "version", "req/s", "p99 10s", "err/s",
-            "conns", "subs", "",
+            "", "node", "address", "roles", "lease", "uptime", "version", "req/s", "p99 10s",
+            "err/s", "conns", "subs", "",
         ])
         .style(Style::new().bold().underlined());
-        let rows = top.members().into_iter().enumerate().map(|(i, m)| {
-            let node = &m.member.node;
-            let stats = top.stats(node);
-            let rate = top.rates.get(node);
-            let lease = top.lease_left(m, self.now_ms);
-            let mut notes = Vec::new();
-            if m.member.draining {
-                notes.push("draining".to_string());
-            }
-            if let Some(s) = stats
-                && s.lease_renew_failures > 0
-            {
-                notes.push(format!("{} renew failures", s.lease_renew_failures));
-            }
-            let lease_style = if lease <= 2 {
-                Style::new().red().bold()
-            } else {
-                Style::new()
-            };
-            let n = |f: fn(&protocol::messages::cluster::NodeStats) -> u64| {
-                stats
-                    .map(|s| f(s).to_string())
-                    .unwrap_or_else(|| "-".into())
-            };
-            let row = Row::new([
-                Cell::from(if m.leader { "★" } else { " " }).style(Style::new().yellow()),
-                Cell::from(node.clone()),
-                Cell::from(m.member.roles.join(",")),
-                Cell::from(format!("{lease}s")).style(lease_style),
-                Cell::from(format_uptime(now_s.saturating_sub(m.member.started_at))),
-                Cell::from(m.member.version.clone()),
-                Cell::from(
-                    rate.map(|r| format!("{:.1}", r.requests_per_sec))
-                        .unwrap_or_else(|| "-".into()),
-                ),
-                Cell::from(
-                    stats
-                        .map(|s| format_latency(s.latency_p99_recent_us))
-                        .unwrap_or_else(|| "-".into()),
-                ),
-                Cell::from(
-                    rate.map(|r| format!("{:.1}", r.errors_per_sec))
-                        .unwrap_or_else(|| "-".into()),
-                )
-                .style(if rate.is_some_and(|r| r.errors_per_sec > 0.0) {
-                    Style::new().red()
+        let members = top.members();
+        let lost: Vec<_> = top.lost_at(self.now_ms).collect();
+        let all = members
+            .iter()
+            .map(|m| &m.member)
+            .chain(lost.iter().map(|l| &l.info.member));
+        let (mut node_w, mut addr_w, mut roles_w) = (4u16, 7u16, 5u16);
+        for m in all {
+            node_w = node_w.max(m.node.chars().count() as u16);
+            addr_w = addr_w.max(m.addr.chars().count() as u16);
+            roles_w = roles_w.max(compact_roles(&m.roles).chars().count() as u16);
+        }
+        let dash = || "-".to_string();
+        let mut rows: Vec<Row> = members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let node = &m.member.node;
+                let stats = top.stats(node);
+                let rate = top.rates.get(node);
+                let lease = top.lease_left(m, self.now_ms);
+                let health = top.health(m, self.now_ms);
+                let suspect = health != Health::Live;
+                let mut notes = Vec::new();
+                if let Health::Suspect(why) = &health {
+                    notes.push(format!("suspect: {why}"));
+                }
+                if m.member.draining {
+                    notes.push("draining".to_string());
+                }
+                if let Some(s) = stats
+                    && s.lease_renew_failures > 0
+                {
+                    notes.push(format!("{} renew failures", s.lease_renew_failures));
+                }
+                let lease_style = if lease <= 2 {
+                    Style::new().red().bold()
                 } else {
                     Style::new()
-                }),
-                Cell::from(n(|s| s.connections)),
-                Cell::from(n(|s| s.subscriptions)),
-                Cell::from(notes.join(", ")).style(Style::new().yellow()),
-            ]);
-            if i == top.selected {
-                row.style(Style::new().add_modifier(Modifier::REVERSED))
-            } else {
-                row
-            }
-        });
+                };
+                // A suspect's figures are its last ones: dimmed.
+                let figures = if suspect {
+                    Style::new().dim()
+                } else {
+                    Style::new()
+                };
+                let n = |f: fn(&protocol::messages::cluster::NodeStats) -> u64| {
+                    stats.map(|s| f(s).to_string()).unwrap_or_else(dash)
+                };
+                let row = Row::new([
+                    Cell::from(if m.leader { "★" } else { " " }).style(Style::new().yellow()),
+                    Cell::from(node.clone()),
+                    Cell::from(m.member.addr.clone()).style(Style::new().dim()),
+                    Cell::from(compact_roles(&m.member.roles)),
+                    Cell::from(format!("{lease}s")).style(lease_style),
+                    Cell::from(format_uptime(now_s.saturating_sub(m.member.started_at))),
+                    Cell::from(m.member.version.clone()),
+                    Cell::from(
+                        rate.map(|r| format!("{:.1}", r.requests_per_sec))
+                            .unwrap_or_else(dash),
+                    )
+                    .style(figures),
+                    Cell::from(
+                        stats
+                            .map(|s| format_latency(s.latency_p99_recent_us))
+                            .unwrap_or_else(dash),
+                    )
+                    .style(figures),
+                    Cell::from(
+                        rate.map(|r| format!("{:.1}", r.errors_per_sec))
+                            .unwrap_or_else(dash),
+                    )
+                    .style(if rate.is_some_and(|r| r.errors_per_sec > 0.0) {
+                        Style::new().red()
+                    } else {
+                        figures
+                    }),
+                    Cell::from(n(|s| s.connections)).style(figures),
+                    Cell::from(n(|s| s.subscriptions)).style(figures),
+                    Cell::from(notes.join(", ")).style(Style::new().yellow().bold()),
+                ]);
+                if i == top.selected {
+                    row.style(Style::new().add_modifier(Modifier::REVERSED))
+                } else {
+                    row
+                }
+            })
+            .collect();
+        for l in &lost {
+            let m = &l.info.member;
+            let ago = format_uptime(self.now_ms.saturating_sub(l.at_ms) / 1000);
+            rows.push(
+                Row::new([
+                    Cell::from("✖"),
+                    Cell::from(m.node.clone()),
+                    Cell::from(m.addr.clone()),
+                    Cell::from(compact_roles(&m.roles)),
+                    Cell::from(dash()),
+                    Cell::from(dash()),
+                    Cell::from(m.version.clone()),
+                    Cell::from(dash()),
+                    Cell::from(dash()),
+                    Cell::from(dash()),
+                    Cell::from(dash()),
+                    Cell::from(dash()),
+                    Cell::from(format!("lost at {} ({ago} ago)", clock(l.at_ms))).bold(),
+                ])
+                .style(Style::new().red()),
+            );
+        }
         let widths = [
             Constraint::Length(1),
-            Constraint::Min(6),
-            Constraint::Min(12),
+            Constraint::Length(node_w),
+            Constraint::Length(addr_w),
+            Constraint::Length(roles_w),
             Constraint::Length(5),
             Constraint::Length(7),
             Constraint::Length(8),
@@ -215,7 +301,7 @@ impl TopView<'_> {
         Widget::render(
             Table::new(rows, widths)
                 .header(header)
-                .block(panel("Members (★ leader)")),
+                .block(panel("Members (★ leader, ✖ lost)")),
             area,
             buf,
         );
@@ -244,7 +330,7 @@ impl TopView<'_> {
 
     fn states(&self, area: Rect, buf: &mut Buffer) {
         let top = self.top;
-        let block = panel("Orders by state");
+        let block = panel("Orders by state (one scale)");
         let inner = block.inner(area);
         block.render(area, buf);
         let by_state = top.dash.as_ref().map(|d| &d.orders.by_state);
@@ -258,6 +344,17 @@ impl TopView<'_> {
                 .chain([Constraint::Min(0)]),
         )
         .split(inner);
+        // One scale for every state (the largest count on screen), so 1
+        // order and 114 do not draw the same bar.
+        let spark_w = usize::from(inner.width.saturating_sub(16 + 7));
+        let scale = top
+            .state_history
+            .iter()
+            .flat_map(|h| h.iter().skip(h.len().saturating_sub(spark_w)))
+            .copied()
+            .max()
+            .unwrap_or(0)
+            .max(1);
         for (i, s) in OPEN_STATES.iter().enumerate() {
             let [label, spark, num] = Layout::horizontal([
                 Constraint::Length(16),
@@ -270,6 +367,7 @@ impl TopView<'_> {
             let skip = data.len().saturating_sub(spark.width as usize);
             Sparkline::default()
                 .data(&data[skip..])
+                .max(scale)
                 .style(Style::new().fg(Color::Green))
                 .render(spark, buf);
             Paragraph::new(format!("{:>6}", count(*s))).render(num, buf);

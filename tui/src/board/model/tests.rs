@@ -112,6 +112,34 @@ pub(crate) fn board_with(orders: Vec<Order>) -> Board {
     b
 }
 
+/// The transition a press sends for `order` seen at `v`.
+pub(crate) fn tr(order: &str, step: Step, v: u64) -> Effect {
+    Effect::Transition {
+        order: order.into(),
+        step,
+        expected_version: v,
+    }
+}
+
+/// The answer to that press.
+pub(crate) fn answer(
+    order: &str,
+    step: Step,
+    v: u64,
+    result: Result<Order, StepError>,
+) -> Incoming {
+    Incoming::StepDone {
+        order: order.into(),
+        step,
+        expected_version: v,
+        result,
+    }
+}
+
+pub(crate) fn refused(why: &str) -> Result<Order, StepError> {
+    Err(StepError::Refused(why.into()))
+}
+
 fn ids(b: &Board, c: Column) -> Vec<u64> {
     b.column(c).map(|t| t.order.ticket).collect()
 }
@@ -139,7 +167,12 @@ fn states_go_to_their_columns() {
         simple(7, Rejected, 3),
     ]);
     assert_eq!(ids(&b, Column::New), [1]);
-    assert_eq!(ids(&b, Column::Preparing), [2, 3]);
+    assert_eq!(
+        ids(&b, Column::Accepted),
+        [2],
+        "accepted apart from preparing"
+    );
+    assert_eq!(ids(&b, Column::Preparing), [3]);
     assert_eq!(ids(&b, Column::Ready), [4]);
     assert_eq!(b.ticket_count(), 4);
 }
@@ -151,10 +184,10 @@ fn events_apply_by_version_only_forwards() {
     b.incoming(Incoming::Events(vec![event(&o1)]), T0);
     let o2 = simple(1, OrderState::Accepted, 3);
     b.incoming(Incoming::Events(vec![event(&o2)]), T0);
-    assert_eq!(ids(&b, Column::Preparing), [1]);
+    assert_eq!(ids(&b, Column::Accepted), [1]);
     // A replay of older or equal versions changes nothing.
     b.incoming(Incoming::Events(vec![event(&o1), event(&o2)]), T0);
-    assert_eq!(ids(&b, Column::Preparing), [1]);
+    assert_eq!(ids(&b, Column::Accepted), [1]);
     assert!(ids(&b, Column::New).is_empty());
     // Done: off the board, and an old replay cannot bring it back.
     let done = simple(1, OrderState::Completed, 6);
@@ -220,7 +253,7 @@ fn a_snapshot_replaces_tickets_and_brings_the_rush_flag() {
     );
     assert!(b.ticket("trattoria-1").is_none(), "finished while away");
     assert!(b.ticket("trattoria-2").unwrap().rush());
-    assert_eq!(ids(&b, Column::Preparing), [2]);
+    assert_eq!(ids(&b, Column::Accepted), [2]);
 }
 
 #[test]
@@ -239,11 +272,8 @@ fn bump_sends_the_next_step_for_each_state() {
         }
         assert_eq!(
             b.key(Key::Enter, T0),
-            [Effect::Transition {
-                order: "trattoria-1".into(),
-                step: step.clone()
-            }],
-            "{state}"
+            [tr("trattoria-1", step.clone(), 2)],
+            "{state}: the version the cook saw goes with the press"
         );
     }
     assert_eq!(Step::bump_from(Completed), None);
@@ -258,18 +288,19 @@ fn bumps_are_guarded_while_in_flight_and_while_disconnected() {
     assert!(b.message().unwrap().contains("waiting"));
     // The server refuses (another board was first): a message, no crash.
     b.incoming(
-        Incoming::StepDone {
-            order: "trattoria-1".into(),
-            step: Step::Accept,
-            result: Err("cannot accept an order that is accepted".into()),
-        },
+        answer(
+            "trattoria-1",
+            Step::Accept,
+            2,
+            refused("cannot accept an order that is accepted"),
+        ),
         T0,
     );
     assert_eq!(
         b.message(),
         Some("#1: cannot accept an order that is accepted")
     );
-    assert!(!b.ticket("trattoria-1").unwrap().pending);
+    assert_eq!(b.ticket("trattoria-1").unwrap().pending, None);
     b.incoming(
         Incoming::Conn(Conn::Reconnecting {
             reason: "lost".into(),
@@ -277,8 +308,22 @@ fn bumps_are_guarded_while_in_flight_and_while_disconnected() {
         T0,
     );
     assert!(b.key(Key::Enter, T0).is_empty());
-    assert!(b.message().unwrap().starts_with("disconnected"));
-    assert!(!b.ticket("trattoria-1").unwrap().pending);
+    assert_eq!(
+        b.message(),
+        Some("disconnected: nothing sent, #1 not bumped")
+    );
+    // Not lost silently: the ticket says so until dismissed or retried.
+    let p = b.ticket("trattoria-1").unwrap().pending.clone().unwrap();
+    assert_eq!(
+        (p.step, p.status),
+        (
+            Step::Accept,
+            PendingStatus::Failed("not sent: disconnected".into())
+        )
+    );
+    b.incoming(connected(), T0);
+    assert_eq!(b.key(Key::Enter, T0), [tr("trattoria-1", Step::Accept, 2)]);
+    assert!(b.ticket("trattoria-1").unwrap().in_flight());
 }
 
 #[test]
@@ -289,20 +334,22 @@ fn a_successful_bump_moves_the_ticket_and_can_be_named_for_recall() {
     ]);
     b.key(Key::Enter, T0);
     b.incoming(
-        Incoming::StepDone {
-            order: "trattoria-1".into(),
-            step: Step::Accept,
-            result: Ok(simple(1, OrderState::Accepted, 3)),
-        },
+        answer(
+            "trattoria-1",
+            Step::Accept,
+            2,
+            Ok(simple(1, OrderState::Accepted, 3)),
+        ),
         T0,
     );
     assert_eq!(ids(&b, Column::New), [2]);
-    assert_eq!(ids(&b, Column::Preparing), [1]);
+    assert_eq!(ids(&b, Column::Accepted), [1]);
     assert_eq!(
         b.selected().unwrap().order.ticket,
         2,
-        "cursor stays in the column"
+        "cursor stays in the column, on the neighbour"
     );
+    assert_eq!(b.message(), Some("#1 accepted · cursor moved to #2"));
     let last = b.last_bump().unwrap();
     assert_eq!(
         (last.from, last.to),
@@ -313,43 +360,63 @@ fn a_successful_bump_moves_the_ticket_and_can_be_named_for_recall() {
         Incoming::Events(vec![event(&simple(1, OrderState::Accepted, 3))]),
         T0,
     );
-    assert_eq!(ids(&b, Column::Preparing), [1]);
-    // Recall within the window: a guarded request naming the state the
-    // order must still be in; once sent, there is nothing left to recall.
-    let fx = b.key(Key::Char('u'), T0 + 1000);
+    assert_eq!(ids(&b, Column::Accepted), [1]);
+    // An acceptance cannot be recalled (the daemon refuses: the payment
+    // is captured), so nothing is sent.
+    assert_eq!(b.key(Key::Char('u'), T0 + 1000), []);
+    assert_eq!(
+        b.message(),
+        Some("#1: an acceptance cannot be recalled (its payment is captured)")
+    );
+    // Start it: that one can be recalled, within the daemon's window,
+    // with a guarded request naming the state the order must still be in;
+    // once sent, there is nothing left to recall.
+    keys(&mut b, &[Key::Right]);
+    assert_eq!(b.key(Key::Enter, T0), [tr("trattoria-1", Step::Start, 3)]);
+    b.incoming(
+        answer(
+            "trattoria-1",
+            Step::Start,
+            3,
+            Ok(simple(1, OrderState::Preparing, 4)),
+        ),
+        T0,
+    );
+    let fx = b.key(Key::Char('u'), T0 + RECALL_WINDOW_MS - 1);
     assert_eq!(
         fx,
-        vec![Effect::Transition {
-            order: simple(1, OrderState::Accepted, 3).id,
-            step: Step::Recall {
-                state: OrderState::Accepted
-            }
-        }]
+        vec![tr(
+            "trattoria-1",
+            Step::Recall {
+                state: OrderState::Preparing
+            },
+            4
+        )]
     );
-    assert!(
-        b.message()
-            .unwrap()
-            .starts_with("recalling #1 back to placed"),
-        "{:?}",
-        b.message()
-    );
+    assert_eq!(b.message(), Some("recalling #1 back to accepted"));
     b.key(Key::Char('u'), T0 + 2000);
     assert_eq!(b.message(), Some("nothing to recall"));
 }
 
 #[test]
 fn recall_after_the_window_is_nothing() {
-    let mut b = board_with(vec![simple(1, OrderState::Placed, 1)]);
+    // The daemon's window, not one of the board's own.
+    assert_eq!(RECALL_WINDOW_MS, 120_000);
+    let mut b = board_with(vec![simple(1, OrderState::Ready, 1)]);
     b.incoming(
-        Incoming::StepDone {
-            order: simple(1, OrderState::Accepted, 2).id.clone(),
-            step: Step::Accept,
-            result: Ok(simple(1, OrderState::Accepted, 2)),
-        },
+        answer(
+            "trattoria-1",
+            Step::Complete,
+            1,
+            Ok(simple(1, OrderState::Completed, 2)),
+        ),
         T0,
     );
-    b.key(Key::Char('u'), T0 + 31_000);
-    assert_eq!(b.message(), Some("nothing to recall"));
+    assert_eq!(b.key(Key::Char('u'), T0 + 121_000), []);
+    assert_eq!(
+        b.message(),
+        Some("nothing to recall: the last bump (#1) was more than 120 s ago")
+    );
 }
 
 #[test]
@@ -377,12 +444,13 @@ fn reject_asks_for_a_reason() {
     b.key(Key::Backspace, T0);
     assert_eq!(
         b.key(Key::Enter, T0),
-        [Effect::Transition {
-            order: "trattoria-1".into(),
-            step: Step::Reject {
+        [tr(
+            "trattoria-1",
+            Step::Reject {
                 reason: "out of dough".into()
-            }
-        }]
+            },
+            2
+        )]
     );
     assert_eq!(*b.mode(), Mode::Board);
     // Only new tickets can be rejected.
@@ -406,26 +474,21 @@ fn rush_asks_the_server_and_shows_its_answer_first() {
     ]);
     // `r` sends `order.rush`; nothing moves until the server says so.
     let fx = keys(&mut b, &[Key::Down, Key::Down, Key::Char('r')]);
-    assert_eq!(
-        fx,
-        [Effect::Transition {
-            order: "trattoria-3".into(),
-            step: Step::Rush { rush: true },
-        }]
-    );
+    assert_eq!(fx, [tr("trattoria-3", Step::Rush { rush: true }, 2)]);
     assert!(!b.ticket("trattoria-3").unwrap().rush());
-    assert!(b.ticket("trattoria-3").unwrap().pending);
+    assert!(b.ticket("trattoria-3").unwrap().in_flight());
     assert_eq!(ids(&b, Column::New), [1, 2, 3]);
     assert!(
         b.key(Key::Char('r'), T0).is_empty(),
         "one request at a time"
     );
     b.incoming(
-        Incoming::StepDone {
-            order: "trattoria-3".into(),
-            step: Step::Rush { rush: true },
-            result: Ok(rushed(simple(3, OrderState::Placed, 3), true)),
-        },
+        answer(
+            "trattoria-3",
+            Step::Rush { rush: true },
+            2,
+            Ok(rushed(simple(3, OrderState::Placed, 3), true)),
+        ),
         T0,
     );
     assert_eq!(ids(&b, Column::New), [3, 1, 2]);
@@ -445,17 +508,15 @@ fn rush_asks_the_server_and_shows_its_answer_first() {
     // `r` again unflags it.
     assert_eq!(
         b.key(Key::Char('r'), T0),
-        [Effect::Transition {
-            order: "trattoria-3".into(),
-            step: Step::Rush { rush: false },
-        }]
+        [tr("trattoria-3", Step::Rush { rush: false }, 3)]
     );
     b.incoming(
-        Incoming::StepDone {
-            order: "trattoria-3".into(),
-            step: Step::Rush { rush: false },
-            result: Ok(simple(3, OrderState::Placed, 4)),
-        },
+        answer(
+            "trattoria-3",
+            Step::Rush { rush: false },
+            3,
+            Ok(simple(3, OrderState::Placed, 4)),
+        ),
         T0,
     );
     assert_eq!(ids(&b, Column::New), [1, 2, 3]);
@@ -480,16 +541,17 @@ fn rush_is_guarded_like_a_bump() {
     assert!(b.key(Key::Char('r'), T0).is_empty());
     assert_eq!(
         b.message(),
-        Some("disconnected: nothing sent, #1 not marked rush; try again when connected")
+        Some("disconnected: nothing sent, #1 not marked rush")
     );
     b.incoming(connected(), T0);
     assert_eq!(b.key(Key::Char('r'), T0).len(), 1);
     b.incoming(
-        Incoming::StepDone {
-            order: "trattoria-1".into(),
-            step: Step::Rush { rush: true },
-            result: Err("cannot rush an order that is completed".into()),
-        },
+        answer(
+            "trattoria-1",
+            Step::Rush { rush: true },
+            2,
+            refused("cannot rush an order that is completed"),
+        ),
         T0,
     );
     assert_eq!(
@@ -497,7 +559,7 @@ fn rush_is_guarded_like_a_bump() {
         Some("#1: cannot rush an order that is completed")
     );
     assert!(!b.ticket("trattoria-1").unwrap().rush());
-    assert!(!b.ticket("trattoria-1").unwrap().pending);
+    assert_eq!(b.ticket("trattoria-1").unwrap().pending, None);
 }
 
 #[test]
@@ -506,11 +568,12 @@ fn a_rush_answer_that_finds_the_order_moved_on_is_not_a_bump() {
     b.key(Key::Char('r'), T0);
     // Another board marked it ready meanwhile; the rush answer says so.
     b.incoming(
-        Incoming::StepDone {
-            order: "trattoria-1".into(),
-            step: Step::Rush { rush: true },
-            result: Ok(rushed(simple(1, OrderState::Ready, 6), true)),
-        },
+        answer(
+            "trattoria-1",
+            Step::Rush { rush: true },
+            4,
+            Ok(rushed(simple(1, OrderState::Ready, 6), true)),
+        ),
         T0,
     );
     assert!(
@@ -534,7 +597,10 @@ fn movement_is_clamped() {
     assert_eq!((b.focus(), b.row(Column::New)), (Column::New, 0));
     keys(&mut b, &[Key::Down, Key::Char('j'), Key::Down]);
     assert_eq!(b.row(Column::New), 1);
-    keys(&mut b, &[Key::Right, Key::Char('l'), Key::Right]);
+    keys(
+        &mut b,
+        &[Key::Right, Key::Char('l'), Key::Right, Key::Right],
+    );
     assert_eq!(b.focus(), Column::Ready);
     assert!(b.selected().is_none());
     assert!(b.key(Key::Enter, T0).is_empty(), "nothing selected");
@@ -555,12 +621,16 @@ fn the_cursor_stays_on_its_ticket_when_others_arrive() {
     );
     assert_eq!(ids(&b, Column::New), [2, 5, 6]);
     assert_eq!(b.selected().unwrap().order.ticket, 6);
-    // The selected ticket leaves: the cursor stays in range.
+    // The selected ticket leaves: the cursor goes to the neighbour.
     b.incoming(
         Incoming::Events(vec![event(&simple(6, OrderState::Cancelled, 3))]),
         T0,
     );
     assert_eq!(b.selected().unwrap().order.ticket, 5);
+    assert_eq!(
+        b.message(),
+        Some("#6 left the board (cancelled) · cursor moved to #5")
+    );
 }
 
 fn mixed() -> Vec<Order> {
@@ -597,12 +667,12 @@ fn station_filter_cycles_and_filters() {
     b.key(Key::Char('s'), T0);
     assert_eq!(b.station(), Some("cold"));
     assert_eq!(ids(&b, Column::New), [1]);
-    assert_eq!(ids(&b, Column::Preparing), [2]);
+    assert_eq!(ids(&b, Column::Accepted), [2]);
     assert!(ids(&b, Column::Ready).is_empty());
     assert!(b.shows_line("cold") && !b.shows_line("oven"));
     keys(&mut b, &[Key::Char('s'), Key::Char('s')]);
     assert_eq!(b.station(), Some("oven"));
-    assert_eq!(ids(&b, Column::Preparing), Vec::<u64>::new());
+    assert_eq!(ids(&b, Column::Accepted), Vec::<u64>::new());
     b.key(Key::Char('s'), T0);
     assert_eq!(b.station(), None, "back to every station");
     // A station given on the command line is known before any menu.
@@ -613,14 +683,25 @@ fn station_filter_cycles_and_filters() {
 #[test]
 fn all_day_counts_open_items_not_ready_ones() {
     let mut b = board_with(mixed());
+    let counts = |b: &Board| {
+        b.all_day()
+            .iter()
+            .map(|a| (a.name.clone(), a.qty, a.out))
+            .collect::<Vec<_>>()
+    };
+    // Fries are 86'd in the menu: listed, out, though none is open.
     assert_eq!(
-        b.all_day(),
-        [("Tiramisu".to_string(), 4), ("Margherita".to_string(), 2)]
+        counts(&b),
+        [
+            ("Tiramisu".to_string(), 4, false),
+            ("Margherita".to_string(), 2, false),
+            ("Fries".to_string(), 0, true),
+        ]
     );
     b.key(Key::Char('a'), T0);
     assert!(b.show_all_day);
     b.key(Key::Char('s'), T0); // cold
-    assert_eq!(b.all_day(), [("Tiramisu".to_string(), 4)]);
+    assert_eq!(counts(&b), [("Tiramisu".to_string(), 4, false)]);
     b.key(Key::Char('a'), T0);
     assert!(!b.show_all_day);
 }
@@ -648,7 +729,7 @@ fn search_filters_as_you_type() {
     assert_eq!(ids(&b, Column::Ready), [3]);
     b.key(Key::Char('/'), T0);
     typed(&mut b, "guest2");
-    assert_eq!(ids(&b, Column::Preparing), [2]);
+    assert_eq!(ids(&b, Column::Accepted), [2]);
     b.key(Key::Enter, T0);
     b.key(Key::Esc, T0);
     assert_eq!(b.search(), "", "Esc on the board clears the search");
@@ -750,6 +831,12 @@ fn help_and_quit() {
     assert_eq!(*b.mode(), Mode::Help);
     b.key(Key::Char('x'), T0);
     assert_eq!(*b.mode(), Mode::Board, "any key closes help");
+    // From help, q and Esc close it rather than quit.
+    for k in [Key::Char('q'), Key::Esc] {
+        b.key(Key::Char('?'), T0);
+        assert_eq!(b.key(k, T0), []);
+        assert_eq!(*b.mode(), Mode::Board);
+    }
     assert_eq!(b.key(Key::Char('q'), T0), [Effect::Quit]);
     // Ctrl-C quits from anywhere, even a prompt.
     b.key(Key::Char('/'), T0);
@@ -836,9 +923,469 @@ fn a_snapshot_never_moves_a_ticket_backwards() {
     );
     assert_eq!(ids(&b, Column::New), Vec::<u64>::new());
     assert_eq!(ids(&b, Column::Preparing), [1]);
+    assert_eq!(ids(&b, Column::Accepted), Vec::<u64>::new());
     assert_eq!(
         ids(&b, Column::Ready),
         Vec::<u64>::new(),
         "2 stays completed"
     );
+}
+
+// ---- safe bumps (issue 15) -----------------------------------------------
+
+#[test]
+fn another_screen_moving_the_selected_ticket_holds_enter_back() {
+    let mut b = board_with(vec![
+        simple(6, OrderState::Placed, 2),
+        simple(7, OrderState::Placed, 2),
+    ]);
+    assert_eq!(b.selected().unwrap().order.ticket, 6);
+    // Another board accepts #6: the cursor goes to #7, and says so.
+    let t1 = T0 + 10_000;
+    b.incoming(
+        Incoming::Events(vec![event(&simple(6, OrderState::Accepted, 3))]),
+        t1,
+    );
+    assert_eq!(b.selected().unwrap().order.ticket, 7);
+    assert_eq!(
+        b.message(),
+        Some("#6 moved to Accepted · cursor moved to #7")
+    );
+    // A press meant for #6 does not bump #7...
+    assert!(b.settling(t1 + 300));
+    assert_eq!(b.key(Key::Enter, t1 + 300), []);
+    assert_eq!(
+        b.message(),
+        Some("#7 not bumped: cursor just moved here (#6 moved to Accepted); press again")
+    );
+    assert!(b.ticket("trattoria-7").unwrap().pending.is_none());
+    // ...a deliberate one, a moment later, does.
+    let later = t1 + Settings::default().settle_ms;
+    assert!(!b.settling(later));
+    assert_eq!(
+        b.key(Key::Enter, later),
+        [tr("trattoria-7", Step::Accept, 2)]
+    );
+}
+
+#[test]
+fn two_quick_presses_never_make_two_steps() {
+    let mut b = board_with(vec![
+        simple(6, OrderState::Placed, 2),
+        simple(7, OrderState::Placed, 2),
+    ]);
+    let fx = b.key(Key::Enter, T0);
+    assert_eq!(fx, [tr("trattoria-6", Step::Accept, 2)]);
+    // Second press while the first is on its way: refused.
+    assert_eq!(b.key(Key::Enter, T0 + 100), []);
+    // The answer comes; a third press 150 ms later would hit #7: refused.
+    b.incoming(
+        answer(
+            "trattoria-6",
+            Step::Accept,
+            2,
+            Ok(simple(6, OrderState::Accepted, 3)),
+        ),
+        T0 + 120,
+    );
+    assert_eq!(b.key(Key::Enter, T0 + 270), []);
+    // And #6 is not under the cursor in its new column either (the
+    // cursor stays in New), so nothing can start it by accident.
+    assert_eq!(b.focus(), Column::New);
+    assert!(b.ticket("trattoria-6").unwrap().pending.is_none());
+    assert!(b.ticket("trattoria-7").unwrap().pending.is_none());
+}
+
+#[test]
+fn a_first_ticket_in_an_empty_column_is_selected_at_once() {
+    let mut b = board_with(vec![]);
+    b.incoming(
+        Incoming::Events(vec![event(&simple(1, OrderState::Placed, 2))]),
+        T0,
+    );
+    assert_eq!(b.selected().unwrap().order.ticket, 1);
+    assert!(!b.settling(T0));
+    assert_eq!(b.key(Key::Enter, T0), [tr("trattoria-1", Step::Accept, 2)]);
+}
+
+#[test]
+fn the_cursor_follows_its_ticket_when_a_rush_reorders_the_column() {
+    let mut b = board_with(vec![
+        simple(1, OrderState::Placed, 2),
+        simple(2, OrderState::Placed, 2),
+        simple(3, OrderState::Placed, 2),
+    ]);
+    b.key(Key::Down, T0);
+    assert_eq!(b.selected().unwrap().order.ticket, 2);
+    b.incoming(
+        Incoming::Events(vec![event(&rushed(simple(3, OrderState::Placed, 3), true))]),
+        T0,
+    );
+    assert_eq!(ids(&b, Column::New), [3, 1, 2]);
+    assert_eq!(b.selected().unwrap().order.ticket, 2);
+    assert_eq!(b.row(Column::New), 2);
+    assert!(!b.settling(T0), "same ticket: Enter is fine");
+}
+
+#[test]
+fn an_answer_lost_in_a_failover_stays_on_the_ticket_until_the_server_tells() {
+    let mut b = board_with(vec![simple(1, OrderState::Placed, 2)]);
+    b.key(Key::Enter, T0);
+    b.incoming(
+        answer(
+            "trattoria-1",
+            Step::Accept,
+            2,
+            Err(StepError::Unconfirmed("connection lost".into())),
+        ),
+        T0,
+    );
+    let t = b.ticket("trattoria-1").unwrap();
+    assert_eq!(
+        t.pending.as_ref().unwrap().status,
+        PendingStatus::Unconfirmed("connection lost".into())
+    );
+    // "reconnected" replaces the message, not the mark.
+    b.incoming(
+        Incoming::Conn(Conn::Connected {
+            node: "node-2".into(),
+            addr: "127.0.0.1:7401".into(),
+        }),
+        T0 + 900,
+    );
+    assert!(b.message().unwrap().starts_with("reconnected"));
+    assert!(b.ticket("trattoria-1").unwrap().pending.is_some());
+    assert_eq!(b.unsettled().len(), 1);
+    // Another press cannot make a second step meanwhile.
+    assert_eq!(b.key(Key::Enter, T0 + 1000), []);
+    assert!(b.message().unwrap().contains("unconfirmed"));
+    // The snapshot after the reconnect shows it accepted: confirmed.
+    b.incoming(
+        Incoming::Snapshot {
+            orders: vec![simple(1, OrderState::Accepted, 3)],
+            menu: menu(),
+        },
+        T0 + 1000,
+    );
+    assert_eq!(b.ticket("trattoria-1").unwrap().pending, None);
+    assert_eq!(
+        b.message(),
+        Some("#1: accept confirmed (accepted) · New is empty")
+    );
+}
+
+#[test]
+fn a_lost_answer_and_an_unmoved_order_is_a_failed_bump_until_dismissed() {
+    let mut b = board_with(vec![simple(1, OrderState::Placed, 2)]);
+    b.key(Key::Enter, T0);
+    b.incoming(
+        answer(
+            "trattoria-1",
+            Step::Accept,
+            2,
+            Err(StepError::Unconfirmed("no answer from node-1".into())),
+        ),
+        T0,
+    );
+    b.incoming(
+        Incoming::Snapshot {
+            orders: vec![simple(1, OrderState::Placed, 2)],
+            menu: menu(),
+        },
+        T0 + 1000,
+    );
+    let p = b.ticket("trattoria-1").unwrap().pending.clone().unwrap();
+    assert!(matches!(p.status, PendingStatus::Failed(_)), "{p:?}");
+    assert_eq!(
+        b.message(),
+        Some("#1: accept did not happen; Enter to try again, d to dismiss")
+    );
+    // `q` asks first.
+    assert_eq!(b.key(Key::Char('q'), T0), []);
+    assert_eq!(*b.mode(), Mode::ConfirmQuit);
+    assert_eq!(b.key(Key::Char('n'), T0), []);
+    assert_eq!(*b.mode(), Mode::Board);
+    // Dismissed: gone, and `q` quits at once again.
+    b.key(Key::Char('d'), T0);
+    assert_eq!(b.ticket("trattoria-1").unwrap().pending, None);
+    assert_eq!(b.message(), Some("#1: accept mark dismissed"));
+    assert_eq!(b.key(Key::Char('q'), T0), [Effect::Quit]);
+}
+
+#[test]
+fn a_request_that_never_left_is_marked_failed() {
+    let mut b = board_with(vec![simple(1, OrderState::Preparing, 4)]);
+    keys(&mut b, &[Key::Right, Key::Right]);
+    assert_eq!(b.key(Key::Enter, T0), [tr("trattoria-1", Step::Ready, 4)]);
+    b.incoming(
+        answer(
+            "trattoria-1",
+            Step::Ready,
+            4,
+            Err(StepError::NotSent("disconnected".into())),
+        ),
+        T0,
+    );
+    assert_eq!(
+        b.ticket("trattoria-1")
+            .unwrap()
+            .pending
+            .as_ref()
+            .unwrap()
+            .status,
+        PendingStatus::Failed("not sent: disconnected".into())
+    );
+    assert_eq!(
+        b.message(),
+        Some("#1: nothing sent (disconnected), not bumped")
+    );
+    // Enter tries again (the mark is replaced by the new press).
+    assert_eq!(b.key(Key::Enter, T0), [tr("trattoria-1", Step::Ready, 4)]);
+    // Another screen marks it ready meanwhile: that settles it.
+    b.incoming(
+        Incoming::Events(vec![event(&simple(1, OrderState::Ready, 5))]),
+        T0,
+    );
+    assert_eq!(b.ticket("trattoria-1").unwrap().pending, None);
+}
+
+#[test]
+fn an_old_answer_does_not_clear_a_newer_press() {
+    let mut b = board_with(vec![simple(1, OrderState::Placed, 2)]);
+    b.key(Key::Char('r'), T0);
+    // Its event first: settled; the cook presses rush again (to undo).
+    b.incoming(
+        Incoming::Events(vec![event(&rushed(simple(1, OrderState::Placed, 3), true))]),
+        T0,
+    );
+    assert_eq!(
+        b.key(Key::Char('r'), T0),
+        [tr("trattoria-1", Step::Rush { rush: false }, 3)]
+    );
+    // The first press's answer arrives late: the second stays in flight.
+    b.incoming(
+        answer(
+            "trattoria-1",
+            Step::Rush { rush: true },
+            2,
+            Ok(rushed(simple(1, OrderState::Placed, 3), true)),
+        ),
+        T0,
+    );
+    assert!(b.ticket("trattoria-1").unwrap().in_flight());
+}
+
+#[test]
+fn an_unrelated_change_keeps_a_press_in_flight() {
+    let mut b = board_with(vec![simple(1, OrderState::Placed, 2)]);
+    b.key(Key::Enter, T0);
+    // Another screen flags it a rush: still placed, the accept still on
+    // its way.
+    b.incoming(
+        Incoming::Events(vec![event(&rushed(simple(1, OrderState::Placed, 3), true))]),
+        T0,
+    );
+    assert!(b.ticket("trattoria-1").unwrap().in_flight());
+}
+
+#[test]
+fn messages_expire_and_never_contradict_the_connection() {
+    let mut b = board_with(vec![simple(1, OrderState::Placed, 2)]);
+    b.key(Key::Char('x'), T0);
+    b.key(Key::Enter, T0);
+    assert!(b.message_at(T0 + 1000).is_some());
+    assert_eq!(b.message_at(T0 + Settings::default().message_ms), None);
+    b.incoming(
+        Incoming::Conn(Conn::Connected {
+            node: "node-2".into(),
+            addr: "127.0.0.1:7401".into(),
+        }),
+        T0,
+    );
+    assert!(b.message_at(T0).unwrap().starts_with("reconnected"));
+    b.incoming(
+        Incoming::Conn(Conn::Reconnecting {
+            reason: "connection lost".into(),
+        }),
+        T0,
+    );
+    assert_eq!(b.message_at(T0), None);
+}
+
+#[test]
+fn identical_lines_are_merged() {
+    let mut extra = line("margherita", "Margherita", 1, "oven");
+    extra.modifiers = vec!["Extra cheese".into()];
+    let b = board_with(vec![order(
+        1,
+        OrderState::Placed,
+        2,
+        vec![
+            line("margherita", "Margherita", 1, "oven"),
+            extra.clone(),
+            line("margherita", "Margherita", 2, "oven"),
+            extra,
+        ],
+    )]);
+    let t = b.ticket("trattoria-1").unwrap();
+    let merged: Vec<(u32, usize)> = t.lines.iter().map(|l| (l.qty, l.modifiers.len())).collect();
+    assert_eq!(merged, [(3, 0), (2, 1)]);
+    assert!(t.lines.iter().all(|l| l.state.is_none()));
+}
+
+#[test]
+fn the_cursor_moves_through_lanes_as_drawn() {
+    let orders = (1..=7).map(|i| simple(i, OrderState::Placed, 2)).collect();
+    let mut b = board_with(orders);
+    // 200 wide, only New has tickets: it gets 4 lanes.
+    b.set_viewport(200, 50);
+    assert_eq!(b.layout(Rect::new(0, 0, 200, 50)).columns[0].lanes, 4);
+    keys(&mut b, &[Key::Right, Key::Right, Key::Right]);
+    assert_eq!(b.selected().unwrap().order.ticket, 4, "along the row");
+    b.key(Key::Down, T0);
+    // The second row has #5 to #7 only: its last card.
+    assert_eq!(b.selected().unwrap().order.ticket, 7);
+    b.key(Key::Up, T0);
+    assert_eq!(b.selected().unwrap().order.ticket, 3);
+    keys(&mut b, &[Key::Right, Key::Right]);
+    assert_eq!(b.focus(), Column::Accepted, "past the row's end");
+    b.key(Key::Left, T0);
+    assert_eq!(b.focus(), Column::New);
+    assert_eq!(
+        b.selected().unwrap().order.ticket,
+        4,
+        "back to where it was"
+    );
+}
+
+#[test]
+fn completed_orders_can_be_recalled_from_their_screen() {
+    let mut b = board_with(vec![simple(1, OrderState::Ready, 5)]);
+    b.incoming(
+        Incoming::Events(vec![event(&simple(1, OrderState::Completed, 6))]),
+        T0,
+    );
+    assert_eq!(b.ticket_count(), 0);
+    assert_eq!(b.completed().len(), 1);
+    b.key(Key::Char('c'), T0);
+    assert_eq!(*b.mode(), Mode::Completed { cursor: 0 });
+    let fx = b.key(Key::Enter, T0 + 5000);
+    assert_eq!(
+        fx,
+        [tr(
+            "trattoria-1",
+            Step::Recall {
+                state: OrderState::Completed
+            },
+            6
+        )]
+    );
+    assert_eq!(b.unsettled().len(), 1);
+    b.incoming(
+        answer(
+            "trattoria-1",
+            Step::Recall {
+                state: OrderState::Completed,
+            },
+            6,
+            Ok(simple(1, OrderState::Ready, 7)),
+        ),
+        T0 + 5100,
+    );
+    assert_eq!(ids(&b, Column::Ready), [1]);
+    assert_eq!(b.completed().len(), 0);
+    assert!(b.unsettled().is_empty());
+    // Too late is said, not sent.
+    b.incoming(
+        Incoming::Events(vec![event(&simple(1, OrderState::Completed, 8))]),
+        T0,
+    );
+    assert_eq!(b.key(Key::Char('u'), T0 + RECALL_WINDOW_MS + 1), []);
+    assert_eq!(
+        b.message(),
+        Some("#1 was completed more than 120 s ago: too late to recall")
+    );
+    b.key(Key::Esc, T0);
+    assert_eq!(*b.mode(), Mode::Board);
+}
+
+#[test]
+fn the_detail_view_opens_on_the_selected_ticket() {
+    let mut b = board_with(vec![simple(1, OrderState::Placed, 2)]);
+    b.key(Key::Char('i'), T0);
+    assert_eq!(
+        *b.mode(),
+        Mode::Detail {
+            order: "trattoria-1".into(),
+            scroll: 0
+        }
+    );
+    keys(&mut b, &[Key::Down, Key::Down, Key::Up]);
+    assert_eq!(
+        *b.mode(),
+        Mode::Detail {
+            order: "trattoria-1".into(),
+            scroll: 1
+        }
+    );
+    // Any other key closes it; `q` does not quit from it.
+    assert_eq!(b.key(Key::Char('q'), T0), []);
+    assert_eq!(*b.mode(), Mode::Board);
+}
+
+#[test]
+fn stock_counts_come_from_the_menu() {
+    let mut m = menu();
+    m.items[1].stock = Some(3);
+    m.items[0].stock = Some(0);
+    let mut b = board_with(mixed());
+    b.incoming(
+        Incoming::Events(vec![Event {
+            kind: "menu.changed".into(),
+            subject: "trattoria".into(),
+            data: serde_json::to_value(&m).unwrap(),
+        }]),
+        T0,
+    );
+    let rows: Vec<(&str, u32, Option<i64>, bool)> = b
+        .all_day()
+        .iter()
+        .map(|a| (a.name.as_str(), a.qty, a.stock, a.out))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("Tiramisu", 4, Some(3), false),
+            ("Margherita", 2, Some(0), true),
+            ("Fries", 0, None, true),
+        ]
+    );
+}
+
+#[test]
+fn a_refusal_is_not_wiped_by_the_winners_event() {
+    let mut b = board_with(vec![
+        simple(1, OrderState::Placed, 2),
+        simple(12, OrderState::Placed, 2),
+    ]);
+    b.key(Key::Enter, T0);
+    // Another board won: its refusal first, then the winner's event.
+    b.incoming(
+        answer(
+            "trattoria-1",
+            Step::Accept,
+            2,
+            refused("cannot accept an order that is accepted"),
+        ),
+        T0 + 10,
+    );
+    b.incoming(
+        Incoming::Events(vec![event(&simple(1, OrderState::Accepted, 3))]),
+        T0 + 20,
+    );
+    assert_eq!(
+        b.message(),
+        Some("#1: cannot accept an order that is accepted · cursor moved to #12")
+    );
+    assert!(b.settling(T0 + 30));
 }

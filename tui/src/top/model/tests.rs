@@ -358,3 +358,86 @@ fn quit_and_interrupt_from_anywhere() {
     assert!(t.key(Key::Char('x'), T0).is_empty());
     assert_eq!(t.mode, Mode::Normal);
 }
+
+#[test]
+fn a_member_whose_figures_stop_is_suspect_then_lost() {
+    let mut t = ready();
+    let n2 = |t: &Top| {
+        t.members()
+            .into_iter()
+            .find(|m| m.member.node == "n2")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(t.health(&n2(&t), T0 + 500), Health::Live);
+    // n2 is killed: the others publish again, n2's figures stay as they
+    // were, and its lease keeps being read (it has not expired yet).
+    for i in 1..=3u64 {
+        let mut d = dashboard(100 + i * 10, T0 + i * 1000);
+        d.nodes.iter_mut().find(|s| s.node == "n2").unwrap().at = T0;
+        d.nodes
+            .iter_mut()
+            .find(|s| s.node == "n2")
+            .unwrap()
+            .requests_total = 100;
+        for m in &mut d.status.members {
+            if m.member.node == "n2" {
+                m.lease_ttl_secs = 5 - i;
+            }
+        }
+        t.incoming(Incoming::Sample(d), T0 + i * 1000);
+    }
+    let m = n2(&t);
+    assert_eq!(
+        t.health(&m, T0 + 3000),
+        Health::Suspect("lease 2s".into()),
+        "lease running out"
+    );
+    let mut m5 = m.clone();
+    m5.lease_ttl_secs = 5;
+    assert_eq!(t.health(&m5, T0 + 3000), Health::Suspect("stale 3s".into()));
+    // Its lease expires: it drops out, and is kept as lost, with when.
+    let mut d = dashboard(200, T0 + 5000);
+    d.status.members.retain(|m| m.member.node != "n2");
+    d.nodes.retain(|s| s.node != "n2");
+    t.incoming(Incoming::Sample(d), T0 + 5000);
+    let lost: Vec<_> = t.lost_at(T0 + 6000).collect();
+    assert_eq!(lost.len(), 1);
+    assert_eq!(
+        (lost[0].info.member.node.as_str(), lost[0].at_ms),
+        ("n2", T0 + 5000)
+    );
+    assert_eq!(
+        t.lost_at(T0 + 5000 + LOST_KEPT_MS).count(),
+        0,
+        "for a while"
+    );
+    // Back again: no longer lost.
+    t.incoming(Incoming::Sample(dashboard(300, T0 + 7000)), T0 + 7000);
+    assert_eq!(t.lost_at(T0 + 7000).count(), 0);
+    assert_eq!(t.health(&n2(&t), T0 + 7000), Health::Live);
+    // Disconnected: nobody is blamed for the dashboard's own silence.
+    t.incoming(
+        Incoming::Conn(Conn::Reconnecting {
+            reason: "lost".into(),
+        }),
+        T0 + 7000,
+    );
+    assert_eq!(t.health(&n2(&t), T0 + 60_000), Health::Live);
+}
+
+#[test]
+fn a_member_without_figures_is_suspect() {
+    let mut t = Top::new();
+    t.incoming(connected(), T0);
+    let mut d = dashboard(100, T0);
+    d.nodes.retain(|s| s.node != "n3");
+    t.incoming(Incoming::Sample(d), T0);
+    let n3 = t
+        .members()
+        .into_iter()
+        .find(|m| m.member.node == "n3")
+        .cloned()
+        .unwrap();
+    assert_eq!(t.health(&n3, T0), Health::Suspect("no figures".into()));
+}
