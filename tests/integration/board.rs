@@ -162,13 +162,17 @@ fn a_kitchen_runs_orders_through_the_board() {
     assert_eq!(kai.order(&id)["rush"], true);
 
     // Bump it all the way with keys; the CLI sees every step.
+    // One column per kitchen state: the cursor stays in its column, so
+    // each step is a move right and a bump.
     tmux.keys(&["Enter"]);
     wait_state(&mut kai, &id, "accepted");
-    tmux.wait("the ticket in Preparing", |s| s.contains("Preparing (1)"));
+    tmux.wait("the ticket in Accepted", |s| s.contains("Accepted (1)"));
     tmux.keys(&["l", "Enter"]);
     wait_state(&mut kai, &id, "preparing");
-    tmux.wait("the started ticket", |s| s.contains("#1 preparing"));
-    tmux.keys(&["Space"]);
+    tmux.wait("the started ticket", |s| {
+        s.contains("#1 preparing") && s.contains("Preparing (1)")
+    });
+    tmux.keys(&["l", "Space"]);
     wait_state(&mut kai, &id, "ready");
     tmux.wait("the ticket in Ready", |s| s.contains("Ready (1)"));
     tmux.keys(&["l", "Enter"]);
@@ -182,6 +186,7 @@ fn a_kitchen_runs_orders_through_the_board() {
     tmux.keys(&["u"]);
     wait_state(&mut kai, &id, "ready");
     tmux.wait("the recalled ticket in Ready", |s| s.contains("Ready (1)"));
+    // The same ticket back under the cursor: Enter is not held back.
     tmux.keys(&["Enter"]);
     wait_state(&mut kai, &id, "completed");
     tmux.wait("an empty board again", |s| s.contains("Ready (0)"));
@@ -213,10 +218,10 @@ fn a_kitchen_runs_orders_through_the_board() {
         "pm_card_visa",
     ]);
     let id2 = o["id"].as_str().unwrap().to_string();
-    tmux.keys(&["h", "h"]);
+    tmux.keys(&["h", "h", "h"]);
     tmux.wait("the second ticket", |s| s.contains("#2 cleo"));
     kai.ok(&["order", "accept", &id2]);
-    tmux.wait("the other screen's accept", |s| s.contains("Preparing (1)"));
+    tmux.wait("the other screen's accept", |s| s.contains("Accepted (1)"));
     tmux.keys(&["q"]);
     let deadline = Instant::now() + Duration::from_secs(5);
     while tmux.alive() {
@@ -314,10 +319,10 @@ fn two_boards_bumping_one_ticket_make_one_step() {
     });
     assert_eq!(now["state"], "accepted", "{now}");
     assert_eq!(now["payment"]["captured"], placed["total"], "{now}");
-    // Both boards show the same: the ticket in Preparing, once.
+    // Both boards show the same: the ticket in Accepted, once.
     for t in [&a, &b] {
-        let s = t.wait("the ticket in Preparing", |s| {
-            s.contains("New (0)") && s.contains("Preparing (1)") && s.contains("Ready (0)")
+        let s = t.wait("the ticket in Accepted", |s| {
+            s.contains("New (0)") && s.contains("Accepted (1)") && s.contains("Ready (0)")
         });
         assert_eq!(s.matches("#1 cleo").count(), 1, "{s}");
     }
@@ -438,7 +443,7 @@ fn the_board_survives_kill9_of_its_node() {
     tmux.keys(&["Enter"]);
     wait_state(&mut kai, &ids[0], "accepted");
     tmux.wait("the accepted ticket", |s| {
-        s.contains("#1 accepted") && s.contains("New (5)") && s.contains("Preparing (1)")
+        s.contains("#1 accepted") && s.contains("New (5)") && s.contains("Accepted (1)")
     });
     drop(etcd);
 }
@@ -489,6 +494,6 @@ fn a_board_without_a_node_says_so_and_refuses_bumps() {
     tmux.keys(&["Enter"]);
     wait_state(&mut kai, &id, "accepted");
     tmux.wait("the accepted ticket", |s| {
-        s.contains("#1 accepted") && s.contains("Preparing (1)")
+        s.contains("#1 accepted") && s.contains("Accepted (1)")
     });
 }

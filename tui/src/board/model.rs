@@ -1179,8 +1179,12 @@ impl Board {
     fn bump(&mut self, now_ms: u64) -> Option<Effect> {
         let t = self.selected()?;
         let (id, ticket, state) = (t.order.id.clone(), t.order.ticket, t.order.state);
+        // Held back only for another ticket than the one that left: the
+        // same ticket back under the cursor (a recall) is what the cook
+        // meant.
         if self.settling(now_ms)
             && let Some((_, slide)) = &self.slid
+            && slide.ticket != ticket
         {
             let m = format!(
                 "#{ticket} not bumped: cursor just moved here (#{} {}); press again",

@@ -1009,6 +1009,33 @@ fn a_first_ticket_in_an_empty_column_is_selected_at_once() {
 }
 
 #[test]
+fn the_same_ticket_back_under_a_slid_cursor_is_bumped_at_once() {
+    let mut b = board_with(vec![simple(1, OrderState::Ready, 5)]);
+    b.key(Key::Right, T0);
+    b.key(Key::Right, T0);
+    b.key(Key::Right, T0);
+    assert_eq!(b.selected().unwrap().order.ticket, 1);
+    // Completed elsewhere: the column empties, the cursor "slid".
+    b.incoming(
+        Incoming::Events(vec![event(&simple(1, OrderState::Completed, 6))]),
+        T0 + 100,
+    );
+    assert!(b.selected().is_none());
+    // Recalled: the same ticket is back under the cursor, and Enter is
+    // what the cook means, hold or not.
+    b.incoming(
+        Incoming::Events(vec![event(&simple(1, OrderState::Ready, 7))]),
+        T0 + 200,
+    );
+    assert!(b.settling(T0 + 300));
+    assert_eq!(b.selected().unwrap().order.ticket, 1);
+    assert_eq!(
+        b.key(Key::Enter, T0 + 300),
+        [tr("trattoria-1", Step::Complete, 7)]
+    );
+}
+
+#[test]
 fn the_cursor_follows_its_ticket_when_a_rush_reorders_the_column() {
     let mut b = board_with(vec![
         simple(1, OrderState::Placed, 2),
