@@ -15,6 +15,10 @@ use serde_json::json;
 
 use super::*;
 
+/// Whole-node tests run one at a time: failpoints are process-wide, and a
+/// node's background work would trip a failpoint another test set.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 struct Running {
     addr: SocketAddr,
     ca: Vec<u8>,
@@ -75,6 +79,70 @@ where
     }
 }
 
+/// Creates, stocks (`stock` pizzas at 9.00) and opens `trattoria`.
+async fn open_shop(c: &Client, t: Option<&str>, stock: i64) {
+    let _: serde_json::Value = c
+        .call(
+            "restaurant.create",
+            t,
+            &CreateRestaurant {
+                id: "trattoria".into(),
+                name: "Trattoria".into(),
+                currency: "EUR".into(),
+                acceptance_timeout_secs: None,
+            },
+        )
+        .await
+        .unwrap();
+    let item = MenuItem {
+        sku: "pizza".into(),
+        name: "Pizza".into(),
+        price: 900,
+        station: "oven".into(),
+        modifiers: vec![],
+        available: true,
+        stock: Some(stock),
+        allergens: String::new(),
+    };
+    let _: serde_json::Value = c
+        .call(
+            "menu.import",
+            t,
+            &MenuImport {
+                restaurant: "trattoria".into(),
+                items: vec![item],
+                replace: true,
+            },
+        )
+        .await
+        .unwrap();
+    let _: serde_json::Value = c
+        .call(
+            "restaurant.open",
+            t,
+            &RestaurantRef {
+                restaurant: "trattoria".into(),
+            },
+        )
+        .await
+        .unwrap();
+}
+
+fn pizza_order(key: &str) -> PlaceOrder {
+    PlaceOrder {
+        restaurant: "trattoria".into(),
+        lines: vec![LineRequest {
+            sku: "pizza".into(),
+            qty: 1,
+            modifiers: vec![],
+            expected_unit_price: Some(900),
+        }],
+        note: String::new(),
+        payment_method: "pm_card_visa".into(),
+        idempotency_key: key.into(),
+    }
+}
+
 async fn login(c: &Client, name: &str) -> TokenResponse {
     let _: serde_json::Value = c
         .call(
@@ -98,6 +166,7 @@ async fn login(c: &Client, name: &str) -> TokenResponse {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_starts_on_port_0_serves_and_shuts_down() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let node = Running::start("solo", dir.path(), shared_store(dir.path())).await;
     assert_ne!(node.addr.port(), 0);
@@ -115,6 +184,7 @@ async fn a_node_starts_on_port_0_serves_and_shuts_down() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_type_of_the_protocol_table_is_served_and_no_other() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let node = Running::start("n1", dir.path(), shared_store(dir.path())).await;
     let c = node.client().await;
@@ -140,6 +210,7 @@ async fn every_request_type_of_the_protocol_table_is_served_and_no_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_in_one_process_share_a_store_and_hand_over_leadership() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let store = shared_store(dir.path());
     let a = Running::start("a", dir.path(), store.clone()).await;
@@ -162,67 +233,12 @@ async fn two_nodes_in_one_process_share_a_store_and_hand_over_leadership() {
     // One account, signed up on a, works on b (keys shared by the store).
     let cook = login(&ca, "mario").await;
     let t = Some(cook.access_token.as_str());
-    let _: serde_json::Value = cb
-        .call(
-            "restaurant.create",
-            t,
-            &CreateRestaurant {
-                id: "trattoria".into(),
-                name: "Trattoria".into(),
-                currency: "EUR".into(),
-                acceptance_timeout_secs: None,
-            },
-        )
-        .await
-        .unwrap();
-    let item = MenuItem {
-        sku: "pizza".into(),
-        name: "Pizza".into(),
-        price: 900,
-        station: "oven".into(),
-        modifiers: vec![],
-        available: true,
-        stock: Some(2),
-        allergens: String::new(),
-    };
-    let _: serde_json::Value = ca
-        .call(
-            "menu.import",
-            t,
-            &MenuImport {
-                restaurant: "trattoria".into(),
-                items: vec![item],
-                replace: true,
-            },
-        )
-        .await
-        .unwrap();
-    let _: serde_json::Value = ca
-        .call(
-            "restaurant.open",
-            t,
-            &RestaurantRef {
-                restaurant: "trattoria".into(),
-            },
-        )
-        .await
-        .unwrap();
+    open_shop(&cb, t, 2).await;
 
     // Placements at one restaurant on both nodes at once: each node has
     // its own placement queue, the store's compares decide, stock holds.
     let place = |c: &Client, key: &str| {
-        let req = PlaceOrder {
-            restaurant: "trattoria".into(),
-            lines: vec![LineRequest {
-                sku: "pizza".into(),
-                qty: 1,
-                modifiers: vec![],
-                expected_unit_price: Some(900),
-            }],
-            note: String::new(),
-            payment_method: "pm_card_visa".into(),
-            idempotency_key: key.into(),
-        };
+        let req = pizza_order(key);
         let c = c.clone();
         async move { c.call::<_, Order>("order.place", t, &req).await }
     };
@@ -281,4 +297,142 @@ async fn two_nodes_in_one_process_share_a_store_and_hand_over_leadership() {
     .await;
     assert_ne!(second, first);
     follower.shut_down().await;
+}
+
+/// The stock of `trattoria`'s pizza, as the menu says.
+async fn pizzas_left(c: &Client) -> Option<i64> {
+    let m: protocol::messages::catalog::Menu = c
+        .call(
+            "menu.get",
+            None,
+            &RestaurantRef {
+                restaurant: "trattoria".into(),
+            },
+        )
+        .await
+        .unwrap();
+    m.items
+        .iter()
+        .find(|i| i.sku == "pizza")
+        .and_then(|i| i.stock)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_placement_whose_commit_answer_is_lost_is_found_again_by_its_key() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let scenario = fail::FailScenario::setup();
+    let dir = tempfile::tempdir().unwrap();
+    let store = shared_store(dir.path());
+    let node = Running::start("n1", dir.path(), store.clone()).await;
+    let c = node.client().await;
+    let cook = login(&c, "mario").await;
+    let t = Some(cook.access_token.as_str());
+    open_shop(&c, t, 5).await;
+
+    // The placement transaction is applied, then its answer is lost (as
+    // when a node dies, or etcd's answer never comes back).
+    fail::cfg("store.txn.after", "return(/dfood/idem/)").unwrap();
+    let lost = c
+        .call::<_, Order>("order.place", t, &pizza_order("key-lost-0001"))
+        .await;
+    fail::remove("store.txn.after");
+    match lost {
+        Err(ClientError::Server(e)) => {
+            assert_eq!(e.code, ErrorCode::Unavailable, "{}", e.message);
+            assert!(e.message.contains("failpoint"), "{}", e.message);
+        }
+        other => panic!("the lost answer should fail the request: {other:?}"),
+    }
+    // The client retries with the same key: the one order, not a second.
+    let again: Order = c
+        .call("order.place", t, &pizza_order("key-lost-0001"))
+        .await
+        .unwrap();
+    assert_eq!((again.id.as_str(), again.ticket), ("trattoria-1", 1));
+    let orders = store.range("/dfood/orders/trattoria/").await.unwrap().kvs;
+    assert_eq!(orders.len(), 1, "one order for one key");
+    assert_eq!(pizzas_left(&c).await, Some(4), "stock taken once");
+    // A new key is a new order.
+    let next: Order = c
+        .call("order.place", t, &pizza_order("key-next-0001"))
+        .await
+        .unwrap();
+    assert_eq!(next.ticket, 2);
+    scenario.teardown();
+    node.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_lost_between_gateway_and_record_is_finished_once_by_the_leader() {
+    use protocol::messages::orders::{OrderRef, PaymentState};
+    let _one = ONE_AT_A_TIME.lock().await;
+    let scenario = fail::FailScenario::setup();
+    let dir = tempfile::tempdir().unwrap();
+    let store = shared_store(dir.path());
+    let node = Running::start("n1", dir.path(), store.clone()).await;
+    let c = node.client().await;
+    let cook = login(&c, "mario").await;
+    let t = Some(cook.access_token.as_str());
+    open_shop(&c, t, 5).await;
+    let o: Order = c
+        .call("order.place", t, &pizza_order("key-capture-01"))
+        .await
+        .unwrap();
+    assert_eq!(o.payment.state, PaymentState::Authorized);
+
+    // Accepting captures the payment at the gateway; the node "dies"
+    // before recording it. The kitchen's accept stands (the capture is an
+    // intent written with it), the money step is left in flight.
+    fail::cfg("pay.after_gateway", "1*return").unwrap();
+    let accepted: Order = c
+        .call(
+            "order.accept",
+            t,
+            &OrderRef {
+                order: o.id.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(accepted.payment.state, PaymentState::Capturing);
+    // The leader's duties finish it with the same idempotency key.
+    let done = eventually("the capture recorded by the leader", || async {
+        let got: Order = c
+            .call(
+                "order.get",
+                t,
+                &OrderRef {
+                    order: o.id.clone(),
+                },
+            )
+            .await
+            .ok()?;
+        (got.payment.state == PaymentState::Captured).then_some(got)
+    })
+    .await;
+    assert_eq!(done.payment.captured, o.total);
+    // One payment at the gateway, captured once.
+    let gw = payments::sandbox::SandboxGateway::new(store.clone());
+    let ps = gw.payments().await.unwrap();
+    assert_eq!(ps.len(), 1, "{ps:?}");
+    assert_eq!(
+        (ps[0].status, ps[0].amount_captured),
+        (payments::GatewayStatus::Succeeded, o.total)
+    );
+    // One `captured` event.
+    let events = store
+        .range(&format!("/dfood/events/trattoria/{}/", o.id))
+        .await
+        .unwrap()
+        .kvs;
+    let captured = events
+        .iter()
+        .filter(|kv| {
+            let e: protocol::messages::Event = serde_json::from_slice(&kv.value).unwrap();
+            e.data["payment"]["state"] == "captured"
+        })
+        .count();
+    assert_eq!(captured, 1, "the capture recorded once");
+    scenario.teardown();
+    node.shut_down().await;
 }

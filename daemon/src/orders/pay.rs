@@ -154,7 +154,14 @@ pub async fn drive(ctx: &Ctx<'_>, order_id: &str, fence: &[Compare]) -> ApiResul
             tracing::warn!(order = order_id, step = ?o.payment.state, reason = %m, "payment step in doubt; will retry");
             Ok(o)
         }
-        v => record(ctx, order_id, o.payment.state, v, fence).await,
+        v => {
+            // Failpoint (tests only): the gateway acted, the node "dies"
+            // before recording it; the worker must finish it, once.
+            fail::fail_point!("pay.after_gateway", |_| Err(ApiError::unavailable(
+                "failpoint pay.after_gateway (injected)"
+            )));
+            record(ctx, order_id, o.payment.state, v, fence).await
+        }
     }
 }
 

@@ -35,6 +35,28 @@ pub fn error_label(e: &StoreError) -> &'static str {
     }
 }
 
+/// A store failpoint, for tests (the `fail` crate's `failpoints` feature,
+/// which only the daemon's own tests enable; otherwise this is a constant
+/// `None`): `Some` with an `unavailable` error when failpoint `name` is set
+/// to `return` (every transaction) or `return(PREFIX)` (transactions that
+/// put a key under PREFIX).
+fn injected(name: &str, txn: &Txn) -> Option<StoreError> {
+    if !fail::has_failpoints() {
+        return None;
+    }
+    fail::eval(name, |prefix: Option<String>| {
+        let hit = match prefix {
+            None => true,
+            Some(p) => txn
+                .success
+                .iter()
+                .any(|o| matches!(o, super::TxnOp::Put { key, .. } if key.starts_with(&p))),
+        };
+        hit.then(|| StoreError::Unavailable(format!("failpoint {name} (injected)")))
+    })
+    .flatten()
+}
+
 /// `inner`, timed.
 pub struct InstrumentedStore {
     inner: Arc<dyn Store>,
@@ -81,8 +103,17 @@ impl Store for InstrumentedStore {
     }
 
     async fn txn(&self, txn: Txn) -> Result<TxnResponse, StoreError> {
+        // Failpoints (see [`injected`]): fail before the store sees it, or
+        // apply it and lose the answer.
+        if let Some(e) = injected("store.txn.before", &txn) {
+            return Err(e);
+        }
+        let lose_answer = injected("store.txn.after", &txn);
         let started = Instant::now();
         let r = self.inner.txn(txn).await;
+        if let Some(e) = lose_answer {
+            return Err(e);
+        }
         let result = match &r {
             Ok(t) if t.succeeded => "ok",
             Ok(_) => "compare_failed",
