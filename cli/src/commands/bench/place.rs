@@ -1,0 +1,164 @@
+//! `bench place`: through the daemons, or straight at the store through
+//! `dfoodd-bench` (`--raw-store`), or both (`--compare`).
+
+use super::*;
+
+/// Places orders through the daemons.
+pub(super) fn place_op(
+    sessions: Vec<Session>,
+    tokens: Vec<String>,
+    restaurants: Vec<String>,
+    lines: Vec<LineRequest>,
+    pay: String,
+) -> Op {
+    let run = run_id();
+    let ctx = Arc::new((sessions, tokens, restaurants, lines, pay, run));
+    Arc::new(move |seq: u64| {
+        let ctx = ctx.clone();
+        Box::pin(async move {
+            let (sessions, tokens, restaurants, lines, pay, run) = &*ctx;
+            let s = &sessions[seq as usize % sessions.len()];
+            let token = &tokens[seq as usize % tokens.len()];
+            let req = PlaceOrder {
+                restaurant: restaurants[seq as usize % restaurants.len()].clone(),
+                lines: lines.clone(),
+                note: String::new(),
+                payment_method: pay.clone(),
+                idempotency_key: format!("bench-{run}-{seq}"),
+            };
+            s.call::<_, Order>(order_types::PLACE, Some(token), &req)
+                .await
+                .map(|_| ())
+                .map_err(|e| client_error_kind(&e))
+        }) as OpFuture
+    })
+}
+
+pub(super) async fn place_via_dfoodd(
+    g: &Global,
+    a: &PlaceArgs,
+    show: bool,
+) -> Result<Report, CliError> {
+    let ss = sessions(g, connections(&a.load)).await?;
+    seed(&ss[0], &a.setup).await?;
+    let lines = order_lines(&seed_menu());
+    let tokens = customers(&ss, &a.customer_prefix, a.customers, &a.setup.password).await?;
+    let against = endpoints_of(&ss);
+    let op = place_op(
+        ss.clone(),
+        tokens,
+        restaurant_ids(&a.setup),
+        lines,
+        a.pay.clone(),
+    );
+    let (plan, rec) = drive(&load_of(&a.load), op, "place via dfoodd", show).await;
+    for s in ss {
+        s.close().await;
+    }
+    Ok(Report::new("place", "dfoodd", against, &plan, &rec))
+}
+
+/// `--raw-store`: the placement transaction straight at the store. The
+/// CLI does not link the store: `dfoodd-bench place`, a binary of the
+/// daemon's (installed beside `dfoodd`), runs the daemon's own placement
+/// loop there with the same load and prints its report as JSON.
+pub(super) async fn place_raw(a: &PlaceArgs, show: bool) -> Result<Report, CliError> {
+    let bin = dfoodd_bench()?;
+    let l = &a.load;
+    let mut cmd = tokio::process::Command::new(&bin);
+    cmd.arg("place")
+        .args(["--concurrency", &l.concurrency.to_string()])
+        .args(["--restaurant", &a.setup.restaurant])
+        .args(["--restaurants", &a.setup.restaurants.to_string()])
+        .args(["--customers", &a.customers.to_string()])
+        .args(["--customer-prefix", &a.customer_prefix])
+        .args(["--pay", &a.pay])
+        .args(["--rss-every", &format!("{}ms", l.rss_every.as_millis())]);
+    if let Some(r) = l.rate {
+        cmd.args(["--rate", &r.to_string()]);
+    }
+    if let Some(d) = l.duration {
+        cmd.args(["--duration", &format!("{}ms", d.as_millis())]);
+    }
+    if let Some(n) = l.count {
+        cmd.args(["--count", &n.to_string()]);
+    }
+    for pid in &l.rss_pids {
+        cmd.args(["--rss-pid", &pid.to_string()]);
+    }
+    if let Some(e) = &a.etcd {
+        cmd.args(["--etcd", e]);
+    }
+    if let Some(f) = &a.store {
+        cmd.arg("--store").arg(f);
+    }
+    if !show {
+        cmd.arg("--no-progress");
+    }
+    // The progress bar and errors go to our stderr; the report to a pipe.
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit());
+    let out = cmd
+        .output()
+        .await
+        .map_err(|e| CliError::config(format!("cannot run {}: {e}", bin.display())))?;
+    if !out.status.success() {
+        return Err(CliError::new(
+            crate::exit::UNAVAILABLE,
+            "unavailable",
+            format!(
+                "{} failed ({}); see its message above",
+                bin.display(),
+                out.status
+            ),
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| {
+        CliError::new(
+            crate::exit::PROTOCOL,
+            "protocol_error",
+            format!("{} printed no report: {e}", bin.display()),
+        )
+    })
+}
+
+/// `dfoodd-bench`: beside this `dfood` (both built or installed
+/// together), else on `PATH`.
+pub(super) fn dfoodd_bench() -> Result<PathBuf, CliError> {
+    const NAME: &str = "dfoodd-bench";
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join(NAME)));
+    let on_path = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join(NAME))
+        .collect::<Vec<_>>();
+    beside
+        .into_iter()
+        .chain(on_path)
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            CliError::config(format!(
+                "--raw-store needs {NAME}, the daemon's raw-store runner, beside dfood or on PATH: build it with `cargo build -p daemon` (it is installed with dfoodd)"
+            ))
+        })
+}
+
+pub(super) async fn place(g: &Global, a: PlaceArgs) -> Result<(), CliError> {
+    check_load(&a.load)?;
+    let show = show_progress(g, &a.load);
+    if a.compare {
+        let raw = place_raw(&a, show).await?;
+        let via = place_via_dfoodd(g, &a, show).await?;
+        let c = Comparison::new(raw, via);
+        emit(g.output, &c, render_comparison);
+        return Ok(());
+    }
+    let report = if a.raw_store {
+        place_raw(&a, show).await?
+    } else {
+        place_via_dfoodd(g, &a, show).await?
+    };
+    emit(g.output, &report, render_report);
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! The report of a run and of a comparison, as tables for people (the
+//! JSON is `protocol::bench::Report` and [`Comparison`] as they are).
+
+use super::*;
+
+pub(super) fn fsync_line(f: &FsyncStats) -> String {
+    format!(
+        "embedded store: {} write requests in {} commits (fsyncs), {:.2} per fsync",
+        f.requests, f.commits, f.requests_per_fsync
+    )
+}
+
+pub(super) fn rss_line(r: &RssSeries) -> String {
+    let mib = |k: u64| k as f64 / 1024.0;
+    let series: Vec<String> = r
+        .samples
+        .iter()
+        .map(|(t, k)| format!("{t:.0}s {:.1}", mib(*k)))
+        .collect();
+    format!(
+        "RSS of pid {} (MiB): {}; growth {:+.1} MiB",
+        r.pid,
+        series.join(", "),
+        r.growth_kib() as f64 / 1024.0
+    )
+}
+
+/// `--compare`: both runs and how the daemons fare against the store.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub raw_store: Report,
+    pub dfoodd: Report,
+    pub ratio: Ratio,
+}
+
+/// dfoodd / raw store.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Ratio {
+    /// Throughput of dfoodd as a fraction of the store's (higher is better;
+    /// the target at concurrency 64 is >= 0.70).
+    pub throughput: f64,
+    pub p50: f64,
+    /// p99 of dfoodd over the store's (lower is better; target <= 1.5).
+    pub p99: f64,
+    /// Added per request at the median, milliseconds.
+    pub p50_added_ms: f64,
+}
+
+impl Comparison {
+    pub fn new(raw_store: Report, dfoodd: Report) -> Comparison {
+        let ratio = Ratio {
+            throughput: ratio(dfoodd.throughput, raw_store.throughput),
+            p50: ratio(dfoodd.latency_ms.p50, raw_store.latency_ms.p50),
+            p99: ratio(dfoodd.latency_ms.p99, raw_store.latency_ms.p99),
+            p50_added_ms: ((dfoodd.latency_ms.p50 - raw_store.latency_ms.p50) * 1000.0).round()
+                / 1000.0,
+        };
+        Comparison {
+            raw_store,
+            dfoodd,
+            ratio,
+        }
+    }
+}
+
+pub(super) fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    rows.iter()
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    if i == 0 {
+                        format!("{s:<w$}", w = widths[i])
+                    } else {
+                        format!("{s:>w$}", w = widths[i])
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub(super) fn errors_line(r: &Report) -> String {
+    if r.errors_by_kind.is_empty() {
+        "none".into()
+    } else {
+        r.errors_by_kind
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+pub(super) fn metric_rows(reports: &[&Report]) -> Vec<Vec<String>> {
+    let f = |v: f64| format!("{v:.3}");
+    let mut rows = vec![
+        (
+            "throughput /s",
+            reports
+                .iter()
+                .map(|r| format!("{:.1}", r.throughput))
+                .collect(),
+        ),
+        ("ok", reports.iter().map(|r| r.ok.to_string()).collect()),
+        (
+            "errors",
+            reports.iter().map(|r| r.errors.to_string()).collect(),
+        ),
+        (
+            "p50 ms",
+            reports.iter().map(|r| f(r.latency_ms.p50)).collect(),
+        ),
+        (
+            "p90 ms",
+            reports.iter().map(|r| f(r.latency_ms.p90)).collect(),
+        ),
+        (
+            "p99 ms",
+            reports.iter().map(|r| f(r.latency_ms.p99)).collect(),
+        ),
+        (
+            "p99.9 ms",
+            reports.iter().map(|r| f(r.latency_ms.p999)).collect(),
+        ),
+        (
+            "max ms",
+            reports.iter().map(|r| f(r.latency_ms.max)).collect(),
+        ),
+        (
+            "mean ms",
+            reports.iter().map(|r| f(r.latency_ms.mean)).collect(),
+        ),
+    ];
+    if reports.iter().any(|r| r.lost_races.is_some()) {
+        rows.push((
+            "lost races",
+            reports
+                .iter()
+                .map(|r| r.lost_races.map_or("-".into(), |n| n.to_string()))
+                .collect(),
+        ));
+    }
+    rows.into_iter()
+        .map(|(k, vs): (&str, Vec<String>)| {
+            let mut row = vec![k.to_string()];
+            row.extend(vs);
+            row
+        })
+        .collect()
+}
+
+pub(super) fn load_line(r: &Report) -> String {
+    let rate = r
+        .rate
+        .map_or(String::new(), |x| format!(", open loop at {x}/s"));
+    format!(
+        "bench {} via {} ({}): concurrency {}{rate}, {} connections, {:.1}s",
+        r.bench, r.target, r.against, r.concurrency, r.connections, r.elapsed_secs
+    )
+}
+
+/// The human table of one run.
+pub fn render_report(r: &Report) -> String {
+    let mut out = load_line(r);
+    out.push('\n');
+    let mut rows = metric_rows(&[r]);
+    if let Some(n) = r.orders_placed {
+        rows.push(vec!["orders placed".into(), n.to_string()]);
+    }
+    out.push_str(&table(&rows));
+    out.push_str(&format!("\nerrors by kind: {}", errors_line(r)));
+    if let Some(f) = &r.fsyncs {
+        out.push('\n');
+        out.push_str(&fsync_line(f));
+    }
+    for series in &r.rss {
+        out.push('\n');
+        out.push_str(&rss_line(series));
+    }
+    out
+}
+
+/// The human table of `--compare`.
+pub fn render_comparison(c: &Comparison) -> String {
+    let mut rows = vec![vec![
+        String::new(),
+        "raw store".into(),
+        "dfoodd".into(),
+        "dfoodd/raw".into(),
+    ]];
+    for (i, mut row) in metric_rows(&[&c.raw_store, &c.dfoodd])
+        .into_iter()
+        .enumerate()
+    {
+        row.push(match i {
+            0 => format!("{:.2}", c.ratio.throughput),
+            3 => format!("{:.2}", c.ratio.p50),
+            5 => format!("{:.2}", c.ratio.p99),
+            _ => String::new(),
+        });
+        rows.push(row);
+    }
+    let mut out = format!(
+        "{}\n{}\n{}\nerrors by kind: raw store: {}; dfoodd: {}\n\
+         dfoodd reaches {:.0}% of the store's throughput (target >= 70% at c=64), \
+         p99 {:.2}x the store's (target <= 1.5x), +{:.3} ms at the median",
+        load_line(&c.raw_store),
+        load_line(&c.dfoodd),
+        table(&rows),
+        errors_line(&c.raw_store),
+        errors_line(&c.dfoodd),
+        c.ratio.throughput * 100.0,
+        c.ratio.p99,
+        c.ratio.p50_added_ms,
+    );
+    if let Some(f) = &c.raw_store.fsyncs {
+        out.push('\n');
+        out.push_str(&fsync_line(f));
+    }
+    out
+}
