@@ -299,6 +299,34 @@ async fn two_nodes_in_one_process_share_a_store_and_hand_over_leadership() {
     follower.shut_down().await;
 }
 
+/// One node on a fresh store with `trattoria` open (5 pizzas), and its
+/// manager's client.
+struct Shop {
+    node: Running,
+    store: Arc<dyn Store>,
+    client: Client,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Shop {
+    async fn open() -> Shop {
+        let dir = tempfile::tempdir().unwrap();
+        let store = shared_store(dir.path());
+        let node = Running::start("n1", dir.path(), store.clone()).await;
+        let client = node.client().await;
+        let token = login(&client, "mario").await.access_token;
+        open_shop(&client, Some(&token), 5).await;
+        Shop {
+            node,
+            store,
+            client,
+            token,
+            _dir: dir,
+        }
+    }
+}
+
 /// The stock of `trattoria`'s pizza, as the menu says.
 async fn pizzas_left(c: &Client) -> Option<i64> {
     let m: protocol::messages::catalog::Menu = c
@@ -321,13 +349,8 @@ async fn pizzas_left(c: &Client) -> Option<i64> {
 async fn a_placement_whose_commit_answer_is_lost_is_found_again_by_its_key() {
     let _one = ONE_AT_A_TIME.lock().await;
     let scenario = fail::FailScenario::setup();
-    let dir = tempfile::tempdir().unwrap();
-    let store = shared_store(dir.path());
-    let node = Running::start("n1", dir.path(), store.clone()).await;
-    let c = node.client().await;
-    let cook = login(&c, "mario").await;
-    let t = Some(cook.access_token.as_str());
-    open_shop(&c, t, 5).await;
+    let shop = Shop::open().await;
+    let (store, c, t) = (&shop.store, &shop.client, Some(shop.token.as_str()));
 
     // The placement transaction is applied, then its answer is lost (as
     // when a node dies, or etcd's answer never comes back).
@@ -351,7 +374,7 @@ async fn a_placement_whose_commit_answer_is_lost_is_found_again_by_its_key() {
     assert_eq!((again.id.as_str(), again.ticket), ("trattoria-1", 1));
     let orders = store.range("/dfood/orders/trattoria/").await.unwrap().kvs;
     assert_eq!(orders.len(), 1, "one order for one key");
-    assert_eq!(pizzas_left(&c).await, Some(4), "stock taken once");
+    assert_eq!(pizzas_left(c).await, Some(4), "stock taken once");
     // A new key is a new order.
     let next: Order = c
         .call("order.place", t, &pizza_order("key-next-0001"))
@@ -359,7 +382,7 @@ async fn a_placement_whose_commit_answer_is_lost_is_found_again_by_its_key() {
         .unwrap();
     assert_eq!(next.ticket, 2);
     scenario.teardown();
-    node.shut_down().await;
+    shop.node.shut_down().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -367,13 +390,8 @@ async fn a_capture_lost_between_gateway_and_record_is_finished_once_by_the_leade
     use protocol::messages::orders::{OrderRef, PaymentState};
     let _one = ONE_AT_A_TIME.lock().await;
     let scenario = fail::FailScenario::setup();
-    let dir = tempfile::tempdir().unwrap();
-    let store = shared_store(dir.path());
-    let node = Running::start("n1", dir.path(), store.clone()).await;
-    let c = node.client().await;
-    let cook = login(&c, "mario").await;
-    let t = Some(cook.access_token.as_str());
-    open_shop(&c, t, 5).await;
+    let shop = Shop::open().await;
+    let (store, c, t) = (&shop.store, &shop.client, Some(shop.token.as_str()));
     let o: Order = c
         .call("order.place", t, &pizza_order("key-capture-01"))
         .await
@@ -434,5 +452,5 @@ async fn a_capture_lost_between_gateway_and_record_is_finished_once_by_the_leade
         .count();
     assert_eq!(captured, 1, "the capture recorded once");
     scenario.teardown();
-    node.shut_down().await;
+    shop.node.shut_down().await;
 }

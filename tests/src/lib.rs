@@ -82,27 +82,7 @@ impl Proc {
             .unwrap_or_else(|e| panic!("cannot open log {}: {e}", log.display()));
         let err = out.try_clone().expect("dup log");
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let (tx, rx) = mpsc::channel();
-        spawner()
-            .lock()
-            .expect("spawner")
-            .send((cmd, tx))
-            .expect("spawner alive");
-        let child = rx
-            .recv()
-            .expect("spawner reply")
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        Proc {
-            name: name.into(),
-            child: Some(child),
-            log: log.to_path_buf(),
-        }
+        Proc::launch(name, cmd, log)
     }
 
     pub fn pid(&self) -> u32 {
@@ -832,6 +812,13 @@ impl Proc {
                 .unwrap_or_else(|e| panic!("cannot open {}: {e}", p.display()))
         };
         cmd.stdin(Stdio::null()).stdout(open(out)).stderr(open(err));
+        Proc::launch(name, cmd, err)
+    }
+
+    /// Starts `cmd` (its stdio already set), killed with the test process
+    /// (PR_SET_PDEATHSIG), through the spawner thread; `log` is where its
+    /// stderr goes.
+    fn launch(name: &str, mut cmd: Command, log: &Path) -> Proc {
         unsafe {
             cmd.pre_exec(|| {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -851,7 +838,7 @@ impl Proc {
         Proc {
             name: name.into(),
             child: Some(child),
-            log: err.to_path_buf(),
+            log: log.to_path_buf(),
         }
     }
 
