@@ -15,6 +15,7 @@
 //! the raw-store runner of `dfoodd-bench`, beside the stack.
 
 pub mod api;
+pub mod archive;
 pub mod args;
 pub mod auth;
 pub mod bench;

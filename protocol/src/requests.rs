@@ -7,7 +7,7 @@
 //!
 //! Sans-IO and runtime-free like the rest of the wire types.
 
-use crate::messages::{self, auth, catalog, cluster, orders};
+use crate::messages::{self, auth, catalog, cluster, history, orders};
 
 /// The role of `dfoodd` that serves a request type (`--roles`). A node
 /// without it forwards the request to a member that has it. Types with no
@@ -121,6 +121,9 @@ pub const ALL: &[RequestType] = &[
     RequestType::new(orders::types::REFUND, Unsafe, ORDERS),
     RequestType::new(orders::types::RECALL, Unsafe, ORDERS),
     RequestType::new(orders::types::RUSH, Unsafe, ORDERS),
+    RequestType::new(history::types::HISTORY, Safe, ORDERS),
+    RequestType::new(history::types::SALES, Safe, ORDERS),
+    RequestType::new(history::types::ITEMS, Safe, ORDERS),
     RequestType::new(cluster::types::NODES, Safe, None),
     RequestType::new(cluster::types::MEMBERS, Safe, None),
     RequestType::new(cluster::types::STATUS, Safe, None),
@@ -178,7 +181,7 @@ mod tests {
             let want = match t.name.split('.').next().unwrap_or_default() {
                 "auth" | "admin" => AUTH,
                 "restaurant" | "staff" | "menu" => CATALOG,
-                "order" => ORDERS,
+                "order" | "report" => ORDERS,
                 _ => None,
             };
             assert_eq!(t.role, want, "{}", t.name);

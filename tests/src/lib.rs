@@ -9,6 +9,7 @@
 
 pub mod docker;
 pub mod gateway;
+pub mod postgres;
 
 pub mod robustness;
 pub mod tmux;

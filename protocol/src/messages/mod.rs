@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 pub mod auth;
 pub mod catalog;
 pub mod cluster;
+pub mod history;
 pub mod orders;
 
 /// Request type names.
