@@ -119,6 +119,12 @@ pub enum Command {
         #[command(subcommand)]
         cmd: crate::commands::orders::OrderCmd,
     },
+    /// A restaurant's sales per day and best-selling items, from the order
+    /// archive (managers, operators).
+    Report {
+        #[command(subcommand)]
+        cmd: crate::commands::report::ReportCmd,
+    },
     /// Operate the cluster: status, switchover, failover, pause, drain (operators).
     Cluster {
         #[command(subcommand)]

@@ -62,6 +62,12 @@ pub struct Args {
     /// [default: none; an empty value turns it off].
     #[arg(long, env = "DFOODD_METRICS_LISTEN", value_name = "IP:PORT")]
     pub metrics_listen: Option<String>,
+    /// The order archive: sqlite://FILE?mode=rwc or
+    /// postgres://USER:PASSWORD@HOST/DB [default: archive.db in the data
+    /// dir on the embedded store; none on etcd: finished orders then stay
+    /// in the hot store].
+    #[arg(long, env = "DFOODD_ARCHIVE_URL", value_name = "URL")]
+    pub archive_url: Option<String>,
 }
 
 impl Args {
@@ -86,6 +92,7 @@ impl Args {
         over!(roles, self.roles.clone());
         over!(log_format, self.log_format.clone());
         over!(metrics_listen, self.metrics_listen.clone());
+        over!(archive_url, self.archive_url.clone());
         Ok(f)
     }
 }

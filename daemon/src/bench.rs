@@ -204,6 +204,8 @@ pub async fn place(a: &PlaceArgs) -> Result<Report, String> {
             gateway: Arc::new(crate::payments::sandbox::SandboxGateway::new(raw)),
             clock: Arc::new(clock),
             placing: Default::default(),
+            archive: None,
+            retention: Default::default(),
         },
         restaurants,
         customers: (1..=a.customers)

@@ -247,6 +247,8 @@ pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiv
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut n: u64 = 0;
     let window_ticks = u64::try_from(STATS_WINDOW.as_millis() / TICK.as_millis()).unwrap_or(20);
+    let sweep_every = Duration::from_secs(deps.retention.sweep_every_secs);
+    let mut last_sweep: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -269,6 +271,24 @@ pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiv
             if let Err(e) = crate::orders::worker::once(&ctx, &fence).await {
                 tracing::debug!(error = %e, "leader duties failed this round");
             }
+            if last_sweep.is_none_or(|t| t.elapsed() >= sweep_every) {
+                last_sweep = Some(tokio::time::Instant::now());
+                match crate::orders::retention::sweep(&ctx, &deps.retention, &fence).await {
+                    Ok(s) if s != Default::default() => {
+                        info!(archived = s.archived, idempotency_expired = s.idempotency_expired, events_deleted = s.events_deleted, compacted_to = ?s.compacted_to, "retention sweep");
+                    }
+                    Ok(_) => {}
+                    Err(e) => warn!(error = %e, "retention sweep failed; the next one goes on"),
+                }
+                let window_start = ctx
+                    .now_ms()
+                    .saturating_sub(deps.retention.resume_window_secs.saturating_mul(1000));
+                if let Err(e) = prune_events(&ctx, &fence, window_start).await {
+                    tracing::debug!(error = %e, "pruning leader.changed events failed");
+                }
+            }
+        } else {
+            last_sweep = None;
         }
     }
     watchdog.abort();
@@ -420,6 +440,30 @@ impl ClusterState {
     }
 }
 
+/// The `leader.changed` events the dashboard always shows.
+const KEEP_LEADER_CHANGES: usize = 10;
+
+/// Deletes `leader.changed` events written before `window_start`, but the
+/// last [`KEEP_LEADER_CHANGES`].
+async fn prune_events(ctx: &Ctx<'_>, fence: &[Compare], window_start: u64) -> ApiResult<()> {
+    let kvs = ctx.store.range(CLUSTER_EVENTS).await?.kvs;
+    let keep_from = kvs.len().saturating_sub(KEEP_LEADER_CHANGES);
+    let old: Vec<_> = kvs[..keep_from]
+        .iter()
+        .filter(|kv| {
+            crate::orders::retention::written_at(&kv.key[CLUSTER_EVENTS.len()..])
+                .is_some_and(|t| t < window_start)
+        })
+        .collect();
+    for chunk in old.chunks(64) {
+        let txn = Txn::new()
+            .when(fence.iter().cloned())
+            .and_then(chunk.iter().map(|kv| TxnOp::delete(&kv.key)));
+        ctx.store.txn(txn).await?;
+    }
+    Ok(())
+}
+
 /// Live members, sorted by name.
 pub async fn members(store: &dyn Store) -> ApiResult<Vec<(Member, LeaseId)>> {
     let r = store.range(MEMBERS_PREFIX).await?;
@@ -471,7 +515,24 @@ pub async fn status(store: &dyn Store) -> ApiResult<ClusterStatus> {
         paused: store.get(PAUSED_KEY).await?.is_some(),
         pending_switchover: pending,
         store_members: store.store_members().await,
+        store_usage: usage(store).await?,
     })
+}
+
+/// The store's size and its last compaction.
+async fn usage(store: &dyn Store) -> ApiResult<Option<StoreUsage>> {
+    use crate::orders::retention::{COMPACTED_KEY, Compaction};
+    let last: Option<Compaction> = match store.get(COMPACTED_KEY).await? {
+        Some(kv) => Some(from_doc(COMPACTED_KEY, &kv.value)?),
+        None => None,
+    };
+    Ok(store.usage().await.map(|mut u| {
+        if let Some(c) = last {
+            u.compacted_revision = u64::try_from(c.revision).ok();
+            u.compacted_at = Some(c.at);
+        }
+        u
+    }))
 }
 
 /// Routes `cluster.*` requests; only `cluster.nodes` is open to all.

@@ -67,6 +67,69 @@ pub struct FileConfig {
     /// `[auth]`: token lifetimes.
     #[serde(default)]
     pub auth: crate::auth::identity::AuthSettings,
+    /// Where finished orders go (`sqlite://FILE?mode=rwc` or
+    /// `postgres://USER:PASSWORD@HOST/DB`); absent: `archive.db` in the
+    /// data dir on the embedded store, none on etcd.
+    pub archive_url: Option<String>,
+    /// `[retention]`: how long things stay in the hot store.
+    #[serde(default)]
+    pub retention: RetentionSettings,
+}
+
+/// The `[retention]` section: what leaves the hot store, and when (see
+/// `orders::retention`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSettings {
+    /// A finished order leaves the hot store (for the archive) this long
+    /// after its last change [default: 86400].
+    pub finished_after_secs: u64,
+    /// A placement's idempotency key answers with its order for this long;
+    /// a retry after it is a new order [default: 86400].
+    pub idempotency_window_secs: u64,
+    /// Subscribers can resume from revisions this recent; older history is
+    /// compacted and older menu/restaurant/cluster events deleted
+    /// [default: 3600].
+    pub resume_window_secs: u64,
+    /// Time between two retention sweeps of the leader [default: 10].
+    pub sweep_every_secs: u64,
+    /// Time between two compactions of the store's history [default: 300].
+    pub compact_every_secs: u64,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings {
+            finished_after_secs: 86_400,
+            idempotency_window_secs: 86_400,
+            resume_window_secs: 3_600,
+            sweep_every_secs: 10,
+            compact_every_secs: 300,
+        }
+    }
+}
+
+impl RetentionSettings {
+    /// Checks the values; the error is the reason, for `ConfigError`.
+    pub fn validate(self) -> Result<RetentionSettings, String> {
+        const TEN_YEARS: u64 = 10 * 366 * 86_400;
+        for (name, v, max) in [
+            ("finished_after_secs", self.finished_after_secs, TEN_YEARS),
+            (
+                "idempotency_window_secs",
+                self.idempotency_window_secs,
+                TEN_YEARS,
+            ),
+            ("resume_window_secs", self.resume_window_secs, TEN_YEARS),
+            ("sweep_every_secs", self.sweep_every_secs, 3_600),
+            ("compact_every_secs", self.compact_every_secs, 86_400),
+        ] {
+            if !(1..=max).contains(&v) {
+                return Err(format!("{name} = {v} must be between 1 and {max}"));
+            }
+        }
+        Ok(self)
+    }
 }
 
 /// The `[payments]` section as written in the file.
@@ -302,6 +365,9 @@ pub struct Config {
     pub tls: TlsFiles,
     pub payments: PaymentsConfig,
     pub auth: crate::auth::identity::AuthSettings,
+    /// See [`FileConfig::archive_url`].
+    pub archive_url: Option<String>,
+    pub retention: RetentionSettings,
 }
 
 impl Config {
@@ -320,6 +386,8 @@ impl Config {
             tls: TlsFiles::default(),
             payments: PaymentsConfig::default(),
             auth: crate::auth::identity::AuthSettings::default(),
+            archive_url: None,
+            retention: RetentionSettings::default(),
         }
     }
 
@@ -432,6 +500,32 @@ impl Config {
                 key: "auth",
                 reason,
             })?,
+            archive_url: match f.archive_url.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(u)
+                    if u.starts_with("sqlite:")
+                        || u.starts_with("postgres:")
+                        || u.starts_with("postgresql:") =>
+                {
+                    Some(u.to_string())
+                }
+                Some(u) => {
+                    return Err(ConfigError::Invalid {
+                        key: "archive_url",
+                        reason: format!(
+                            "{} must start with sqlite: or postgres:",
+                            crate::archive::redact(u)
+                        ),
+                    });
+                }
+            },
+            retention: f
+                .retention
+                .validate()
+                .map_err(|reason| ConfigError::Invalid {
+                    key: "retention",
+                    reason,
+                })?,
         })
     }
 
@@ -505,6 +599,36 @@ mod tests {
         };
         assert_eq!(m("127.0.0.1:9400"), Some("127.0.0.1:9400".parse().unwrap()));
         assert_eq!(m(""), None, "empty disables it (e.g. from the environment)");
+    }
+
+    #[test]
+    fn the_archive_and_retention_are_configured_and_checked() {
+        let parse = |t: &str| {
+            FileConfig::parse(&format!("node = 'n1'\n{t}"), "t.toml").and_then(Config::from_file)
+        };
+        let c = parse("").unwrap();
+        assert_eq!(
+            (c.archive_url, c.retention),
+            (None, RetentionSettings::default())
+        );
+        let c = parse(
+            "archive_url = 'postgres://u:p@db/archive'\n[retention]\nfinished_after_secs = 60\nsweep_every_secs = 1",
+        )
+        .unwrap();
+        assert_eq!(c.archive_url.as_deref(), Some("postgres://u:p@db/archive"));
+        assert_eq!(c.retention.finished_after_secs, 60);
+        let e = parse("archive_url = 'mysql://u:secret@db/x'")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("archive_url") && !e.contains("secret"), "{e}");
+        let e = parse("[retention]\nsweep_every_secs = 0")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sweep_every_secs"), "{e}");
+        let e = parse("[retention]\nkeep_forever = true")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("keep_forever"), "{e}");
     }
 
     #[test]

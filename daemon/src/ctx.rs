@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use crate::archive::Archive;
 use crate::auth::identity::{AuthState, Identity};
 use crate::auth::keys::Claims;
 use crate::clock::Clock;
@@ -29,6 +30,10 @@ pub struct Deps {
     /// Placements at one restaurant take turns on this node (see
     /// `orders::place`).
     pub placing: Queues,
+    /// Where finished orders go after the hot store (none: they stay).
+    pub archive: Option<Arc<Archive>>,
+    /// What leaves the hot store, and when (the leader's sweeps).
+    pub retention: crate::config::RetentionSettings,
 }
 
 impl Deps {
@@ -41,6 +46,7 @@ impl Deps {
             gateway: self.gateway.as_ref(),
             clock: self.clock.as_ref(),
             placing: &self.placing,
+            archive: self.archive.as_deref(),
             token,
             request_id,
         }
@@ -56,6 +62,7 @@ pub struct Ctx<'a> {
     pub gateway: &'a dyn Gateway,
     pub clock: &'a dyn Clock,
     pub placing: &'a Queues,
+    pub archive: Option<&'a Archive>,
     /// The caller's access token, if any.
     pub token: Option<&'a str>,
     pub request_id: Option<&'a str>,

@@ -60,6 +60,8 @@ pub enum StartError {
     Listen { addr: SocketAddr, reason: String },
     #[error("cannot use data dir {path}: {reason}")]
     DataDir { path: String, reason: String },
+    #[error("order archive: {0}")]
+    Archive(#[from] archive::ArchiveError),
 }
 
 /// A started node: bound, registered, serving.
@@ -176,6 +178,19 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<N
     {
         warn!(error = %e, "cannot prepare the first operator's setup token");
     }
+    let archive = match (&config.archive_url, store.kind()) {
+        (Some(url), _) => Some(Arc::new(archive::Archive::open(url).await?)),
+        (None, "etcd") => {
+            warn!(
+                "no archive_url: finished orders stay in etcd (set archive_url = \"postgres://…\" for a cluster)"
+            );
+            None
+        }
+        (None, _) => Some(Arc::new(archive::Archive::open_in(&config.data_dir).await?)),
+    };
+    if let Some(a) = &archive {
+        info!(node = %config.node, archive = %a.shown(), "order archive ready");
+    }
     let (going_away, going_away_rx) = watch::channel(false);
     let deps = Arc::new(ctx::Deps {
         node: config.node.clone(),
@@ -184,6 +199,8 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<N
         gateway: payments::from_config(&config.payments, store.clone())?,
         clock,
         placing: queues::Queues::default(),
+        archive,
+        retention: config.retention.clone(),
     });
     let state = Arc::new(node::NodeState {
         deps: deps.clone(),

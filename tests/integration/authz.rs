@@ -363,6 +363,33 @@ async fn every_request_type_against_every_role() {
     )
     .await;
 
+    // History (one's own archived orders) and reports (managers).
+    check(
+        &w,
+        "order.history",
+        &[
+            Owner,
+            OtherCustomer,
+            KitchenA,
+            ManagerA,
+            KitchenB,
+            ManagerB,
+            Operator,
+            Service,
+        ],
+        fixed(json!({})),
+    )
+    .await;
+    for ty in ["report.sales", "report.items"] {
+        check(
+            &w,
+            ty,
+            &[ManagerA, Operator],
+            fixed(json!({"restaurant": "resta"})),
+        )
+        .await;
+    }
+
     // Subscriptions.
     for (topic, allowed) in [
         (

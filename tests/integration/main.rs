@@ -16,6 +16,7 @@ mod deploy;
 mod docs;
 mod events;
 mod failover;
+mod history;
 mod metrics;
 mod ordering;
 mod payflow;

@@ -117,6 +117,9 @@ fn status_text(st: &ClusterStatus) -> String {
         "\nstore      {} (revision {})",
         st.store, st.store_revision
     ));
+    if let Some(u) = &st.store_usage {
+        s.push_str(&format!("\nsize       {}", tui::top::view::usage_line(u)));
+    }
     for m in &st.store_members {
         let health = if m.healthy {
             "healthy".to_string()

@@ -8,6 +8,7 @@ pub mod board;
 pub mod catalog;
 pub mod cluster;
 pub mod orders;
+pub mod report;
 pub mod top;
 
 use std::path::PathBuf;
@@ -84,6 +85,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Menu(cmd) => catalog::menu(&cli.global, cmd).await,
         Command::Order { cmd } => orders::order(&cli.global, cmd).await,
         Command::Cluster { cmd } => cluster::cluster(&cli.global, cmd).await,
+        Command::Report { cmd } => report::report(&cli.global, cmd).await,
         Command::Bench { cmd } => bench::bench(&cli.global, cmd).await,
         Command::Board(a) => board::board(&cli.global, a).await,
         Command::Top => top::top(&cli.global).await,

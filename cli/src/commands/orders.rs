@@ -3,6 +3,7 @@
 use clap::Subcommand;
 use protocol::client::{ClientError, SubscriptionItem};
 use protocol::messages::catalog::{Menu, RestaurantRef, types as catalog_types};
+use protocol::messages::history::{History, HistoryRequest};
 use protocol::messages::orders::*;
 use protocol::session::{Delivery, Notice, ResumingSubscription, Session};
 use protocol::wire::ErrorCode;
@@ -44,12 +45,26 @@ pub enum OrderCmd {
     /// Show an order.
     Status { order: String },
     /// List your orders, or a restaurant's (staff).
+    ///
+    /// Orders still open or recently finished are in the hot store; after
+    /// the cluster's retention window (a day by default) finished orders
+    /// move to the archive: --history lists yours from there, newest first,
+    /// a page at a time (--limit, then --cursor with the `next` printed).
     List {
-        #[arg(long, short)]
+        #[arg(long, short, conflicts_with = "history")]
         restaurant: Option<String>,
         /// Only orders in this state (repeatable).
-        #[arg(long = "state")]
+        #[arg(long = "state", conflicts_with = "history")]
         states: Vec<String>,
+        /// Your past orders, from the archive.
+        #[arg(long)]
+        history: bool,
+        /// --history: orders per page (1-100) [default: 20].
+        #[arg(long, requires = "history", value_parser = clap::value_parser!(u32).range(1..=100))]
+        limit: Option<u32>,
+        /// --history: where the page starts (the `next` of the page before).
+        #[arg(long, requires = "history", value_name = "NEXT")]
+        cursor: Option<String>,
     },
     /// Cancel your order (before the kitchen accepts it).
     Cancel { order: String },
@@ -192,6 +207,16 @@ pub fn order_summary(o: &Order) -> String {
     )
 }
 
+/// `YYYY-MM-DD` (UTC) of a unix-ms time.
+fn day_of(ms: u64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    humantime::format_rfc3339_seconds(t)
+        .to_string()
+        .chars()
+        .take(10)
+        .collect()
+}
+
 pub async fn order(g: &Global, cmd: OrderCmd) -> Result<(), CliError> {
     match cmd {
         OrderCmd::Place {
@@ -255,7 +280,47 @@ pub async fn order(g: &Global, cmd: OrderCmd) -> Result<(), CliError> {
             let o: Order = c.call(types::GET, Some(&t), &OrderRef { order }).await?;
             emit(g.output, &o, order_summary);
         }
-        OrderCmd::List { restaurant, states } => {
+        OrderCmd::List {
+            history: true,
+            limit,
+            cursor,
+            ..
+        } => {
+            let (c, t) = super::connect_authed(g).await?;
+            let h: History = c
+                .call(
+                    protocol::messages::history::types::HISTORY,
+                    Some(&t),
+                    &HistoryRequest { limit, cursor },
+                )
+                .await?;
+            emit(g.output, &h, |h| {
+                let mut s = format!(
+                    "{:<24} {:<10} {:<16} {:>10} {}",
+                    "ORDER", "PLACED", "STATE", "TOTAL", "RESTAURANT"
+                );
+                for o in &h.orders {
+                    s.push_str(&format!(
+                        "\n{:<24} {:<10} {:<16} {:>10} {}",
+                        o.id,
+                        day_of(o.created_at),
+                        o.state.to_string(),
+                        show_price(o.total),
+                        o.restaurant
+                    ));
+                }
+                if h.orders.is_empty() {
+                    s.push_str("\n(no archived orders)");
+                }
+                if let Some(n) = &h.next {
+                    s.push_str(&format!("\nmore: dfood order list --history --cursor {n}"));
+                }
+                s
+            });
+        }
+        OrderCmd::List {
+            restaurant, states, ..
+        } => {
             let states = states
                 .iter()
                 .map(|s| {

@@ -16,12 +16,15 @@
 //! race re-reads and re-decides, so two kitchens bumping one ticket get one
 //! success and one "cannot ... an order that is ..." refusal.
 
+pub mod history;
 pub mod pay;
 pub mod place;
+pub mod retention;
 pub mod state;
 pub mod worker;
 
 use protocol::messages::Event;
+use protocol::messages::history::types::{HISTORY, ITEMS, SALES};
 use protocol::messages::orders::*;
 use protocol::wire::Request;
 
@@ -330,9 +333,18 @@ async fn refund(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
 
 async fn get(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
     let p = ctx.principal().await?;
-    let (o, _) = load(ctx.store, order).await?;
+    let o = find(ctx, order).await?;
     may_read(ctx, &p, &o).await?;
     Ok(o)
+}
+
+/// An order from the hot store, or else from the archive.
+pub async fn find(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
+    match load(ctx.store, order).await {
+        Ok((o, _)) => Ok(o),
+        Err(e) if history::not_found(&e) => history::archived(ctx, order).await?.ok_or(e),
+        Err(e) => Err(e),
+    }
 }
 
 async fn list(ctx: &Ctx<'_>, req: ListOrders) -> ApiResult<OrderList> {
@@ -447,6 +459,9 @@ pub async fn route(ctx: &Ctx<'_>, req: &Request) -> Option<ApiResult<serde_json:
         }
         types::RECALL => api::call(req, |b: RecallOrder| async move { recall(ctx, b).await }).await,
         types::RUSH => api::call(req, |b: RushOrder| async move { rush(ctx, b).await }).await,
+        HISTORY => api::call(req, |b| history::history(ctx, b)).await,
+        SALES => api::call(req, |b| history::sales(ctx, b)).await,
+        ITEMS => api::call(req, |b| history::items(ctx, b)).await,
         types::REFUND => {
             api::call(
                 req,

@@ -26,7 +26,7 @@ use protocol::messages::catalog::{MenuItem, Restaurant};
 use protocol::messages::orders::*;
 
 use super::state::{self, Action};
-use super::{customer_index_key, event_op, expiry_work_key, load, order_key, payment_work_key};
+use super::{customer_index_key, event_op, expiry_work_key, order_key, payment_work_key};
 use crate::catalog::{self, MenuDoc, StockDoc, Versioned, menu_key, stock_key, unchanged};
 use crate::ctx::Ctx;
 use crate::payments::Gateway;
@@ -488,7 +488,8 @@ async fn settled(ctx: &Ctx<'_>, id: &str) -> ApiResult<Order> {
     // "pending_payment" rather than timing out.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
     loop {
-        let (o, _) = load(ctx.store, id).await?;
+        // The order may have been archived since (a retry long after).
+        let o = super::find(ctx, id).await?;
         match o.state {
             OrderState::PendingPayment if tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(50)).await;

@@ -35,6 +35,10 @@ use super::{
     StoreError, Txn, TxnOp, TxnResponse, WatchBatch, WatchEvent, WatchStream,
 };
 
+/// etcd's default backend quota (`--quota-backend-bytes`), for members that
+/// do not report theirs.
+const DEFAULT_QUOTA: u64 = 2 << 30;
+
 /// How long one etcd request may take before the endpoint counts as failing.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
@@ -518,6 +522,21 @@ impl Store for EtcdStore {
             id,
         )
         .map(|_| ())
+    }
+
+    async fn usage(&self) -> Option<protocol::messages::cluster::StoreUsage> {
+        let s = self
+            .call(|mut c| async move { c.status().await })
+            .await
+            .ok()?;
+        let bytes = |v: i64| u64::try_from(v).ok().filter(|b| *b > 0);
+        Some(protocol::messages::cluster::StoreUsage {
+            bytes: bytes(s.db_size()).unwrap_or(0),
+            in_use_bytes: bytes(s.raft_used_db_size()),
+            // etcd 3.4 does not report it: its default, 2 GiB.
+            quota_bytes: Some(bytes(s.db_size_quota()).unwrap_or(DEFAULT_QUOTA)),
+            ..Default::default()
+        })
     }
 
     async fn store_members(&self) -> Vec<protocol::messages::cluster::StoreMember> {

@@ -142,6 +142,10 @@ impl Store for InstrumentedStore {
             .await
     }
 
+    async fn usage(&self) -> Option<protocol::messages::cluster::StoreUsage> {
+        self.inner.usage().await
+    }
+
     async fn store_members(&self) -> Vec<protocol::messages::cluster::StoreMember> {
         let started = Instant::now();
         let members = self.inner.store_members().await;

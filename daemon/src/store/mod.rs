@@ -291,6 +291,12 @@ pub trait Store: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The store's size on disk (bytes, bytes in use, quota), for
+    /// operators; `None` when it cannot say.
+    async fn usage(&self) -> Option<protocol::messages::cluster::StoreUsage> {
+        None
+    }
+
     /// Forgets history before `revision`.
     async fn compact(&self, revision: Revision) -> Result<(), StoreError>;
 

@@ -140,6 +140,10 @@ impl Store for Prefixed {
         self.inner.lease_revoke(id).await
     }
 
+    async fn usage(&self) -> Option<protocol::messages::cluster::StoreUsage> {
+        self.inner.usage().await
+    }
+
     async fn compact(&self, revision: Revision) -> Result<(), StoreError> {
         self.inner.compact(revision).await
     }

@@ -95,6 +95,29 @@ pub struct ClusterStatus {
     /// etcd members and their health (empty on the embedded store).
     #[serde(default)]
     pub store_members: Vec<StoreMember>,
+    /// How big the store is, against its quota, and when its history was
+    /// last compacted (absent when the store cannot say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_usage: Option<StoreUsage>,
+}
+
+/// The store's size: what the hot store's retention keeps bounded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreUsage {
+    /// Bytes on disk (etcd: the backend database of the member asked).
+    pub bytes: u64,
+    /// Bytes holding live data (etcd), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_use_bytes: Option<u64>,
+    /// The size at which the store refuses writes (etcd's backend quota;
+    /// etcd then raises a NOSPACE alarm), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_bytes: Option<u64>,
+    /// The revision history was last compacted to, and when (unix ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compacted_revision: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compacted_at: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -398,7 +398,7 @@ impl TopView<'_> {
             return;
         };
         let s = &d.status;
-        let lines: Vec<Line> = if s.store_members.is_empty() {
+        let mut lines: Vec<Line> = if s.store_members.is_empty() {
             vec![Line::from(format!(
                 "{} store: one node, no store members to watch",
                 s.store
@@ -423,6 +423,9 @@ impl TopView<'_> {
                 })
                 .collect()
         };
+        if let Some(u) = &s.store_usage {
+            lines.insert(0, Line::from(usage_line(u)));
+        }
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .block(panel(&format!("Store: {}", s.store)))
@@ -558,3 +561,26 @@ fn help(area: Rect, buf: &mut Buffer) {
 
 #[cfg(test)]
 mod tests;
+
+/// `17.4 MB of 2.1 GB (12.9 MB in use) · compacted to rev 4100`.
+pub fn usage_line(u: &protocol::messages::cluster::StoreUsage) -> String {
+    let size = |b: u64| {
+        if b >= 1_000_000_000 {
+            format!("{:.1} GB", b as f64 / 1e9)
+        } else {
+            format!("{:.1} MB", b as f64 / 1e6)
+        }
+    };
+    let mut s = size(u.bytes);
+    if let Some(q) = u.quota_bytes {
+        s += &format!(" of {}", size(q));
+    }
+    if let Some(i) = u.in_use_bytes {
+        s += &format!(" ({} in use)", size(i));
+    }
+    match u.compacted_revision {
+        Some(r) => s += &format!(" · compacted to rev {r}"),
+        None => s += " · never compacted",
+    }
+    s
+}

@@ -373,6 +373,14 @@ impl Store for EmbeddedStore {
         }
     }
 
+    async fn usage(&self) -> Option<protocol::messages::cluster::StoreUsage> {
+        let bytes = std::fs::metadata(&self.path).ok()?.len();
+        Some(protocol::messages::cluster::StoreUsage {
+            bytes,
+            ..Default::default()
+        })
+    }
+
     async fn compact(&self, revision: Revision) -> Result<(), StoreError> {
         match self.call(Op::Compact(revision)).await? {
             Reply::Done => Ok(()),

@@ -1,0 +1,330 @@
+//! Retention: the hot store keeps what is live, for a bounded time. The
+//! leader runs [`sweep`] every `sweep_every_secs`, every write fenced by its
+//! token and guarded by the mod revision it read, so a sweep cut short (a
+//! crash, a deposed leader) is simply done again by the next one:
+//!
+//! 1. A finished order (terminal state, no payment step in flight) whose
+//!    last change is older than `finished_after_secs` is written to the
+//!    archive (an idempotent upsert), and only then deleted from the hot
+//!    store with its events and customer index entry. Without an archive
+//!    (a cluster with no `archive_url`) orders stay.
+//! 2. An idempotency record older than `idempotency_window_secs` whose
+//!    order left the hot store is deleted: a retry after that is a new
+//!    order.
+//! 3. Menu and restaurant events older than `resume_window_secs` are
+//!    deleted (order events went with their orders).
+//! 4. Every `compact_every_secs`, the store's history is compacted to the
+//!    revision of `resume_window_secs` ago: a subscriber asking for older
+//!    revisions gets `compacted` and re-reads its snapshot.
+//!
+//! Times of revisions come from [`Marks`]: (time, revision) pairs the
+//! leader records as it sweeps, kept in the store so a new leader knows
+//! them. A key created at or before the revision marked at time *t* is at
+//! least as old as *t*.
+
+use std::collections::HashSet;
+
+use protocol::messages::orders::{Order, OrderState, PaymentState};
+use serde::{Deserialize, Serialize};
+
+use super::{ORDERS_PREFIX, customer_index_key};
+use crate::archive::Timeline;
+use crate::catalog::{RESTAURANTS, events_prefix};
+use crate::config::RetentionSettings;
+use crate::ctx::Ctx;
+use crate::rpc::{ApiError, ApiResult, from_doc, to_doc};
+use crate::store::{Compare, KeyValue, Revision, Txn, TxnOp};
+
+/// The leader's (time, revision) marks.
+pub const MARKS_KEY: &str = "/dfood/retention/marks";
+/// The last compaction ([`Compaction`]).
+pub const COMPACTED_KEY: &str = "/dfood/retention/compacted";
+/// Keys deleted per transaction (etcd allows 128 operations).
+const BATCH: usize = 64;
+/// The most marks kept.
+const MAX_MARKS: usize = 2_000;
+
+/// Times of revisions, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Marks {
+    /// (unix ms, revision).
+    pub marks: Vec<(u64, Revision)>,
+}
+
+impl Marks {
+    /// The newest revision marked at or before `t`.
+    pub fn revision_at(&self, t: u64) -> Option<Revision> {
+        self.marks
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= t)
+            .map(|(_, r)| *r)
+    }
+
+    /// Adds (`now`, `rev`) if the last mark is at least `spacing` ms old,
+    /// and forgets marks older than `keep` ms but the newest of those (the
+    /// oldest point still needed).
+    pub fn record(&mut self, now: u64, rev: Revision, spacing: u64, keep: u64) {
+        if self
+            .marks
+            .last()
+            .is_none_or(|(at, _)| now.saturating_sub(*at) >= spacing)
+        {
+            self.marks.push((now, rev));
+        }
+        let cutoff = now.saturating_sub(keep);
+        let old = self.marks.iter().filter(|(at, _)| *at < cutoff).count();
+        if old > 1 {
+            self.marks.drain(..old - 1);
+        }
+        if self.marks.len() > MAX_MARKS {
+            let extra = self.marks.len() - MAX_MARKS;
+            self.marks.drain(..extra);
+        }
+    }
+}
+
+/// The last compaction of the store's history.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Compaction {
+    pub revision: Revision,
+    /// Unix ms.
+    pub at: u64,
+}
+
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub archived: usize,
+    pub idempotency_expired: usize,
+    pub events_deleted: usize,
+    pub compacted_to: Option<Revision>,
+}
+
+fn secs_ms(s: u64) -> u64 {
+    s.saturating_mul(1000)
+}
+
+/// A payment step still in flight (the worker's, not ours, to finish).
+fn money_moving(o: &Order) -> bool {
+    matches!(
+        o.payment.state,
+        PaymentState::Authorizing
+            | PaymentState::Capturing
+            | PaymentState::Voiding
+            | PaymentState::Refunding
+    )
+}
+
+/// When `o` went through its states, from its events (each holds the order
+/// after a change).
+pub fn timeline(o: &Order, events: &[KeyValue]) -> Timeline {
+    let mut t = Timeline {
+        accepted_at: None,
+        ready_at: None,
+        finished_at: o.updated_at,
+    };
+    for kv in events {
+        let Ok(e) = serde_json::from_slice::<protocol::messages::Event>(&kv.value) else {
+            continue;
+        };
+        let Ok(seen) = serde_json::from_value::<Order>(e.data) else {
+            continue;
+        };
+        match seen.state {
+            OrderState::Accepted if t.accepted_at.is_none() => {
+                t.accepted_at = Some(seen.updated_at)
+            }
+            OrderState::Ready if t.ready_at.is_none() => t.ready_at = Some(seen.updated_at),
+            s if s == o.state => t.finished_at = t.finished_at.min(seen.updated_at),
+            _ => {}
+        }
+    }
+    t
+}
+
+/// Deletes `keys` in fenced batches, each key only if still at the mod
+/// revision read.
+async fn delete_all(ctx: &Ctx<'_>, keys: &[&KeyValue], fence: &[Compare]) -> ApiResult<usize> {
+    let mut n = 0;
+    for chunk in keys.chunks(BATCH) {
+        let txn = Txn::new()
+            .when(fence.iter().cloned())
+            .when(
+                chunk
+                    .iter()
+                    .map(|kv| Compare::mod_revision(&kv.key, kv.mod_revision)),
+            )
+            .and_then(chunk.iter().map(|kv| TxnOp::delete(&kv.key)));
+        if ctx.store.txn(txn).await?.succeeded {
+            n += chunk.len();
+        }
+    }
+    Ok(n)
+}
+
+/// One round of retention (see the module doc). Only the leader runs it,
+/// with its `fence`.
+pub async fn sweep(ctx: &Ctx<'_>, s: &RetentionSettings, fence: &[Compare]) -> ApiResult<Swept> {
+    let store = ctx.store;
+    let now = ctx.now_ms();
+    let mut out = Swept::default();
+
+    // Mark this moment, so later sweeps know how old revisions are.
+    let rev = store.revision().await?;
+    let shortest = s.idempotency_window_secs.min(s.resume_window_secs);
+    let spacing = (secs_ms(shortest) / 8).clamp(500, 60_000);
+    let keep = secs_ms(s.idempotency_window_secs.max(s.resume_window_secs)) + 2 * spacing;
+    let stored = store.get(MARKS_KEY).await?;
+    let mut marks: Marks = match &stored {
+        Some(kv) => from_doc(MARKS_KEY, &kv.value)?,
+        None => Marks::default(),
+    };
+    let before = marks.clone();
+    marks.record(now, rev, spacing, keep);
+    if marks != before {
+        let guard = match &stored {
+            Some(kv) => Compare::mod_revision(MARKS_KEY, kv.mod_revision),
+            None => Compare::absent(MARKS_KEY),
+        };
+        let txn = Txn::new()
+            .when(fence.iter().cloned())
+            .when([guard])
+            .and_then([TxnOp::put(MARKS_KEY, to_doc(&marks)?)]);
+        if !store.txn(txn).await?.succeeded {
+            return Err(ApiError::conflict(
+                "retention marks changed meanwhile (no longer the leader?)",
+            ));
+        }
+    }
+
+    // 1. Finished orders, to the archive and out of the hot store.
+    let orders = store.range(ORDERS_PREFIX).await?.kvs;
+    let mut hot: HashSet<String> = HashSet::with_capacity(orders.len());
+    for kv in &orders {
+        let o: Order = from_doc(&kv.key, &kv.value)?;
+        let due = o.state.is_terminal()
+            && !money_moving(&o)
+            && o.updated_at.saturating_add(secs_ms(s.finished_after_secs)) <= now;
+        let Some(archive) = ctx.archive.filter(|_| due) else {
+            hot.insert(o.id);
+            continue;
+        };
+        let prefix = format!("{}{}/", events_prefix(&o.restaurant), o.id);
+        let events = store.range(&prefix).await?.kvs;
+        archive.upsert(&o, timeline(&o, &events), now).await?;
+        // Events first (they no longer change), then the order with its
+        // index entry, guarded by the revision read: if the order changed
+        // meanwhile (a recall), it stays and the next sweep looks again.
+        let (last, older) = events
+            .split_last()
+            .map_or((None, &[][..]), |(l, o)| (Some(l), o));
+        delete_all(ctx, &older.iter().collect::<Vec<_>>(), fence).await?;
+        let index = customer_index_key(&o.customer_id, &o.id);
+        let mut ops = vec![TxnOp::delete(&kv.key), TxnOp::delete(&index)];
+        let mut compares = vec![Compare::mod_revision(&kv.key, kv.mod_revision)];
+        if let Some(e) = last {
+            ops.push(TxnOp::delete(&e.key));
+            compares.push(Compare::mod_revision(&e.key, e.mod_revision));
+        }
+        let txn = Txn::new()
+            .when(fence.iter().cloned())
+            .when(compares)
+            .and_then(ops);
+        if store.txn(txn).await?.succeeded {
+            out.archived += 1;
+        } else {
+            hot.insert(o.id);
+        }
+    }
+
+    // 2. Idempotency records past their window, of orders gone from here.
+    if let Some(cutoff) = marks.revision_at(now.saturating_sub(secs_ms(s.idempotency_window_secs)))
+    {
+        let idem = store.range("/dfood/idem/").await?.kvs;
+        let expired: Vec<&KeyValue> = idem
+            .iter()
+            .filter(|kv| {
+                kv.create_revision <= cutoff && !hot.contains(&*String::from_utf8_lossy(&kv.value))
+            })
+            .collect();
+        out.idempotency_expired = delete_all(ctx, &expired, fence).await?;
+    }
+
+    // 3. Menu and restaurant events past the resume window (their keys
+    //    start with the time they were written).
+    let window_start = now.saturating_sub(secs_ms(s.resume_window_secs));
+    for r in store.range(RESTAURANTS).await?.kvs {
+        let id = &r.key[RESTAURANTS.len()..];
+        for kind in ["_menu/", "_restaurant/"] {
+            let prefix = format!("{}{kind}", events_prefix(id));
+            let kvs = store.range(&prefix).await?.kvs;
+            let old: Vec<&KeyValue> = kvs
+                .iter()
+                .filter(|kv| written_at(&kv.key[prefix.len()..]).is_some_and(|t| t < window_start))
+                .collect();
+            out.events_deleted += delete_all(ctx, &old, fence).await?;
+        }
+    }
+
+    // 4. History, compacted to the start of the resume window.
+    let last: Compaction = match store.get(COMPACTED_KEY).await? {
+        Some(kv) => from_doc(COMPACTED_KEY, &kv.value)?,
+        None => Compaction::default(),
+    };
+    if now.saturating_sub(last.at) >= secs_ms(s.compact_every_secs)
+        && let Some(to) = marks.revision_at(window_start)
+        && to > last.revision
+    {
+        // Recorded first (fenced): a deposed leader compacts nothing.
+        let done = Compaction {
+            revision: to,
+            at: now,
+        };
+        let txn = Txn::new()
+            .when(fence.iter().cloned())
+            .and_then([TxnOp::put(COMPACTED_KEY, to_doc(&done)?)]);
+        if store.txn(txn).await?.succeeded {
+            store.compact(to).await?;
+            out.compacted_to = Some(to);
+        }
+    }
+    Ok(out)
+}
+
+/// The time at the start of an event key's suffix (`clock::unique_suffix`).
+pub fn written_at(suffix: &str) -> Option<u64> {
+    suffix.get(..13)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_tell_how_old_a_revision_is() {
+        let mut m = Marks::default();
+        assert_eq!(m.revision_at(10_000), None);
+        m.record(1_000, 10, 500, 60_000);
+        m.record(1_200, 11, 500, 60_000); // too soon: not marked
+        m.record(2_000, 20, 500, 60_000);
+        m.record(3_000, 30, 500, 60_000);
+        assert_eq!(m.marks, vec![(1_000, 10), (2_000, 20), (3_000, 30)]);
+        assert_eq!(m.revision_at(999), None);
+        assert_eq!(m.revision_at(2_500), Some(20));
+        assert_eq!(m.revision_at(9_999), Some(30));
+        // Old marks go, but the newest one before the cutoff stays.
+        m.record(100_000, 40, 500, 60_000);
+        assert_eq!(m.marks, vec![(3_000, 30), (100_000, 40)]);
+        assert_eq!(m.revision_at(50_000), Some(30));
+    }
+
+    #[test]
+    fn event_keys_carry_their_time() {
+        assert_eq!(
+            written_at(&crate::clock::unique_suffix(1_796_083_200_123)),
+            Some(1_796_083_200_123)
+        );
+        assert_eq!(written_at("x"), None);
+    }
+}
