@@ -98,6 +98,10 @@ pub struct Scenario {
     /// restaurant's subscribers stay idle longer than any client timeout
     /// between two faults.
     pub spacing: Duration,
+    /// Finished orders leave the hot store a second after they finish, for
+    /// an archive in a real PostgreSQL (etcd scenarios): faults then meet
+    /// the leader in the middle of archiving.
+    pub retention: bool,
 }
 
 impl Scenario {
@@ -112,6 +116,7 @@ impl Scenario {
             store,
             faults: vec![f],
             spacing: Duration::ZERO,
+            retention: false,
         }
     }
 }
@@ -264,6 +269,10 @@ pub struct StoredEvent {
 /// The store's final state, as far as the promises go.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Snapshot {
+    /// Orders in the archive (retention scenarios); an order may be here
+    /// and no longer in `orders`.
+    #[serde(default)]
+    pub archived: Vec<Value>,
     pub revision: u64,
     /// Every order document.
     pub orders: Vec<Value>,
@@ -289,9 +298,40 @@ pub struct Saved {
     pub faults: Vec<FaultRecord>,
     pub subscribers: Vec<SubscriberRecord>,
     pub final_state: Snapshot,
+    /// Orders left for the archive as they finished (see
+    /// [`Scenario::retention`]): some must have been archived.
+    #[serde(default)]
+    pub retention: bool,
 }
 
 impl Saved {
+    /// Every order, from the hot store or else the archive; an order found
+    /// in both must be the same there (the hot copy goes next sweep).
+    pub fn all_orders(&self) -> (BTreeMap<String, &Value>, Vec<String>) {
+        let id = |o: &Value| o["id"].as_str().unwrap_or_default().to_string();
+        let mut all: BTreeMap<String, &Value> = BTreeMap::new();
+        let mut problems = Vec::new();
+        for o in &self.final_state.archived {
+            all.insert(id(o), o);
+        }
+        for o in &self.final_state.orders {
+            if let Some(a) = all.get(&id(o))
+                && (a["version"] != o["version"] || a["state"] != o["state"])
+            {
+                problems.push(format!(
+                    "order {} is in the hot store at version {} ({}) and in the archive at version {} ({})",
+                    id(o),
+                    o["version"],
+                    o["state"],
+                    a["version"],
+                    a["state"]
+                ));
+            }
+            all.insert(id(o), o);
+        }
+        (all, problems)
+    }
+
     pub fn load(path: &Path) -> Result<Saved, String> {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
@@ -387,11 +427,13 @@ fn check_faults(h: &Saved, problems: &mut Vec<String>) {
 
 fn check_orders(h: &Saved, problems: &mut Vec<String>) {
     let s = &h.final_state;
-    let orders: BTreeMap<String, &Value> = s
-        .orders
-        .iter()
-        .map(|o| (o["id"].as_str().unwrap_or_default().to_string(), o))
-        .collect();
+    let (orders, both) = h.all_orders();
+    problems.extend(both);
+    if h.retention && s.archived.is_empty() {
+        problems.push(
+            "orders were to leave for the archive as they finished, but none is archived".into(),
+        );
+    }
     let places: Vec<&Op> = h.ops.iter().filter(|o| o.op == "place").collect();
     let acked = places
         .iter()
@@ -580,13 +622,45 @@ fn expected_events(s: &Snapshot, topic: &str, from: u64) -> Vec<(u64, String, u6
 /// Each subscriber showed every event of its topic exactly once, in order,
 /// and none gave up.
 fn check_subscribers(h: &Saved, problems: &mut Vec<String>) {
+    // An archived order's events left the store with it: what subscribers
+    // saw of it is checked for duplicates and order only.
+    let hot: BTreeSet<&str> = h
+        .final_state
+        .orders
+        .iter()
+        .filter_map(|o| o["id"].as_str())
+        .collect();
+    let gone: BTreeSet<&str> = h
+        .final_state
+        .archived
+        .iter()
+        .filter_map(|o| o["id"].as_str())
+        .filter(|id| !hot.contains(id))
+        .collect();
+    let (all_orders, _) = h.all_orders();
     for sub in &h.subscribers {
         let want = expected_events(&h.final_state, &sub.topic, sub.from_revision);
-        let got: Vec<(u64, String, u64)> = sub
+        let all_seen: Vec<(u64, String, u64)> = sub
             .seen
             .iter()
             .map(|e| (e.revision, e.subject.clone(), e.version))
             .collect();
+        let got: Vec<(u64, String, u64)> = all_seen
+            .iter()
+            .filter(|e| !gone.contains(e.1.as_str()))
+            .cloned()
+            .collect();
+        let seen_set: BTreeSet<_> = all_seen.iter().collect();
+        if seen_set.len() != all_seen.len() || all_seen.windows(2).any(|w| w[1].0 < w[0].0) {
+            problems.push(format!(
+                "subscriber {} ({:?}, {}): {} event(s) shown twice, {} out of order",
+                sub.name,
+                sub.kind,
+                sub.topic,
+                all_seen.len() - seen_set.len(),
+                all_seen.windows(2).filter(|w| w[1].0 < w[0].0).count()
+            ));
+        }
         if got != want {
             let got_set: BTreeSet<_> = got.iter().collect();
             let want_set: BTreeSet<_> = want.iter().collect();
@@ -628,11 +702,9 @@ fn check_subscribers(h: &Saved, problems: &mut Vec<String>) {
         }
         if sub.kind == SubscriberKind::DfoodTrack && sub.ended.is_none() {
             let id = sub.topic.trim_start_matches("order:");
-            let done = h
-                .final_state
-                .orders
-                .iter()
-                .any(|o| o["id"] == id && terminal(o["state"].as_str().unwrap_or_default()));
+            let done = all_orders
+                .get(id)
+                .is_some_and(|o| terminal(o["state"].as_str().unwrap_or_default()));
             if done {
                 problems.push(format!(
                     "subscriber {}: `dfood order track` still ran after its order was done",
@@ -905,6 +977,8 @@ pub struct World {
     /// The quiet restaurant's order that `dfood order track` follows,
     /// accepted and left alone until the end.
     pub quiet_order: String,
+    /// The archive's PostgreSQL, in retention scenarios.
+    pub archive: Option<crate::postgres::Postgres>,
 }
 
 impl World {
@@ -928,18 +1002,39 @@ impl World {
             .env("DFOOD_TOKEN", &who.token)
     }
 
-    pub async fn start(store: StoreKind, customers: usize) -> World {
-        let (etcd, nodes, dir) = tokio::task::spawn_blocking(move || {
+    pub async fn start(store: StoreKind, customers: usize, retention: bool) -> World {
+        let (etcd, nodes, dir, archive) = tokio::task::spawn_blocking(move || {
             let dir = tempfile::tempdir().expect("tempdir");
             match store {
+                StoreKind::Etcd if retention => {
+                    let pg = crate::postgres::Postgres::start();
+                    let etcd = Etcd::start(3);
+                    // Orders leave a second after they finish; keys and
+                    // history stay (the checker and subscribers need them).
+                    let config = format!(
+                        "archive_url = \"{}\"\n[retention]\nfinished_after_secs = 1\nsweep_every_secs = 1\nidempotency_window_secs = 3600\nresume_window_secs = 3600\n",
+                        pg.url
+                    );
+                    let nodes = (1..=3)
+                        .map(|i| {
+                            Daemon::start_with(
+                                &format!("node-{i}"),
+                                &dir.path().join(format!("n{i}")),
+                                &etcd.endpoints(),
+                                &config,
+                            )
+                        })
+                        .collect();
+                    (Some(etcd), nodes, dir, Some(pg))
+                }
                 StoreKind::Etcd => {
                     let etcd = Etcd::start(3);
                     let nodes = crate::start_nodes(&etcd, dir.path(), 3);
-                    (Some(etcd), nodes, dir)
+                    (Some(etcd), nodes, dir, None)
                 }
                 StoreKind::Embedded => {
                     let node = Daemon::start("solo", &dir.path().join("solo"), &[]);
-                    (None, vec![node], dir)
+                    (None, vec![node], dir, None)
                 }
             }
         })
@@ -968,6 +1063,7 @@ impl World {
             },
             customers: Vec::new(),
             quiet_order: String::new(),
+            archive,
         };
         let s = w.session(None);
         let setup = w
@@ -1089,7 +1185,21 @@ impl World {
                 let store = daemon::store::etcd::EtcdStore::connect(&endpoints)
                     .await
                     .expect("checker's etcd client");
-                read_snapshot(&*store).await
+                let mut s = read_snapshot(&*store).await;
+                if let Some(pg) = &self.archive {
+                    let a = daemon::archive::Archive::open(&pg.url)
+                        .await
+                        .expect("checker's archive connection");
+                    s.archived = a
+                        .all_orders()
+                        .await
+                        .expect("archived orders")
+                        .into_iter()
+                        .map(|o| serde_json::to_value(o).expect("order json"))
+                        .collect();
+                    a.close().await;
+                }
+                s
             }
             StoreKind::Embedded => {
                 let code = tokio::task::block_in_place(|| {
@@ -1186,6 +1296,7 @@ async fn read_snapshot(store: &dyn Store) -> Snapshot {
         })
         .collect();
     Snapshot {
+        archived: Vec::new(),
         revision,
         orders,
         idem,
@@ -2080,7 +2191,12 @@ impl Faults<'_> {
 /// injected).
 pub async fn run(sc: &Scenario, settings: Settings) {
     let started = Instant::now();
-    let mut w = World::start(sc.store, settings.customers + settings.cli_customers).await;
+    let mut w = World::start(
+        sc.store,
+        settings.customers + settings.cli_customers,
+        sc.retention,
+    )
+    .await;
     let setup = started.elapsed();
     let rec = Arc::new(Recorder::new());
     let start_rev = w.revision().await + 1;
@@ -2339,6 +2455,7 @@ pub async fn run(sc: &Scenario, settings: Settings) {
     let final_state = w.snapshot().await;
     let snapshot_at = started.elapsed();
     let saved = Saved {
+        retention: sc.retention,
         scenario: sc.name.to_string(),
         store: sc.store,
         planned: sc.faults.clone(),

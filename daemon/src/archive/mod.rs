@@ -233,6 +233,14 @@ impl Archive {
         row.as_ref().map(Archive::order_of).transpose()
     }
 
+    /// Every archived order, by id: for checkers and tools (unbounded).
+    pub async fn all_orders(&self) -> Result<Vec<Order>, ArchiveError> {
+        let rows = sqlx::query("SELECT id, doc FROM archived_orders ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(Archive::order_of).collect()
+    }
+
     /// Whether orders are archived (for tests and figures).
     pub async fn count(&self) -> Result<u64, ArchiveError> {
         let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM archived_orders")

@@ -22,6 +22,9 @@
 //!   (each revocation deleting the lease's keys at one new revision). On
 //!   open every lease gets a fresh `now + ttl`, as etcd does on a leader
 //!   change, so a restart does not expire everything at once.
+//! - **Space.** Deleted keys and compacted history free pages that redb
+//!   reuses while the store runs; [`EmbeddedStore::open`] compacts the file
+//!   (redb needs it to itself for that), so a restart gives the space back.
 //! - **Watches** follow a `tokio::sync::watch` channel carrying the committed
 //!   revision and read the change log table for `(last seen, committed]`, so a
 //!   slow watcher never lags out of a broadcast buffer: it only falls behind
@@ -165,12 +168,21 @@ impl EmbeddedStore {
                 StoreError::Internal(format!("embedded store: creating {}: {e}", dir.display()))
             })?;
         }
-        let db = Database::builder()
+        let mut db = Database::builder()
             .set_cache_size(CACHE_BYTES)
             .create(path)
             .map_err(|e| {
                 StoreError::Internal(format!("embedded store: opening {}: {e}", path.display()))
             })?;
+        // Pages freed by compacted history and deleted keys are reused as
+        // the store runs; here, before anyone reads, the file gives the
+        // space back (redb's compaction needs the database to itself).
+        db.compact().map_err(|e| {
+            StoreError::Internal(format!(
+                "embedded store: compacting {}: {e}",
+                path.display()
+            ))
+        })?;
         let revision = initialise(&db, now_ms())?;
         let db = Arc::new(db);
         let (revision_tx, revision_rx) = watch::channel(revision);
