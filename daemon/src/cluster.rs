@@ -516,6 +516,7 @@ pub async fn status(store: &dyn Store) -> ApiResult<ClusterStatus> {
         pending_switchover: pending,
         store_members: store.store_members().await,
         store_usage: usage(store).await?,
+        archived_orders: None,
     })
 }
 
@@ -571,7 +572,16 @@ pub async fn route(
                     })
                     .await
                 }
-                types::STATUS => api::call(req, |_: serde_json::Value| status(store)).await,
+                types::STATUS => {
+                    api::call(req, |_: serde_json::Value| async move {
+                        let mut s = status(store).await?;
+                        if let Some(a) = ctx.archive {
+                            s.archived_orders = a.count().await.ok();
+                        }
+                        Ok(s)
+                    })
+                    .await
+                }
                 types::SWITCHOVER => api::call(req, |b| ops::switchover(ctx, cs, b)).await,
                 types::FAILOVER => api::call(req, |b| ops::failover(ctx, cs, b)).await,
                 types::PAUSE => {

@@ -216,6 +216,10 @@ pub struct Report {
     /// `--rss-pid`: each process's resident memory during the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rss: Vec<RssSeries>,
+    /// `--store-every`: the hot store's size and the archive's rows during
+    /// the run (growth runs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub store: Vec<StoreSample>,
 }
 
 /// Group commit during a raw run on the embedded store.
@@ -242,6 +246,21 @@ impl FsyncStats {
             requests_per_fsync: (ratio(requests as f64, commits as f64) * 100.0).round() / 100.0,
         }
     }
+}
+
+/// The hot store and the archive at one moment of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoreSample {
+    /// Seconds since the start of the run.
+    pub secs: f64,
+    /// Bytes on disk (etcd: the member asked; embedded: the file).
+    pub bytes: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_use_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived_orders: Option<u64>,
 }
 
 /// Resident memory of one process, sampled during a run.
@@ -295,6 +314,7 @@ impl Report {
             orders_placed: None,
             fsyncs: None,
             rss: load.rss.clone(),
+            store: Vec::new(),
         }
     }
 }

@@ -205,7 +205,9 @@ pub async fn sweep(ctx: &Ctx<'_>, s: &RetentionSettings, fence: &[Compare]) -> A
         let o: Order = from_doc(&kv.key, &kv.value)?;
         let due = o.state.is_terminal()
             && !money_moving(&o)
-            && o.updated_at.saturating_add(secs_ms(s.finished_after_secs)) <= now;
+            && o.updated_at.saturating_add(secs_ms(s.finished_after_secs)) <= now
+            // A hold that may still turn up is the worker's to void first.
+            && store.get(&super::pay::orphan_key(&o.id)).await?.is_none();
         let Some(archive) = ctx.archive.filter(|_| due) else {
             hot.insert(o.id);
             continue;
@@ -233,6 +235,15 @@ pub async fn sweep(ctx: &Ctx<'_>, s: &RetentionSettings, fence: &[Compare]) -> A
             .and_then(ops);
         if store.txn(txn).await?.succeeded {
             out.archived += 1;
+            // The payment's records go too, where this node's store holds
+            // them (the sandbox): nothing asks for them any more.
+            if let Err(e) = ctx
+                .gateway
+                .forget(&o.id, o.payment.gateway_ref.as_deref())
+                .await
+            {
+                tracing::warn!(order = %o.id, error = %e, "cannot drop the gateway's records of an archived order");
+            }
         } else {
             hot.insert(o.id);
         }

@@ -90,7 +90,18 @@ pub trait Gateway: Send + Sync + 'static {
         &self,
         idempotency_key: &str,
     ) -> Result<Option<GatewayPayment>, GatewayError>;
+    /// Drops what this node's store keeps of a finished order's payment
+    /// (the idempotency keys `<order>:<step>` and the payment `payment_id`),
+    /// once the order left for the archive. Nothing for an external gateway
+    /// (the default): its records are its own.
+    async fn forget(&self, _order_id: &str, _payment_id: Option<&str>) -> Result<(), GatewayError> {
+        Ok(())
+    }
 }
+
+/// The steps whose idempotency keys (`<order>:<step>`) an order's payment
+/// uses (see `orders::pay`).
+pub const STEPS: [&str; 5] = ["authorize", "capture", "void", "refund", "void-orphan"];
 
 /// An authorisation expressed as store operations, see
 /// [`Gateway::authorize_in_txn`].

@@ -543,6 +543,23 @@ impl Gateway for SandboxGateway {
             ))),
         }
     }
+
+    /// The sandbox keeps its records in the node's store: they go with the
+    /// order (one transaction; deleting what is already gone is fine).
+    async fn forget(&self, order_id: &str, payment_id: Option<&str>) -> Result<(), GatewayError> {
+        let mut ops: Vec<TxnOp> = super::STEPS
+            .iter()
+            .map(|step| TxnOp::delete(idem_key(&format!("{order_id}:{step}"))))
+            .collect();
+        if let Some(id) = payment_id {
+            ops.push(TxnOp::delete(payment_key(id)));
+        }
+        self.store
+            .txn(Txn::new().and_then(ops))
+            .await
+            .map_err(read_err)?;
+        Ok(())
+    }
 }
 
 /// The stored result of an earlier call with this key, if the request is the

@@ -529,10 +529,22 @@ impl Store for EtcdStore {
             .call(|mut c| async move { c.status().await })
             .await
             .ok()?;
+        let keys = self
+            .call(|mut c| async move {
+                c.get(
+                    "/dfood/",
+                    Some(ec::GetOptions::new().with_prefix().with_count_only()),
+                )
+                .await
+            })
+            .await
+            .ok()
+            .and_then(|r| u64::try_from(r.count()).ok());
         let bytes = |v: i64| u64::try_from(v).ok().filter(|b| *b > 0);
         Some(protocol::messages::cluster::StoreUsage {
             bytes: bytes(s.db_size()).unwrap_or(0),
             in_use_bytes: bytes(s.raft_used_db_size()),
+            keys,
             // etcd 3.4 does not report it: its default, 2 GiB.
             quota_bytes: Some(bytes(s.db_size_quota()).unwrap_or(DEFAULT_QUOTA)),
             ..Default::default()

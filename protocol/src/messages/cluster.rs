@@ -99,6 +99,10 @@ pub struct ClusterStatus {
     /// last compacted (absent when the store cannot say).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_usage: Option<StoreUsage>,
+    /// Orders in the order archive (absent: no archive, or it did not
+    /// answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived_orders: Option<u64>,
 }
 
 /// The store's size: what the hot store's retention keeps bounded.
@@ -109,6 +113,9 @@ pub struct StoreUsage {
     /// Bytes holding live data (etcd), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_use_bytes: Option<u64>,
+    /// Live keys of DistribuFood (under `/dfood/`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<u64>,
     /// The size at which the store refuses writes (etcd's backend quota;
     /// etcd then raises a NOSPACE alarm), when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -578,6 +578,9 @@ pub fn usage_line(u: &protocol::messages::cluster::StoreUsage) -> String {
     if let Some(i) = u.in_use_bytes {
         s += &format!(" ({} in use)", size(i));
     }
+    if let Some(k) = u.keys {
+        s += &format!(", {k} keys");
+    }
     match u.compacted_revision {
         Some(r) => s += &format!(" · compacted to rev {r}"),
         None => s += " · never compacted",

@@ -172,6 +172,14 @@ pub struct PlaceArgs {
     /// temporary file]. Not the file of a running dfoodd: it is locked.
     #[arg(long, value_name = "FILE")]
     pub store: Option<PathBuf>,
+    /// Sample the hot store (size, bytes in use, keys) and the archive's
+    /// rows this often during the run, from `cluster.status`, as the
+    /// operator --operator (password --password): growth runs.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, requires = "operator", conflicts_with = "raw_store")]
+    pub store_every: Option<Duration>,
+    /// The operator account for --store-every.
+    #[arg(long, value_name = "NAME")]
+    pub operator: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -51,11 +51,22 @@ pub(super) async fn place_via_dfoodd(
         lines,
         a.pay.clone(),
     );
+    let sampler = match (a.store_every, &a.operator) {
+        (Some(every), Some(op)) => {
+            let t = account(&ss[0], op, &a.setup.password).await?.access_token;
+            Some(StoreSampler::start(ss[0].clone(), t, every))
+        }
+        _ => None,
+    };
     let (plan, rec) = drive(&load_of(&a.load), op, "place via dfoodd", show).await;
+    let mut report = Report::new("place", "dfoodd", against, &plan, &rec);
+    if let Some(s) = sampler {
+        report.store = s.stop().await;
+    }
     for s in ss {
         s.close().await;
     }
-    Ok(Report::new("place", "dfoodd", against, &plan, &rec))
+    Ok(report)
 }
 
 /// `--raw-store`: the placement transaction straight at the store. The
@@ -161,4 +172,55 @@ pub(super) async fn place(g: &Global, a: PlaceArgs) -> Result<(), CliError> {
     };
     emit(g.output, &report, render_report);
     Ok(())
+}
+
+/// `--store-every`: samples `cluster.status` while the load runs.
+pub(super) struct StoreSampler {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Vec<protocol::bench::StoreSample>>,
+}
+
+impl StoreSampler {
+    pub(super) fn start(s: Session, token: String, every: Duration) -> StoreSampler {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let mut out = Vec::new();
+            let mut tick = tokio::time::interval(every);
+            loop {
+                let last = tokio::select! {
+                    _ = tick.tick() => false,
+                    _ = &mut stopped => true,
+                };
+                let st: Result<protocol::messages::cluster::ClusterStatus, _> = s
+                    .call(
+                        protocol::messages::cluster::types::STATUS,
+                        Some(&token),
+                        &serde_json::json!({}),
+                    )
+                    .await;
+                if let Ok(st) = st
+                    && let Some(u) = st.store_usage
+                {
+                    out.push(protocol::bench::StoreSample {
+                        secs: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+                        bytes: u.bytes,
+                        in_use_bytes: u.in_use_bytes,
+                        keys: u.keys,
+                        archived_orders: st.archived_orders,
+                    });
+                }
+                if last {
+                    return out;
+                }
+            }
+        });
+        StoreSampler { stop, task }
+    }
+
+    /// Takes a last sample and returns them all.
+    pub(super) async fn stop(self) -> Vec<protocol::bench::StoreSample> {
+        let _ = self.stop.send(());
+        self.task.await.unwrap_or_default()
+    }
 }

@@ -192,7 +192,33 @@ pub fn render_report(r: &Report) -> String {
         out.push('\n');
         out.push_str(&rss_line(series));
     }
+    if !r.store.is_empty() {
+        out.push('\n');
+        out.push_str(&store_lines(&r.store));
+    }
     out
+}
+
+/// The store samples, a line each: time, size, in use, keys, archived.
+pub(super) fn store_lines(samples: &[protocol::bench::StoreSample]) -> String {
+    let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+    let mut rows = vec![vec![
+        "t (s)".to_string(),
+        "store bytes".into(),
+        "in use".into(),
+        "keys".into(),
+        "archived".into(),
+    ]];
+    for s in samples {
+        rows.push(vec![
+            format!("{:.0}", s.secs),
+            s.bytes.to_string(),
+            opt(s.in_use_bytes),
+            opt(s.keys),
+            opt(s.archived_orders),
+        ]);
+    }
+    format!("hot store and archive during the run:\n{}", table(&rows))
 }
 
 /// The human table of `--compare`.

@@ -67,8 +67,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use redb::{
-    Database, ReadTransaction, ReadableDatabase, ReadableTable, Table, TableDefinition,
-    WriteTransaction,
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
+    TableDefinition, WriteTransaction,
 };
 use tokio::sync::{oneshot, watch};
 
@@ -387,8 +387,16 @@ impl Store for EmbeddedStore {
 
     async fn usage(&self) -> Option<protocol::messages::cluster::StoreUsage> {
         let bytes = std::fs::metadata(&self.path).ok()?.len();
+        let keys = self
+            .read(|rtx| {
+                let table = rtx.open_table(KV).map_err(internal("opening kv"))?;
+                table.len().map_err(internal("counting keys"))
+            })
+            .await
+            .ok();
         Some(protocol::messages::cluster::StoreUsage {
             bytes,
+            keys,
             ..Default::default()
         })
     }

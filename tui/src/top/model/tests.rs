@@ -77,10 +77,12 @@ pub(crate) fn dashboard(requests: u64, at: u64) -> Dashboard {
             store_usage: Some(protocol::messages::cluster::StoreUsage {
                 bytes: 17_400_000,
                 in_use_bytes: Some(12_900_000),
+                keys: Some(28_104),
                 quota_bytes: Some(2 << 30),
                 compacted_revision: Some(4_100),
                 compacted_at: Some(T0 - 60_000),
             }),
+            archived_orders: Some(4_000),
         },
         nodes: ["n1", "n2", "n3"]
             .iter()
