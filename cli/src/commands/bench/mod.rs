@@ -67,7 +67,7 @@ pub enum BenchCmd {
     /// daemons never see them; it runs dfoodd-bench (built and installed
     /// with dfoodd), found beside dfood or on PATH. --compare runs the
     /// store first, then the daemons, and prints both with their ratio.
-    Place(PlaceArgs),
+    Place(Box<PlaceArgs>),
     /// Browse the menu (menu.get, no login) as fast as the load allows.
     Read(ReadArgs),
     /// N subscribers follow restaurant:<id> while orders are placed;
@@ -225,7 +225,7 @@ fn load_of(l: &LoadArgs) -> Load {
 
 pub async fn bench(g: &Global, cmd: BenchCmd) -> Result<(), CliError> {
     match cmd {
-        BenchCmd::Place(a) => place(g, a).await,
+        BenchCmd::Place(a) => place(g, *a).await,
         BenchCmd::Read(a) => read(g, a).await,
         BenchCmd::Track(a) => track(g, a).await,
     }

@@ -24,7 +24,7 @@ fn parse(args: &[&str]) -> PlaceArgs {
     match cli.command {
         crate::args::Command::Bench {
             cmd: BenchCmd::Place(a),
-        } => a,
+        } => *a,
         other => panic!("not bench place: {other:?}"),
     }
 }
