@@ -212,11 +212,15 @@ pub async fn register(store: &dyn Store, cs: &ClusterState) -> Result<LeaseId, S
     Ok(lease)
 }
 
-fn leader_event(node: &str, token: i64, now_ms: u64) -> ApiResult<TxnOp> {
+/// The `leader.changed` event written in the transaction that changes (or
+/// gives up) leadership. Its key's mod revision is that transaction's, so
+/// the new leader's fencing token (see `top::leader_changes`); `reason`:
+/// `elected`, `switchover`, `failover` or `resigned`.
+fn leader_event(node: &str, reason: &str, now_ms: u64) -> ApiResult<TxnOp> {
     let ev = protocol::messages::Event {
         kind: "leader.changed".into(),
         subject: node.to_string(),
-        data: serde_json::json!({"fencing_token": token}),
+        data: serde_json::json!({"reason": reason}),
     };
     Ok(TxnOp::put(
         format!("{CLUSTER_EVENTS}{}", unique_suffix(now_ms)),
@@ -295,9 +299,11 @@ pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiv
     // Resign: delete the leader key if it is still ours.
     let fence = cs.fence();
     if !fence.is_empty() {
-        let _ = store
-            .txn(Txn::new().when(fence).and_then([TxnOp::delete(LEADER_KEY)]))
-            .await;
+        let ops = match leader_event(&cs.node(), "resigned", deps.clock.now_ms()) {
+            Ok(ev) => vec![TxnOp::delete(LEADER_KEY), ev],
+            Err(_) => vec![TxnOp::delete(LEADER_KEY)],
+        };
+        let _ = store.txn(Txn::new().when(fence).and_then(ops)).await;
         cs.token.store(0, Ordering::SeqCst);
     }
     if let Err(e) = store.lease_revoke(cs.lease()).await {
@@ -397,7 +403,7 @@ async fn step(deps: &Deps, cs: &ClusterState) -> ApiResult<()> {
         }
         Decision::HandOver { token, to, plan } => {
             cs.set_token(&me, token);
-            ops::hand_over(store, now, cs, &to, Some(token), plan).await?;
+            ops::hand_over(store, now, cs, &to, Some(token), plan, "switchover").await?;
             return Ok(());
         }
         Decision::Campaign => {
@@ -408,7 +414,7 @@ async fn step(deps: &Deps, cs: &ClusterState) -> ApiResult<()> {
             let r = store
                 .txn(Txn::new().when([Compare::absent(LEADER_KEY)]).and_then([
                     TxnOp::put_with_lease(LEADER_KEY, to_doc(&rec)?, cs.lease()),
-                    leader_event(&me, 0, now)?,
+                    leader_event(&me, "elected", now)?,
                 ]))
                 .await;
             match r {

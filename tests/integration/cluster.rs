@@ -133,6 +133,41 @@ fn status_switchover_and_refusals() {
         new_token > token,
         "the fencing token changes with the leader"
     );
+    // The dashboard's last leader change names the switchover and the
+    // fencing token it gave.
+    let dash: Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let c = nodes[0].client().await;
+        let t: Value = c
+            .call(
+                "auth.token",
+                None,
+                &serde_json::json!({"grant_type": "password", "username": "ops", "password": "operator password"}),
+            )
+            .await
+            .unwrap();
+        c.call(
+            "cluster.top",
+            t["access_token"].as_str(),
+            &serde_json::json!({}),
+        )
+        .await
+        .unwrap()
+    });
+    let last = dash["leader_changes"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            &last["node"],
+            &last["reason"],
+            last["fencing_token"].as_u64()
+        ),
+        (&json_str(target), &json_str("switchover"), Some(new_token)),
+        "{dash}"
+    );
     let after = op.ok(&["cluster", "switchover"]);
     assert_ne!(after["leader"]["node"], target);
 
@@ -514,4 +549,8 @@ fn losing_etcd_quorum_fails_writes_fast_and_recovers() {
     for d in &nodes {
         assert!(d.dfood().run(["status", "-o", "json"]).json()["store_error"].is_null());
     }
+}
+
+fn json_str(s: &str) -> Value {
+    Value::String(s.to_string())
 }

@@ -30,6 +30,7 @@ pub(super) async fn hand_over(
     to: &str,
     expected: Option<i64>,
     plan_rev: i64,
+    reason: &str,
 ) -> ApiResult<i64> {
     let cand = store
         .get(&member_key(to))
@@ -46,7 +47,7 @@ pub(super) async fn hand_over(
     });
     let mut ops = vec![
         TxnOp::put_with_lease(LEADER_KEY, to_doc(&rec)?, cand.lease),
-        leader_event(to, 0, now)?,
+        leader_event(to, reason, now)?,
     ];
     if plan_rev > 0 {
         ops.push(TxnOp::delete(SWITCHOVER_KEY));
@@ -175,6 +176,7 @@ pub async fn failover(ctx: &Ctx<'_>, cs: &ClusterState, req: Failover) -> ApiRes
         &req.to,
         leader.map(|(_, rev)| rev),
         0,
+        "failover",
     )
     .await?;
     status(store).await

@@ -84,10 +84,17 @@ async fn leader_changes(ctx: &Ctx<'_>) -> ApiResult<Vec<LeaderChange>> {
             .get(..13)
             .and_then(|t| t.parse().ok())
             .unwrap_or(0);
+        // Written in the transaction that made the leader: its revision
+        // is the fencing token (older events carried it in their data).
+        let token = match ev.data["fencing_token"].as_u64() {
+            Some(t) if t > 0 => t,
+            _ => u64::try_from(kv.mod_revision).unwrap_or(0),
+        };
         out.push(LeaderChange {
             node: ev.subject,
-            fencing_token: ev.data["fencing_token"].as_u64().unwrap_or(0),
+            fencing_token: token,
             at,
+            reason: ev.data["reason"].as_str().map(str::to_string),
         });
     }
     out.sort_by_key(|c| c.fencing_token);

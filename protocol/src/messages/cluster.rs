@@ -215,8 +215,14 @@ pub struct OrderCounts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaderChange {
     pub node: String,
+    /// The fencing token this change gave `node` (for `resigned`: the
+    /// revision it gave up at).
     pub fencing_token: u64,
     /// Unix milliseconds (0 when the event predates this field).
     #[serde(default)]
     pub at: u64,
+    /// `elected`, `switchover`, `failover` or `resigned` (absent: older
+    /// events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }

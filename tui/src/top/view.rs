@@ -441,14 +441,15 @@ impl TopView<'_> {
                     .iter()
                     .map(|c| {
                         Line::from(format!(
-                            "{}  {:<10} token {}",
+                            "{}  {:<10} token {:<6} {}",
                             if c.at == 0 {
                                 "--:--:--".into()
                             } else {
                                 clock(c.at)
                             },
                             c.node,
-                            c.fencing_token
+                            c.fencing_token,
+                            c.reason.as_deref().unwrap_or("")
                         ))
                     })
                     .collect()

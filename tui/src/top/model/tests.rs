@@ -99,11 +99,13 @@ pub(crate) fn dashboard(requests: u64, at: u64) -> Dashboard {
                 node: "n2".into(),
                 fencing_token: 12,
                 at: T0 - 3_600_000,
+                reason: Some("elected".into()),
             },
             LeaderChange {
                 node: "n1".into(),
                 fencing_token: 57,
                 at: T0 - 600_000,
+                reason: Some("switchover".into()),
             },
         ],
     }
