@@ -232,9 +232,11 @@ fn leader_event(node: &str, reason: &str, now_ms: u64) -> ApiResult<TxnOp> {
 /// true, resigning leadership first so another node takes over at once.
 pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiver<bool>) {
     let store = deps.store.as_ref();
-    // Store calls ride through elections for seconds (`store::etcd::STALL`),
-    // so a round of this loop can take that long: a watchdog of its own
-    // makes a leader cut off from the store stop acting as one in time.
+    // A round of this loop can take seconds (the leader's duties under
+    // load; store calls riding through an election, `store::etcd::STALL`):
+    // the lease is renewed by a task of its own, so duties never starve
+    // it, and a watchdog makes a leader cut off from the store stop acting
+    // as one in time.
     let watchdog = {
         let (cs, mut stop) = (cs.clone(), stop.clone());
         tokio::spawn(async move {
@@ -244,6 +246,25 @@ pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiv
                     _ = tick.tick() => cs.step_down_if_stale(),
                     _ = stop.wait_for(|s| *s) => return,
                 }
+            }
+        })
+    };
+    let renewer = {
+        let (deps, cs, mut stop) = (deps.clone(), cs.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(TICK * 2);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                // (The guard `wait_for` gives must not live across the
+                // renewal's await: it is not `Send`.)
+                let stopped = async {
+                    let _ = stop.wait_for(|s| *s).await;
+                };
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stopped => return,
+                }
+                renew(&deps, &cs).await;
             }
         })
     };
@@ -259,9 +280,6 @@ pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiv
             _ = stop.wait_for(|s| *s) => break,
         }
         n += 1;
-        if n.is_multiple_of(2) {
-            renew(&deps, &cs).await;
-        }
         if n.is_multiple_of(window_ticks) {
             cs.stats.roll_window();
         }
@@ -296,6 +314,9 @@ pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiv
         }
     }
     watchdog.abort();
+    // The renewer stops by itself (it watches `stop` too); wait for it, so
+    // the lease is not renewed after it is revoked below.
+    let _ = renewer.await;
     // Resign: delete the leader key if it is still ours.
     let fence = cs.fence();
     if !fence.is_empty() {

@@ -6,7 +6,13 @@
 //! every write it makes here carries the leader's fencing compare, so a
 //! deposed leader waking up late writes nothing. Doing a duty twice is
 //! harmless anyway: each is a compare-and-swap transition, and gateway
-//! calls carry idempotency keys.
+//! calls carry idempotency keys. Orders are handled [`CONCURRENCY`] at a
+//! time: under a steady load of expiring orders, one after the other
+//! could not keep up (each is a transition and a gateway call).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures::StreamExt;
 
 use super::state::Action;
 use crate::ctx::Ctx;
@@ -15,52 +21,80 @@ use crate::store::{Compare, Txn, TxnOp};
 
 /// A payment step younger than this is left to the request that started it.
 pub const GRACE_MS: u64 = 2_000;
+/// Orders worked on at once.
+pub const CONCURRENCY: usize = 16;
+
+fn order_of(key: &str) -> String {
+    key.rsplit('/').next().unwrap_or_default().to_string()
+}
 
 /// One round of duties; returns how many orders it touched.
 pub async fn once(ctx: &Ctx<'_>, fence: &[Compare]) -> Result<usize, ApiError> {
     let store = ctx.store;
     let now = ctx.now_ms();
-    let mut touched = 0;
-    for kv in store.range("/dfood/work/payments/").await?.kvs {
-        let since: u64 = String::from_utf8_lossy(&kv.value).parse().unwrap_or(0);
-        if now.saturating_sub(since) < GRACE_MS {
-            continue;
-        }
-        let order = kv.key.rsplit('/').next().unwrap_or_default().to_string();
-        match super::pay::drive(ctx, &order, fence).await {
-            Ok(_) => touched += 1,
-            Err(e) => tracing::warn!(%order, error = %e, "cannot finish payment step"),
-        }
-    }
+    let touched = AtomicUsize::new(0);
+    let payments = store.range("/dfood/work/payments/").await?.kvs;
+    futures::stream::iter(payments)
+        .for_each_concurrent(CONCURRENCY, |kv| {
+            let touched = &touched;
+            async move {
+                let since: u64 = String::from_utf8_lossy(&kv.value).parse().unwrap_or(0);
+                if now.saturating_sub(since) < GRACE_MS {
+                    return;
+                }
+                let order = order_of(&kv.key);
+                match super::pay::drive(ctx, &order, fence).await {
+                    Ok(_) => {
+                        touched.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => tracing::warn!(%order, error = %e, "cannot finish payment step"),
+                }
+            }
+        })
+        .await;
     for kv in store.range("/dfood/work/orphans/").await?.kvs {
         let since: u64 = String::from_utf8_lossy(&kv.value).parse().unwrap_or(0);
-        let order = kv.key.rsplit('/').next().unwrap_or_default().to_string();
+        let order = order_of(&kv.key);
         if super::pay::void_orphan(ctx, &order, since).await {
             let txn = Txn::new()
                 .when(fence.iter().cloned())
                 .when([Compare::mod_revision(&kv.key, kv.mod_revision)])
                 .and_then([TxnOp::delete(&kv.key)]);
             let _ = store.txn(txn).await;
-            touched += 1;
+            touched.fetch_add(1, Ordering::Relaxed);
         }
     }
-    for kv in store.range("/dfood/work/expiry/").await?.kvs {
-        let deadline: u64 = String::from_utf8_lossy(&kv.value).parse().unwrap_or(0);
-        if now < deadline {
-            continue;
-        }
-        let order = kv.key.rsplit('/').next().unwrap_or_default().to_string();
-        let reason = Some("not accepted in time".to_string());
-        match super::transition(ctx, &order, Action::Expire, reason, |_| Ok(()), fence).await {
-            Ok(_) => touched += 1,
-            Err(e) if e.code == protocol::wire::ErrorCode::Conflict => {
-                // Accepted or cancelled meanwhile: the marker is stale.
-                let _ = store
-                    .txn(Txn::new().and_then([TxnOp::delete(&kv.key)]))
-                    .await;
+    let expiring = store.range("/dfood/work/expiry/").await?.kvs;
+    futures::stream::iter(expiring)
+        .for_each_concurrent(CONCURRENCY, |kv| {
+            let touched = &touched;
+            async move {
+                let deadline: u64 = String::from_utf8_lossy(&kv.value).parse().unwrap_or(0);
+                if now < deadline {
+                    return;
+                }
+                let order = order_of(&kv.key);
+                let reason = Some("not accepted in time".to_string());
+                match super::transition(ctx, &order, Action::Expire, reason, |_| Ok(()), fence)
+                    .await
+                {
+                    Ok(_) => {
+                        touched.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) if e.code == protocol::wire::ErrorCode::Conflict => {
+                        // Accepted or cancelled meanwhile: the marker is
+                        // stale. (Or we are no longer the leader: then the
+                        // fence keeps the marker for the one who is.)
+                        let txn = Txn::new()
+                            .when(fence.iter().cloned())
+                            .when([Compare::mod_revision(&kv.key, kv.mod_revision)])
+                            .and_then([TxnOp::delete(&kv.key)]);
+                        let _ = store.txn(txn).await;
+                    }
+                    Err(e) => tracing::warn!(%order, error = %e, "cannot expire order"),
+                }
             }
-            Err(e) => tracing::warn!(%order, error = %e, "cannot expire order"),
-        }
-    }
-    Ok(touched)
+        })
+        .await;
+    Ok(touched.into_inner())
 }
