@@ -248,17 +248,16 @@ impl FsyncStats {
     }
 }
 
-/// The hot store and the archive at one moment of a run.
+/// The hot store and the archive at one moment of a run (from
+/// `cluster.status`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StoreSample {
     /// Seconds since the start of the run.
     pub secs: f64,
-    /// Bytes on disk (etcd: the member asked; embedded: the file).
-    pub bytes: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub in_use_bytes: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keys: Option<u64>,
+    /// Size, bytes in use, live keys (etcd: the member asked; embedded:
+    /// the file).
+    #[serde(flatten)]
+    pub usage: crate::messages::cluster::StoreUsage,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archived_orders: Option<u64>,
 }

@@ -204,9 +204,7 @@ impl StoreSampler {
                 {
                     out.push(protocol::bench::StoreSample {
                         secs: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
-                        bytes: u.bytes,
-                        in_use_bytes: u.in_use_bytes,
-                        keys: u.keys,
+                        usage: u,
                         archived_orders: st.archived_orders,
                     });
                 }

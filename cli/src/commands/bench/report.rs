@@ -212,9 +212,9 @@ pub(super) fn store_lines(samples: &[protocol::bench::StoreSample]) -> String {
     for s in samples {
         rows.push(vec![
             format!("{:.0}", s.secs),
-            s.bytes.to_string(),
-            opt(s.in_use_bytes),
-            opt(s.keys),
+            s.usage.bytes.to_string(),
+            opt(s.usage.in_use_bytes),
+            opt(s.usage.keys),
             opt(s.archived_orders),
         ]);
     }
