@@ -153,11 +153,34 @@ impl Archive {
 
     /// Writes (or rewrites) an order and its lines. Idempotent.
     pub async fn upsert(&self, o: &Order, t: Timeline, now_ms: u64) -> Result<(), ArchiveError> {
+        self.upsert_many(&[(o.clone(), t)], now_ms).await
+    }
+
+    /// [`Archive::upsert`] of several orders in one SQL transaction (one
+    /// commit, one sync to disk, for all).
+    pub async fn upsert_many(
+        &self,
+        orders: &[(Order, Timeline)],
+        now_ms: u64,
+    ) -> Result<(), ArchiveError> {
+        let mut tx = self.pool.begin().await?;
+        for (o, t) in orders {
+            Archive::write(&mut tx, o, *t, now_ms).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn write(
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        o: &Order,
+        t: Timeline,
+        now_ms: u64,
+    ) -> Result<(), ArchiveError> {
         let doc = serde_json::to_string(o).map_err(|e| ArchiveError::Damaged {
             id: o.id.clone(),
             reason: e.to_string(),
         })?;
-        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO archived_orders (id, restaurant, ticket, customer_id, state, total, \
              currency, payment_state, captured, refunded, created_at, accepted_at, ready_at, \
@@ -190,11 +213,11 @@ impl Archive {
         .bind(ms(t.finished_at))
         .bind(ms(now_ms))
         .bind(doc)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         sqlx::query("DELETE FROM archived_lines WHERE order_id = $1")
             .bind(o.id.clone())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         for (i, l) in o.lines.iter().enumerate() {
             sqlx::query(
@@ -208,10 +231,9 @@ impl Archive {
             .bind(i64::from(l.qty))
             .bind(l.unit_price)
             .bind(l.station.clone())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 

@@ -24,6 +24,8 @@
 
 use std::collections::HashSet;
 
+use futures::StreamExt;
+
 use protocol::messages::orders::{Order, OrderState, PaymentState};
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +43,11 @@ pub const MARKS_KEY: &str = "/dfood/retention/marks";
 pub const COMPACTED_KEY: &str = "/dfood/retention/compacted";
 /// Keys deleted per transaction (etcd allows 128 operations).
 const BATCH: usize = 64;
+/// Orders archived per archive transaction.
+const ARCHIVE_BATCH: usize = 64;
+/// Orders archived per sweep at most (the next sweep goes on), so a
+/// backlog never makes one sweep last minutes.
+const MAX_ARCHIVED_PER_SWEEP: usize = 2_000;
 /// The most marks kept.
 const MAX_MARKS: usize = 2_000;
 
@@ -163,6 +170,88 @@ async fn delete_all(ctx: &Ctx<'_>, keys: &[&KeyValue], fence: &[Compare]) -> Api
     Ok(n)
 }
 
+/// Archives `batch` (one archive transaction), then deletes each order from
+/// the hot store with its events and index entry, guarded by the revision
+/// read: an order that changed meanwhile (a recall) stays, and the next
+/// sweep looks again. Returns the ids that left the hot store.
+async fn archive_batch(
+    ctx: &Ctx<'_>,
+    archive: &crate::archive::Archive,
+    batch: &[(Order, &KeyValue)],
+    fence: &[Compare],
+    now: u64,
+) -> ApiResult<HashSet<String>> {
+    let store = ctx.store;
+    let events = futures::future::try_join_all(batch.iter().map(|(o, _)| async move {
+        let prefix = format!("{}{}/", events_prefix(&o.restaurant), o.id);
+        Ok::<_, ApiError>(store.range(&prefix).await?.kvs)
+    }))
+    .await?;
+    let rows: Vec<(Order, Timeline)> = batch
+        .iter()
+        .zip(&events)
+        .map(|((o, _), ev)| (o.clone(), timeline(o, ev)))
+        .collect();
+    archive.upsert_many(&rows, now).await?;
+    let gone = std::sync::Mutex::new(HashSet::new());
+    // Orders one at a time would wait for the store's commit each; several
+    // at once share them (the embedded store's group commit, etcd's
+    // pipelining).
+    type Step<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<()>> + Send + 'a>>;
+    let each: Vec<Step<'_>> = batch.iter().zip(&events).map(|((o, kv), events)| {
+        let gone = &gone;
+        Box::pin(async move {
+            // Events beyond one transaction's room first (they no longer
+            // change), then the order with its index entry and the rest of
+            // its events, in one guarded transaction.
+            let room = BATCH.saturating_sub(3);
+            let (rest, older) = if events.len() > room {
+                let (older, rest) = events.split_at(events.len() - room);
+                (rest, older)
+            } else {
+                (&events[..], &[][..])
+            };
+            delete_all(ctx, &older.iter().collect::<Vec<_>>(), fence).await?;
+            let index = customer_index_key(&o.customer_id, &o.id);
+            let mut ops = vec![TxnOp::delete(&kv.key), TxnOp::delete(&index)];
+            let mut compares = vec![Compare::mod_revision(&kv.key, kv.mod_revision)];
+            for e in rest {
+                ops.push(TxnOp::delete(&e.key));
+                compares.push(Compare::mod_revision(&e.key, e.mod_revision));
+            }
+            let txn = Txn::new()
+                .when(fence.iter().cloned())
+                .when(compares)
+                .and_then(ops);
+            if store.txn(txn).await?.succeeded {
+                gone.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(o.id.clone());
+                // The payment's records go too, where this node's store
+                // holds them (the sandbox): nothing asks for them any more.
+                if let Err(e) = ctx
+                    .gateway
+                    .forget(&o.id, o.payment.gateway_ref.as_deref())
+                    .await
+                {
+                    tracing::warn!(order = %o.id, error = %e, "cannot drop the gateway's records of an archived order");
+                }
+            }
+            Ok::<_, ApiError>(())
+        }) as Step<'_>
+    }).collect();
+    futures::stream::iter(each)
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<ApiResult<Vec<()>>>()?;
+    let gone = gone
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Ok(gone)
+}
+
 /// One round of retention (see the module doc). Only the leader runs it,
 /// with its `fence`.
 pub async fn sweep(ctx: &Ctx<'_>, s: &RetentionSettings, fence: &[Compare]) -> ApiResult<Swept> {
@@ -198,54 +287,36 @@ pub async fn sweep(ctx: &Ctx<'_>, s: &RetentionSettings, fence: &[Compare]) -> A
         }
     }
 
-    // 1. Finished orders, to the archive and out of the hot store.
+    // 1. Finished orders, to the archive and out of the hot store, a
+    //    batch at a time (one archive transaction per batch).
     let orders = store.range(ORDERS_PREFIX).await?.kvs;
     let mut hot: HashSet<String> = HashSet::with_capacity(orders.len());
+    let mut due: Vec<(Order, &KeyValue)> = Vec::new();
     for kv in &orders {
         let o: Order = from_doc(&kv.key, &kv.value)?;
-        let due = o.state.is_terminal()
+        let finished = ctx.archive.is_some()
+            && due.len() < MAX_ARCHIVED_PER_SWEEP
+            && o.state.is_terminal()
             && !money_moving(&o)
             && o.updated_at.saturating_add(secs_ms(s.finished_after_secs)) <= now
             // A hold that may still turn up is the worker's to void first.
             && store.get(&super::pay::orphan_key(&o.id)).await?.is_none();
-        let Some(archive) = ctx.archive.filter(|_| due) else {
-            hot.insert(o.id);
-            continue;
-        };
-        let prefix = format!("{}{}/", events_prefix(&o.restaurant), o.id);
-        let events = store.range(&prefix).await?.kvs;
-        archive.upsert(&o, timeline(&o, &events), now).await?;
-        // Events first (they no longer change), then the order with its
-        // index entry, guarded by the revision read: if the order changed
-        // meanwhile (a recall), it stays and the next sweep looks again.
-        let (last, older) = events
-            .split_last()
-            .map_or((None, &[][..]), |(l, o)| (Some(l), o));
-        delete_all(ctx, &older.iter().collect::<Vec<_>>(), fence).await?;
-        let index = customer_index_key(&o.customer_id, &o.id);
-        let mut ops = vec![TxnOp::delete(&kv.key), TxnOp::delete(&index)];
-        let mut compares = vec![Compare::mod_revision(&kv.key, kv.mod_revision)];
-        if let Some(e) = last {
-            ops.push(TxnOp::delete(&e.key));
-            compares.push(Compare::mod_revision(&e.key, e.mod_revision));
-        }
-        let txn = Txn::new()
-            .when(fence.iter().cloned())
-            .when(compares)
-            .and_then(ops);
-        if store.txn(txn).await?.succeeded {
-            out.archived += 1;
-            // The payment's records go too, where this node's store holds
-            // them (the sandbox): nothing asks for them any more.
-            if let Err(e) = ctx
-                .gateway
-                .forget(&o.id, o.payment.gateway_ref.as_deref())
-                .await
-            {
-                tracing::warn!(order = %o.id, error = %e, "cannot drop the gateway's records of an archived order");
-            }
+        if finished {
+            due.push((o, kv));
         } else {
             hot.insert(o.id);
+        }
+    }
+    if let Some(archive) = ctx.archive {
+        for batch in due.chunks(ARCHIVE_BATCH) {
+            let gone = archive_batch(ctx, archive, batch, fence, now).await?;
+            out.archived += gone.len();
+            hot.extend(
+                batch
+                    .iter()
+                    .filter(|(o, _)| !gone.contains(&o.id))
+                    .map(|(o, _)| o.id.clone()),
+            );
         }
     }
 
