@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::auth::identity::{AuthState, Identity};
 use crate::auth::keys::Claims;
 use crate::clock::Clock;
+use crate::config::Limits;
 use crate::payments::Gateway;
 use crate::queues::Queues;
 use crate::rpc::{ApiResult, Principal};
@@ -29,6 +30,8 @@ pub struct Deps {
     /// Placements at one restaurant take turns on this node (see
     /// `orders::place`).
     pub placing: Queues,
+    /// Quotas and default price bounds (`[limits]`).
+    pub limits: Limits,
 }
 
 impl Deps {
@@ -41,6 +44,7 @@ impl Deps {
             gateway: self.gateway.as_ref(),
             clock: self.clock.as_ref(),
             placing: &self.placing,
+            limits: &self.limits,
             token,
             request_id,
         }
@@ -56,6 +60,7 @@ pub struct Ctx<'a> {
     pub gateway: &'a dyn Gateway,
     pub clock: &'a dyn Clock,
     pub placing: &'a Queues,
+    pub limits: &'a Limits,
     /// The caller's access token, if any.
     pub token: Option<&'a str>,
     pub request_id: Option<&'a str>,

@@ -183,6 +183,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<N
         gateway: payments::from_config(&config.payments, store.clone())?,
         clock,
         placing: queues::Queues::default(),
+        limits: config.limits.clone(),
     });
     let state = Arc::new(node::NodeState {
         deps: deps.clone(),
@@ -206,6 +207,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<N
         store.kind(),
         node_tls.ca_path.as_deref(),
     );
+    server::announce_payments(&config.node, &config);
     Ok(Node {
         config,
         endpoint,
