@@ -223,7 +223,7 @@ pub fn answer_bytes(frame: &ServerFrame, id: Option<String>) -> Vec<u8> {
         Ok(p) => fallback(
             ErrorCode::TooLarge,
             format!(
-                "the answer is {} bytes, more than a frame may carry ({MAX_FRAME_LEN}): ask for less (e.g. order.list with states)",
+                "the answer is {} bytes, more than a frame may carry ({MAX_FRAME_LEN}): ask for less (e.g. a smaller order.list limit)",
                 p.len()
             ),
         ),

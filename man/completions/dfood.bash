@@ -361,6 +361,9 @@ _dfood() {
             dfood__subcmd__help__subcmd__restaurant,open)
                 cmd="dfood__subcmd__help__subcmd__restaurant__subcmd__open"
                 ;;
+            dfood__subcmd__help__subcmd__restaurant,set)
+                cmd="dfood__subcmd__help__subcmd__restaurant__subcmd__set"
+                ;;
             dfood__subcmd__help__subcmd__restaurant,show)
                 cmd="dfood__subcmd__help__subcmd__restaurant__subcmd__show"
                 ;;
@@ -505,6 +508,9 @@ _dfood() {
             dfood__subcmd__restaurant,open)
                 cmd="dfood__subcmd__restaurant__subcmd__open"
                 ;;
+            dfood__subcmd__restaurant,set)
+                cmd="dfood__subcmd__restaurant__subcmd__set"
+                ;;
             dfood__subcmd__restaurant,show)
                 cmd="dfood__subcmd__restaurant__subcmd__show"
                 ;;
@@ -522,6 +528,9 @@ _dfood() {
                 ;;
             dfood__subcmd__restaurant__subcmd__help,open)
                 cmd="dfood__subcmd__restaurant__subcmd__help__subcmd__open"
+                ;;
+            dfood__subcmd__restaurant__subcmd__help,set)
+                cmd="dfood__subcmd__restaurant__subcmd__help__subcmd__set"
                 ;;
             dfood__subcmd__restaurant__subcmd__help,show)
                 cmd="dfood__subcmd__restaurant__subcmd__help__subcmd__show"
@@ -2937,7 +2946,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__help__subcmd__restaurant)
-            opts="create list show open close"
+            opts="create list show open close set"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2993,6 +3002,20 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__help__subcmd__restaurant__subcmd__open)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__help__subcmd__restaurant__subcmd__set)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -4509,7 +4532,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__restaurant)
-            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help create list show open close help"
+            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help create list show open close set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4659,7 +4682,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__restaurant__subcmd__help)
-            opts="create list show open close help"
+            opts="create list show open close set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4742,6 +4765,20 @@ _dfood() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dfood__subcmd__restaurant__subcmd__help__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dfood__subcmd__restaurant__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -4809,6 +4846,64 @@ _dfood() {
                 return 0
             fi
             case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__restaurant__subcmd__set)
+            opts="-o -h --name --max-line-total --max-order-total --endpoint --ca --server-name --output --config --timeout --token --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-line-total)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-order-total)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --endpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
