@@ -1,6 +1,7 @@
 //! One integration-test binary (see `tests/src/lib.rs` for the harness).
 //! Every test here runs real processes: etcd, dfoodd, dfood.
 
+mod abuse;
 mod auth;
 mod authz;
 mod bench;
