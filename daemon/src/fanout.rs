@@ -266,6 +266,9 @@ pub enum Source {
     Hub {
         backlog: VecDeque<Arc<Batch>>,
         rx: broadcast::Receiver<Sent>,
+        /// Keeps the ring (which owns the batches `rx` points to) alive
+        /// while this subscriber reads, even after its hub ended.
+        _hub: Arc<Hub>,
     },
     /// A watch of its own (it started before what the hub can replay).
     Private {
@@ -279,7 +282,7 @@ impl Source {
     /// The next batch at or after `from`; `None` when the source ended.
     pub async fn next(&mut self, from: Revision) -> Option<Item> {
         match self {
-            Source::Hub { backlog, rx } => {
+            Source::Hub { backlog, rx, .. } => {
                 if let Some(b) = backlog.pop_front() {
                     return Some(Ok(b));
                 }
@@ -378,6 +381,7 @@ impl Fanout {
                 Some(Some(Source::Hub {
                     backlog,
                     rx: hub.tx.subscribe(),
+                    _hub: hub.clone(),
                 }))
             } else {
                 // Older than the hub can replay: a watch of its own.
@@ -410,10 +414,14 @@ impl Fanout {
             tx,
         });
         hubs.insert(prefix.to_string(), hub.clone());
-        tokio::spawn(self.clone().run(prefix.to_string(), hub, follow, convert));
+        tokio::spawn(
+            self.clone()
+                .run(prefix.to_string(), hub.clone(), follow, convert),
+        );
         Ok(Source::Hub {
             backlog: VecDeque::new(),
             rx,
+            _hub: hub,
         })
     }
 

@@ -691,6 +691,19 @@ async fn dfood_prints_escape_sequences_as_harmless_text() {
             "{}",
             status.stdout
         );
+        // A card number given to `dfood` never leaves the machine.
+        let out = cleo.cli.run([
+            "order",
+            "place",
+            R,
+            "--item",
+            "soup",
+            "--pay",
+            "4111 1111 1111 1111",
+        ]);
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(out.stderr.contains("never a card number"), "{out:?}");
+        assert!(!out.stderr.contains("1111"), "{out:?}");
         // JSON stays the same document, harmless on a terminal too.
         let json = mia.cli.run(["restaurant", "list", "-o", "json"]);
         assert!(
@@ -769,4 +782,94 @@ fn the_payment_gateway_is_announced_and_production_needs_a_real_choice() {
         "{}",
         out.stdout
     );
+}
+
+/// Orders too many or too large for one answer (they once made
+/// `order.list` fail with "answer is 2032113 bytes") come in pages, each
+/// within a frame, every order once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_list_comes_in_pages_that_fit_in_a_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = tokio::task::block_in_place(|| Daemon::start("pages", dir.path(), &[]));
+    let c = d.client().await;
+    let mia = account(&c, "mia").await;
+    let cleo = account(&c, "cleo").await;
+    ok(
+        &c,
+        &mia,
+        "restaurant.create",
+        json!({"id": R, "name": "Trattoria"}),
+    )
+    .await;
+    let long = |head: String| format!("{head:é<100}");
+    let items: Vec<Value> = (0..50)
+        .map(|i| {
+            json!({"sku": format!("item-{i:02}"), "name": long(format!("Dish {i} ")), "price": 1,
+                "allergens": "a".repeat(200),
+                "modifiers": (0..20).map(|m| json!({"code": format!("m{m:02}"), "name": long(format!("Modifier {m} ")), "price": 0})).collect::<Vec<_>>()})
+        })
+        .collect();
+    ok(
+        &c,
+        &mia,
+        "menu.import",
+        json!({"restaurant": R, "items": items}),
+    )
+    .await;
+    ok(&c, &mia, "restaurant.open", json!({"restaurant": R})).await;
+    let mods: Vec<String> = (0..20).map(|m| format!("m{m:02}")).collect();
+    let lines: Vec<Value> = (0..50)
+        .map(|i| json!({"sku": format!("item-{i:02}"), "qty": 99, "modifiers": mods}))
+        .collect();
+    let mut placed = Vec::new();
+    for k in 0..6 {
+        let o = ok(
+            &c,
+            &cleo,
+            "order.place",
+            place(json!(lines), "pm_card_visa", &format!("cleo-large-{k:04}")),
+        )
+        .await;
+        placed.push(o["id"].as_str().unwrap().to_string());
+    }
+    let one = serde_json::to_vec(&ok(&c, &cleo, "order.get", json!({"order": placed[0]})).await)
+        .unwrap()
+        .len();
+    assert!(
+        6 * one > MAX_FRAME_LEN,
+        "all six together would not fit ({one} bytes each)"
+    );
+    for (who, body) in [(&mia, json!({"restaurant": R})), (&cleo, json!({}))] {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let mut b = body.clone();
+            if let Some(cur) = &cursor {
+                b["cursor"] = json!(cur);
+            }
+            let page = ok(&c, who, "order.list", b).await;
+            pages += 1;
+            let orders = page["orders"].as_array().unwrap();
+            assert!(!orders.is_empty());
+            seen.extend(orders.iter().map(|o| o["id"].as_str().unwrap().to_string()));
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_string()),
+                None => break,
+            }
+        }
+        assert!(pages > 1, "{pages} page(s)");
+        assert_eq!(seen, placed, "every order once, in order");
+    }
+    // A page size, and a cursor this server never gave out.
+    let two = ok(&c, &mia, "order.list", json!({"restaurant": R, "limit": 2})).await;
+    assert_eq!(two["orders"].as_array().unwrap().len(), 2);
+    assert!(two["next_cursor"].is_string());
+    for body in [
+        json!({"restaurant": R, "limit": 0}),
+        json!({"restaurant": R, "limit": 501}),
+        json!({"restaurant": R, "cursor": "not-a-cursor"}),
+    ] {
+        refused(&c, Some(&mia), "order.list", &body, ErrorCode::BadRequest).await;
+    }
 }

@@ -201,6 +201,15 @@ pub async fn order(g: &Global, cmd: OrderCmd) -> Result<(), CliError> {
             pay,
             idempotency_key,
         } => {
+            // A card number never leaves this machine (the daemon would
+            // refuse it too).
+            if protocol::text::card_number_in(&pay, true) {
+                return Err(CliError::new(
+                    crate::exit::USAGE,
+                    "bad_request",
+                    "--pay takes a payment token like pm_card_visa: send a payment token, never a card number",
+                ));
+            }
             let mut lines = Vec::new();
             for i in &items {
                 lines.push(
@@ -510,7 +519,11 @@ fn notice(format: Output, n: &Notice) {
         }
         .to_string(),
     };
-    eprintln!("{line}");
+    // Node names and errors come from the server: printed harmless.
+    match format {
+        Output::Human => eprintln!("{}", protocol::text::escape(&line, false)),
+        Output::Json => eprintln!("{}", protocol::text::escape_json(&line)),
+    }
 }
 
 #[cfg(test)]
