@@ -1,6 +1,13 @@
 //! Printing results and errors: human text or JSON, to stdout; errors once,
 //! on one line, to stderr. A closed stdout (`dfood ... | head`) is not an
 //! error.
+//!
+//! Whatever the server sent is printed harmless, as `ls` and `git` do:
+//! in human text every control, DEL, C1 or bidirectional-override
+//! character becomes a visible escape (`\x1b`, `\u{202e}`; our own line
+//! breaks stay), in JSON the ones JSON leaves raw become `\uXXXX` (the
+//! same document). A name or note with an escape sequence in it cannot
+//! rewrite the terminal of whoever lists it.
 
 use std::io::Write;
 
@@ -56,8 +63,7 @@ impl From<protocol::client::ClientError> for CliError {
     }
 }
 
-/// Writes `text` to stdout; a broken pipe ends the program quietly.
-pub fn print(text: &str) {
+fn write_line(text: &str) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = writeln!(out, "{text}").and_then(|_| out.flush())
         && e.kind() == std::io::ErrorKind::BrokenPipe
@@ -66,10 +72,21 @@ pub fn print(text: &str) {
     }
 }
 
+/// Writes human `text` to stdout, control characters escaped (its line
+/// breaks kept); a broken pipe ends the program quietly.
+pub fn print(text: &str) {
+    write_line(&protocol::text::escape(text, true));
+}
+
+/// Writes a JSON document's `text` to stdout, harmless on a terminal.
+pub fn print_json(text: &str) {
+    write_line(&protocol::text::escape_json(text));
+}
+
 /// Prints `value` as pretty JSON, or the human rendering.
 pub fn emit<T: Serialize>(format: Output, value: &T, human: impl FnOnce(&T) -> String) {
     match format {
-        Output::Json => print(&serde_json::to_string_pretty(value).expect("serialisable")),
+        Output::Json => print_json(&serde_json::to_string_pretty(value).expect("serialisable")),
         Output::Human => print(&human(value)),
     }
 }
@@ -81,9 +98,10 @@ pub fn report_error(format: Output, e: &CliError) {
             if let Some(order) = &e.order {
                 doc["error"]["order"] = serde_json::json!(order);
             }
-            eprintln!("{doc}");
+            eprintln!("{}", protocol::text::escape_json(&doc.to_string()));
         }
-        Output::Human => eprintln!("dfood: {}", e.message),
+        // One line, whatever the message holds.
+        Output::Human => eprintln!("dfood: {}", protocol::text::escape(&e.message, false)),
     }
 }
 
@@ -212,6 +230,27 @@ mod tests {
             u.message
         );
         assert!(!u.message.contains("Usage:"), "{}", u.message);
+    }
+
+    #[test]
+    fn what_the_server_sends_is_printed_harmless() {
+        let hostile = "Evil\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m\u{202e}";
+        let human = protocol::text::escape(hostile, true);
+        assert!(
+            !human.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{human}"
+        );
+        assert!(human.contains("\\x1b]0;pwned\\x07"), "visible: {human}");
+        let json = serde_json::to_string_pretty(&serde_json::json!({"name": hostile})).unwrap();
+        let safe = protocol::text::escape_json(&json);
+        assert!(
+            !safe
+                .chars()
+                .any(|c| c.is_control() && c != '\n' || c == '\u{202e}'),
+            "{safe}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back["name"], hostile, "the JSON still says the same");
     }
 
     #[test]

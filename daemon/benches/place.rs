@@ -22,6 +22,8 @@ fn restaurant() -> Restaurant {
         open: true,
         acceptance_timeout_secs: 300,
         created_at: 1_700_000_000_000,
+        max_line_total: None,
+        max_order_total: None,
     }
 }
 
@@ -96,7 +98,14 @@ fn price(bencher: Bencher, (n, k): (usize, usize)) {
     let (m, s) = menu(n);
     let l = lines(n, k);
     bencher.bench(|| {
-        price_lines(black_box(&r), black_box(&m), black_box(&s), black_box(&l)).expect("priced")
+        price_lines(
+            black_box(&r),
+            black_box(&m),
+            black_box(&s),
+            black_box(&l),
+            (i64::MAX, i64::MAX),
+        )
+        .expect("priced")
     });
 }
 
@@ -114,6 +123,6 @@ fn parse_menu_and_price(bencher: Bencher, n: usize) {
     bencher.bench(|| {
         let m: MenuDoc = serde_json::from_slice(black_box(&mj)).expect("menu");
         let s: StockDoc = serde_json::from_slice(black_box(&sj)).expect("stock");
-        price_lines(&r, &m, &s, &l).expect("priced")
+        price_lines(&r, &m, &s, &l, (i64::MAX, i64::MAX)).expect("priced")
     });
 }

@@ -145,6 +145,8 @@ async fn seed(store: &dyn Store, restaurants: &[String], now_ms: u64) -> Result<
             open: true,
             acceptance_timeout_secs: 86_400,
             created_at: now_ms,
+            max_line_total: None,
+            max_order_total: None,
         };
         let ops = vec![
             TxnOp::put(restaurant_key(id), to_doc(&r).map_err(msg)?),
@@ -206,6 +208,7 @@ pub async fn place(a: &PlaceArgs) -> Result<Report, String> {
             placing: Default::default(),
             archive: None,
             retention: Default::default(),
+            limits: Default::default(),
         },
         restaurants,
         customers: (1..=a.customers)

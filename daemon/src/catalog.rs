@@ -9,21 +9,32 @@
 //!   so that one transaction covers any number of items (etcd limits the
 //!   operations per transaction);
 //! - `/dfood/staff/R/<user id>` — a [`StaffMember`];
+//! - `/dfood/quotas/<user id>` — what the account used of its quotas
+//!   ([`QuotaDoc`]: restaurants created, menu changes this minute),
+//!   updated in the transaction of the change it counts;
 //! - `/dfood/events/R/_menu/<id>` — `menu.changed` events, written in the
 //!   same transaction as the change.
 //!
 //! Who may do what is decided here ([`require_manager`], [`require_staff`])
 //! and in `orders`: managers edit menus and staff; kitchen staff and
 //! managers flip availability; anyone may browse.
+//!
+//! Everything is checked before anything is written: text (see
+//! `protocol::text`), prices (a unit price can never go below zero,
+//! whatever modifiers are chosen), sizes (a menu always fits in a frame)
+//! and the account's quotas (`[limits]`). A change that changes nothing
+//! writes nothing.
 
 use std::collections::BTreeMap;
 
 use protocol::messages::Event;
 use protocol::messages::catalog::*;
+use protocol::text;
 use protocol::wire::Request;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::unique_suffix;
+use crate::config::Limits;
 use crate::ctx::Ctx;
 use crate::rpc::{self as api, ApiError, ApiResult, Principal, from_doc, to_doc};
 use crate::store::{Compare, Revision, Store, Txn, TxnOp};
@@ -44,6 +55,46 @@ pub fn staff_prefix(r: &str) -> String {
 }
 pub fn events_prefix(r: &str) -> String {
     format!("/dfood/events/{r}/")
+}
+pub fn quota_key(user_id: &str) -> String {
+    format!("/dfood/quotas/{user_id}")
+}
+
+/// What one account used of its quotas.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QuotaDoc {
+    /// Restaurants it created, ever.
+    #[serde(default)]
+    pub restaurants_created: u32,
+    /// When its current one-minute window of menu changes started (ms).
+    #[serde(default)]
+    pub menu_window_start_ms: u64,
+    /// Menu changes made in that window.
+    #[serde(default)]
+    pub menu_changes: u32,
+}
+
+/// How long a window of menu changes lasts.
+const MENU_WINDOW_MS: u64 = 60_000;
+
+impl QuotaDoc {
+    /// Counts one more menu change at `now`, or says why not.
+    fn count_menu_change(&mut self, now: u64, limits: &Limits) -> ApiResult<()> {
+        if now.saturating_sub(self.menu_window_start_ms) >= MENU_WINDOW_MS {
+            self.menu_window_start_ms = now;
+            self.menu_changes = 0;
+        }
+        if self.menu_changes >= limits.menu_changes_per_minute {
+            let wait = (self.menu_window_start_ms + MENU_WINDOW_MS).saturating_sub(now);
+            return Err(ApiError::conflict(format!(
+                "{} menu changes a minute is the most one account may make; try again in {} s",
+                limits.menu_changes_per_minute,
+                wait.div_ceil(1000).max(1)
+            )));
+        }
+        self.menu_changes += 1;
+        Ok(())
+    }
 }
 
 /// The stored menu.
@@ -151,88 +202,124 @@ pub fn validate_restaurant_id(id: &str) -> ApiResult<()> {
     }
 }
 
-const MAX_PRICE: i64 = 100_000_000;
+const MAX_PRICE: i64 = limits::PRICE;
 const MAX_STOCK: i64 = 1_000_000_000;
-pub const MAX_ITEMS: usize = 5_000;
+
+/// Minor units as `9.50` (sign kept), for messages.
+fn amount(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let m = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", m / 100, m % 100)
+}
+
+/// The lowest unit price an item can reach: its price with every
+/// modifier that takes something off (each may be chosen once).
+pub fn lowest_unit_price(item: &MenuItem) -> i64 {
+    item.modifiers
+        .iter()
+        .filter(|m| m.price < 0)
+        .fold(item.price, |p, m| p.saturating_add(m.price))
+}
+
+/// Trims what is trimmed before it is stored (names, station, allergens).
+pub fn normalise(item: &mut MenuItem) {
+    let trim = |s: &mut String| {
+        let t = s.trim();
+        if t.len() != s.len() {
+            *s = t.to_string();
+        }
+    };
+    trim(&mut item.name);
+    trim(&mut item.station);
+    trim(&mut item.allergens);
+    for m in &mut item.modifiers {
+        trim(&mut m.name);
+    }
+}
 
 /// Checks one item; the error names the item.
-pub fn validate_item(item: &MenuItem) -> Result<(), String> {
+pub fn validate_item(item: &MenuItem, limits: &Limits) -> Result<(), String> {
     if !valid_slug(&item.sku, 1, 40, &['-', '_']) {
         return Err(format!(
             "sku {:?} must be 1-40 characters of a-z, 0-9, '-' and '_'",
             item.sku
         ));
     }
-    let name = item.name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(format!(
-            "{}: name must be 1-100 printable characters",
-            item.sku
-        ));
-    }
+    let sku = &item.sku;
+    text::check("name", &item.name, text::NAME).map_err(|e| format!("{sku}: {e}"))?;
     if !(0..=MAX_PRICE).contains(&item.price) {
         return Err(format!(
-            "{}: price {} is out of range (0 to {MAX_PRICE} minor units)",
-            item.sku, item.price
+            "{sku}: price {} is out of range (0 to {MAX_PRICE} minor units)",
+            item.price
         ));
     }
-    if item.station.chars().count() > 40 || item.station.chars().any(char::is_control) {
-        return Err(format!(
-            "{}: station must be at most 40 printable characters",
-            item.sku
-        ));
-    }
-    if item.allergens.chars().count() > 200 {
-        return Err(format!(
-            "{}: allergens must be at most 200 characters",
-            item.sku
-        ));
-    }
+    text::check("station", &item.station, text::STATION).map_err(|e| format!("{sku}: {e}"))?;
+    text::check("allergens", &item.allergens, text::ALLERGENS)
+        .map_err(|e| format!("{sku}: {e}"))?;
     if let Some(s) = item.stock
         && !(0..=MAX_STOCK).contains(&s)
     {
         return Err(format!(
-            "{}: stock {s} is out of range (0 to {MAX_STOCK})",
-            item.sku
+            "{sku}: stock {s} is out of range (0 to {MAX_STOCK})"
+        ));
+    }
+    if item.modifiers.len() > limits.modifiers_per_item {
+        return Err(format!(
+            "{sku}: {} modifiers is more than the limit of {} per item",
+            item.modifiers.len(),
+            limits.modifiers_per_item
         ));
     }
     let mut codes = std::collections::HashSet::new();
     for m in &item.modifiers {
         if !valid_slug(&m.code, 1, 40, &['-', '_']) {
             return Err(format!(
-                "{}: modifier code {:?} must be 1-40 characters of a-z, 0-9, '-' and '_'",
-                item.sku, m.code
+                "{sku}: modifier code {:?} must be 1-40 characters of a-z, 0-9, '-' and '_'",
+                m.code
             ));
         }
         if !codes.insert(m.code.as_str()) {
-            return Err(format!("{}: modifier {:?} appears twice", item.sku, m.code));
+            return Err(format!("{sku}: modifier {:?} appears twice", m.code));
         }
+        text::check(&format!("modifier {} name", m.code), &m.name, text::NAME)
+            .map_err(|e| format!("{sku}: {e}"))?;
         if m.price.abs() > MAX_PRICE {
             return Err(format!(
-                "{}: modifier {} price out of range",
-                item.sku, m.code
+                "{sku}: modifier {} price {} is out of range (-{MAX_PRICE} to {MAX_PRICE} minor units)",
+                m.code, m.price
             ));
         }
+    }
+    let lowest = lowest_unit_price(item);
+    if lowest < 0 {
+        return Err(format!(
+            "{sku}: its modifiers could take its price of {} down to {}: a unit price may never go below zero",
+            amount(item.price),
+            amount(lowest)
+        ));
     }
     Ok(())
 }
 
 /// Validates a whole menu: every error, each naming its item (1-based
 /// position in the list).
-pub fn validate_items(items: &[MenuItem]) -> Result<(), Vec<String>> {
+pub fn validate_items(items: &[MenuItem], limits: &Limits) -> Result<(), Vec<String>> {
     let mut errors = Vec::new();
-    if items.len() > MAX_ITEMS {
+    if items.len() > limits.menu_items {
         errors.push(format!(
-            "{} items is more than the limit of {MAX_ITEMS}",
-            items.len()
+            "{} items is more than the limit of {} per menu",
+            items.len(),
+            limits.menu_items
         ));
+        // Do not spend time listing the problems of a flood.
+        return Err(errors);
     }
     let mut seen = std::collections::HashMap::new();
     for (i, item) in items.iter().enumerate() {
-        if let Err(e) = validate_item(item) {
+        if let Err(e) = validate_item(item, limits) {
             errors.push(format!("item {}: {e}", i + 1));
         }
-        if let Some(first) = seen.insert(item.sku.clone(), i + 1) {
+        if let Some(first) = seen.insert(item.sku.as_str(), i + 1) {
             errors.push(format!(
                 "item {}: sku {:?} already used by item {first}",
                 i + 1,
@@ -245,6 +332,63 @@ pub fn validate_items(items: &[MenuItem]) -> Result<(), Vec<String>> {
     } else {
         Err(errors)
     }
+}
+
+/// What a change to a menu must respect: the items it adds or changes
+/// follow the rules, skus stay unique, and the menu does not grow past
+/// the item limit. Items it leaves as they were are not judged again (a
+/// menu stored before a rule was tightened can still be 86'd).
+pub fn validate_change(old: &MenuDoc, new: &MenuDoc, limits: &Limits) -> Result<(), Vec<String>> {
+    if new.items.len() > limits.menu_items && new.items.len() > old.items.len() {
+        return Err(vec![format!(
+            "{} items is more than the limit of {} per menu",
+            new.items.len(),
+            limits.menu_items
+        )]);
+    }
+    let before: std::collections::HashMap<&str, &MenuItem> =
+        old.items.iter().map(|i| (i.sku.as_str(), i)).collect();
+    let mut errors = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    for (i, item) in new.items.iter().enumerate() {
+        if before.get(item.sku.as_str()) != Some(&item)
+            && let Err(e) = validate_item(item, limits)
+        {
+            errors.push(format!("item {}: {e}", i + 1));
+        }
+        if let Some(first) = seen.insert(item.sku.as_str(), i + 1) {
+            errors.push(format!(
+                "item {}: sku {:?} already used by item {first}",
+                i + 1,
+                item.sku
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+fn json_len(v: &impl Serialize) -> ApiResult<usize> {
+    Ok(serde_json::to_vec(v)
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .len())
+}
+
+/// Refuses a menu whose JSON would be larger than
+/// [`limits::MENU_BYTES`] (it and its event must fit in a frame), unless
+/// it is no larger than `before` was.
+pub fn check_menu_size(menu: &Menu, before: &Menu) -> ApiResult<()> {
+    let bytes = json_len(menu)?;
+    if bytes > limits::MENU_BYTES && bytes > json_len(before)? {
+        return Err(ApiError::bad_request(format!(
+            "the menu would be {bytes} bytes, more than the limit of {} bytes: shorten it",
+            limits::MENU_BYTES
+        )));
+    }
+    Ok(())
 }
 
 /// The menu as customers see it: items with their stock merged in.
@@ -287,23 +431,37 @@ fn menu_event(r: &str, menu: &Menu, now_ms: u64) -> ApiResult<TxnOp> {
 
 /// Applies `change` to the menu and stock of `r` with compare-and-swap,
 /// retrying when a concurrent change won; writes a `menu.changed` event in
-/// the same transaction. `change` returns an error to abort.
-pub async fn update_menu<F>(ctx: &Ctx<'_>, r: &str, mut change: F) -> ApiResult<Menu>
+/// the same transaction, and counts the change against `user_id`'s quota
+/// of menu changes per minute. A change that changes nothing writes
+/// nothing (and counts for nothing). `change` returns an error to abort.
+pub async fn update_menu<F>(ctx: &Ctx<'_>, r: &str, user_id: &str, mut change: F) -> ApiResult<Menu>
 where
     F: FnMut(&mut MenuDoc, &mut StockDoc) -> ApiResult<()>,
 {
     let store = ctx.store;
+    let qkey = quota_key(user_id);
     for _ in 0..64 {
-        let (restaurant, menu, stock) = load_menu(store, r).await?;
+        let ((restaurant, menu, stock), quota) =
+            futures::try_join!(load_menu(store, r), read::<QuotaDoc>(store, &qkey))?;
         let (mut m, mut s) = (menu.value.clone(), stock.value.clone());
         change(&mut m, &mut s)?;
-        if let Err(errors) = validate_items(&m.items) {
+        if let Err(errors) = validate_change(&menu.value, &m, ctx.limits) {
             return Err(ApiError::bad_request(errors.join("; ")));
         }
         let merged_menu = merged(&restaurant, &m, &s);
+        if m == menu.value && s == stock.value {
+            return Ok(merged_menu);
+        }
+        check_menu_size(
+            &merged_menu,
+            &merged(&restaurant, &menu.value, &stock.value),
+        )?;
+        let mut q = quota.value.clone();
+        q.count_menu_change(ctx.now_ms(), ctx.limits)?;
         let mut ops = vec![
             TxnOp::put(menu_key(r), to_doc(&m)?),
             menu_event(r, &merged_menu, ctx.now_ms())?,
+            TxnOp::put(&qkey, to_doc(&q)?),
         ];
         if s != stock.value {
             ops.push(TxnOp::put(stock_key(r), to_doc(&s)?));
@@ -314,6 +472,7 @@ where
                     .when([
                         unchanged(&menu_key(r), menu.mod_revision),
                         unchanged(&stock_key(r), stock.mod_revision),
+                        unchanged(&qkey, quota.mod_revision),
                     ])
                     .and_then(ops),
             )
@@ -334,6 +493,23 @@ fn find_item<'a>(m: &'a mut MenuDoc, r: &str, sku: &str) -> ApiResult<&'a mut Me
         .ok_or_else(|| ApiError::not_found(format!("no item {sku:?} on the menu of {r}")))
 }
 
+/// A per-restaurant bound as given: `None` absent, else 1 to the cap.
+fn total_bound(what: &str, v: Option<i64>) -> ApiResult<Option<i64>> {
+    match v {
+        None => Ok(None),
+        Some(n) if (1..=limits::TOTAL_CAP).contains(&n) => Ok(Some(n)),
+        Some(n) => Err(ApiError::bad_request(format!(
+            "{what} {n} is out of range (1 to {} minor units)",
+            limits::TOTAL_CAP
+        ))),
+    }
+}
+
+fn restaurant_name(name: &str) -> ApiResult<String> {
+    text::check("restaurant name", name, text::NAME).map_err(ApiError::bad_request)?;
+    Ok(name.trim().to_string())
+}
+
 async fn create(ctx: &Ctx<'_>, req: CreateRestaurant) -> ApiResult<Restaurant> {
     let p = ctx.principal().await?;
     if p.service {
@@ -342,12 +518,7 @@ async fn create(ctx: &Ctx<'_>, req: CreateRestaurant) -> ApiResult<Restaurant> {
         ));
     }
     validate_restaurant_id(&req.id)?;
-    let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::bad_request(
-            "restaurant name must be 1-100 characters",
-        ));
-    }
+    let name = restaurant_name(&req.name)?;
     if req.currency.len() != 3 || !req.currency.chars().all(|c| c.is_ascii_uppercase()) {
         return Err(ApiError::bad_request(format!(
             "currency {:?} must be a 3-letter ISO code like EUR",
@@ -362,11 +533,13 @@ async fn create(ctx: &Ctx<'_>, req: CreateRestaurant) -> ApiResult<Restaurant> {
     }
     let restaurant = Restaurant {
         id: req.id.clone(),
-        name: name.to_string(),
+        name,
         currency: req.currency,
         open: false,
         acceptance_timeout_secs: timeout,
         created_at: ctx.now_ms(),
+        max_line_total: None,
+        max_order_total: None,
     };
     let manager = StaffMember {
         restaurant: req.id.clone(),
@@ -375,24 +548,94 @@ async fn create(ctx: &Ctx<'_>, req: CreateRestaurant) -> ApiResult<Restaurant> {
         role: StaffRole::Manager,
     };
     let key = restaurant_key(&req.id);
-    let resp = ctx
-        .store
-        .txn(Txn::new().when([Compare::absent(&key)]).and_then([
-            TxnOp::put(&key, to_doc(&restaurant)?),
-            TxnOp::put(menu_key(&req.id), to_doc(&MenuDoc::default())?),
-            TxnOp::put(
-                format!("{}{}", staff_prefix(&req.id), p.user_id),
-                to_doc(&manager)?,
-            ),
-        ]))
-        .await?;
-    if !resp.succeeded {
-        return Err(ApiError::conflict(format!(
-            "restaurant {:?} already exists",
-            req.id
-        )));
+    let qkey = quota_key(&p.user_id);
+    for _ in 0..32 {
+        let quota: Versioned<QuotaDoc> = read(ctx.store, &qkey).await?;
+        let limit = ctx.limits.restaurants_per_account;
+        if quota.value.restaurants_created >= limit {
+            return Err(ApiError::conflict(format!(
+                "you have created {} restaurants, the most one account may create",
+                quota.value.restaurants_created
+            )));
+        }
+        let mut q = quota.value.clone();
+        q.restaurants_created += 1;
+        let resp = ctx
+            .store
+            .txn(
+                Txn::new()
+                    .when([Compare::absent(&key), unchanged(&qkey, quota.mod_revision)])
+                    .and_then([
+                        TxnOp::put(&key, to_doc(&restaurant)?),
+                        TxnOp::put(menu_key(&req.id), to_doc(&MenuDoc::default())?),
+                        TxnOp::put(
+                            format!("{}{}", staff_prefix(&req.id), p.user_id),
+                            to_doc(&manager)?,
+                        ),
+                        TxnOp::put(&qkey, to_doc(&q)?),
+                    ]),
+            )
+            .await?;
+        if resp.succeeded {
+            return Ok(restaurant);
+        }
+        if ctx.store.get(&key).await?.is_some() {
+            return Err(ApiError::conflict(format!(
+                "restaurant {:?} already exists",
+                req.id
+            )));
+        }
+        // Only the quota changed meanwhile (another creation): count again.
     }
-    Ok(restaurant)
+    Err(ApiError::unavailable(
+        "your account is changing too fast; try again",
+    ))
+}
+
+/// `restaurant.set`: name and price bounds (a bound of 0: the default).
+async fn set_restaurant(ctx: &Ctx<'_>, req: RestaurantSet) -> ApiResult<Restaurant> {
+    require_manager(ctx, &req.restaurant).await?;
+    let name = req.name.as_deref().map(restaurant_name).transpose()?;
+    let bound = |what: &str, v: Option<i64>| -> ApiResult<Option<Option<i64>>> {
+        match v {
+            None => Ok(None),
+            Some(0) => Ok(Some(None)),
+            some => Ok(Some(total_bound(what, some)?)),
+        }
+    };
+    let line = bound("max_line_total", req.max_line_total)?;
+    let total = bound("max_order_total", req.max_order_total)?;
+    let r = &req.restaurant;
+    for _ in 0..32 {
+        let cur = get_restaurant(ctx.store, r).await?;
+        let mut next = cur.value.clone();
+        if let Some(n) = &name {
+            next.name = n.clone();
+        }
+        if let Some(l) = line {
+            next.max_line_total = l;
+        }
+        if let Some(t) = total {
+            next.max_order_total = t;
+        }
+        if next == cur.value {
+            return Ok(next);
+        }
+        let resp = ctx
+            .store
+            .txn(
+                Txn::new()
+                    .when([Compare::mod_revision(restaurant_key(r), cur.mod_revision)])
+                    .and_then([TxnOp::put(restaurant_key(r), to_doc(&next)?)]),
+            )
+            .await?;
+        if resp.succeeded {
+            return Ok(next);
+        }
+    }
+    Err(ApiError::unavailable(
+        "restaurant is changing too fast; try again",
+    ))
 }
 
 async fn set_open(ctx: &Ctx<'_>, r: &str, open: bool) -> ApiResult<Restaurant> {
@@ -546,9 +789,10 @@ async fn staff_list(ctx: &Ctx<'_>, req: RestaurantRef) -> ApiResult<StaffList> {
     Ok(StaffList { staff: list })
 }
 
-async fn import(ctx: &Ctx<'_>, req: MenuImport) -> ApiResult<Menu> {
-    require_manager(ctx, &req.restaurant).await?;
-    if let Err(errors) = validate_items(&req.items) {
+async fn import(ctx: &Ctx<'_>, mut req: MenuImport) -> ApiResult<Menu> {
+    let p = require_manager(ctx, &req.restaurant).await?;
+    req.items.iter_mut().for_each(normalise);
+    if let Err(errors) = validate_items(&req.items, ctx.limits) {
         return Err(ApiError::bad_request(format!(
             "menu not imported, nothing changed: {}",
             errors.join("; ")
@@ -556,7 +800,7 @@ async fn import(ctx: &Ctx<'_>, req: MenuImport) -> ApiResult<Menu> {
     }
     let items = req.items;
     let replace = req.replace;
-    update_menu(ctx, &req.restaurant, |m, s| {
+    update_menu(ctx, &req.restaurant, &p.user_id, |m, s| {
         if replace {
             m.items.clear();
             s.units.clear();
@@ -585,7 +829,7 @@ async fn import(ctx: &Ctx<'_>, req: MenuImport) -> ApiResult<Menu> {
 }
 
 async fn set_item(ctx: &Ctx<'_>, req: MenuSet) -> ApiResult<MenuItem> {
-    require_manager(ctx, &req.restaurant).await?;
+    let p = require_manager(ctx, &req.restaurant).await?;
     if req.stock.is_some() && req.unlimited_stock {
         return Err(ApiError::bad_request(
             "give either a stock count or unlimited stock, not both",
@@ -607,13 +851,17 @@ async fn set_item(ctx: &Ctx<'_>, req: MenuSet) -> ApiResult<MenuItem> {
             req.sku
         )));
     }
-    let menu = update_menu(ctx, &req.restaurant, |m, s| {
+    if let Some(st) = &req.station {
+        text::check("station", st, text::STATION)
+            .map_err(|e| ApiError::bad_request(format!("{}: {e}", req.sku)))?;
+    }
+    let menu = update_menu(ctx, &req.restaurant, &p.user_id, |m, s| {
         let item = find_item(m, &req.restaurant, &req.sku)?;
         if let Some(p) = req.price {
             item.price = p;
         }
         if let Some(st) = &req.station {
-            item.station = st.clone();
+            item.station = st.trim().to_string();
         }
         if let Some(n) = req.stock {
             s.units.insert(req.sku.clone(), n);
@@ -635,8 +883,8 @@ fn item_of(menu: Menu, sku: &str) -> ApiResult<MenuItem> {
 }
 
 async fn set_available(ctx: &Ctx<'_>, req: ItemRef, available: bool) -> ApiResult<MenuItem> {
-    require_staff(ctx, &req.restaurant).await?;
-    let menu = update_menu(ctx, &req.restaurant, |m, _| {
+    let (p, _) = require_staff(ctx, &req.restaurant).await?;
+    let menu = update_menu(ctx, &req.restaurant, &p.user_id, |m, _| {
         find_item(m, &req.restaurant, &req.sku)?.available = available;
         Ok(())
     })
@@ -677,6 +925,7 @@ pub async fn route(ctx: &Ctx<'_>, req: &Request) -> Option<ApiResult<serde_json:
             })
             .await
         }
+        types::RESTAURANT_SET => api::call(req, |b| set_restaurant(ctx, b)).await,
         types::STAFF_ADD => api::call(req, |b| staff_add(ctx, b)).await,
         types::STAFF_REMOVE => api::call(req, |b| staff_remove(ctx, b)).await,
         types::STAFF_LIST => api::call(req, |b| staff_list(ctx, b)).await,
@@ -712,18 +961,159 @@ mod tests {
         }
     }
 
+    fn modifier(code: &str, price: i64) -> Modifier {
+        Modifier {
+            code: code.into(),
+            name: code.into(),
+            price,
+        }
+    }
+
     #[test]
     fn validation_names_each_bad_item() {
+        let l = Limits::default();
         let mut bad_price = item("b");
         bad_price.price = -1;
         let mut bad_sku = item("Bad Sku");
         bad_sku.name = "x".into();
-        let errs = validate_items(&[item("a"), bad_price, bad_sku, item("a")]).unwrap_err();
+        let errs = validate_items(&[item("a"), bad_price, bad_sku, item("a")], &l).unwrap_err();
         assert_eq!(errs.len(), 3, "{errs:?}");
         assert!(errs[0].starts_with("item 2:") && errs[0].contains("price"));
         assert!(errs[1].starts_with("item 3:") && errs[1].contains("sku"));
         assert!(errs[2].starts_with("item 4:") && errs[2].contains("already used by item 1"));
-        assert!(validate_items(&[item("a"), item("b")]).is_ok());
+        assert!(validate_items(&[item("a"), item("b")], &l).is_ok());
+    }
+
+    #[test]
+    fn a_unit_price_can_never_go_below_zero() {
+        let l = Limits::default();
+        let mut salad = item("salad");
+        salad.price = 800;
+        salad.modifiers = vec![modifier("half", -300), modifier("no-dressing", -100)];
+        assert_eq!(lowest_unit_price(&salad), 400);
+        assert!(validate_item(&salad, &l).is_ok());
+        salad.modifiers.push(modifier("quarter", -500));
+        let e = validate_item(&salad, &l).unwrap_err();
+        assert!(e.contains("below zero") && e.contains("-1.00"), "{e}");
+        // Positive modifiers do not help a negative one.
+        salad.modifiers = vec![modifier("extra", 5_000), modifier("free", -900)];
+        assert!(validate_item(&salad, &l).is_err());
+    }
+
+    #[test]
+    fn text_and_counts_are_bounded() {
+        let l = Limits::default();
+        let with = |f: &dyn Fn(&mut MenuItem)| {
+            let mut i = item("a");
+            f(&mut i);
+            validate_item(&i, &l)
+        };
+        assert!(with(&|i| i.name = "Pizza \u{1b}]0;owned\u{7}".into()).is_err());
+        assert!(with(&|i| i.name = "Pizza\u{9b}2J".into()).is_err());
+        assert!(with(&|i| i.station = "grill\u{202e}".into()).is_err());
+        assert!(with(&|i| i.allergens = "x".repeat(201)).is_err());
+        assert!(with(&|i| i.modifiers = vec![modifier("m", 0); 1]).is_ok());
+        let e = with(&|i| {
+            i.modifiers = vec![Modifier {
+                code: "m".into(),
+                name: "bad\u{1b}[2J".into(),
+                price: 0,
+            }]
+        })
+        .unwrap_err();
+        assert!(e.contains("modifier m name"), "{e}");
+        assert!(
+            with(&|i| {
+                i.modifiers = vec![Modifier {
+                    code: "m".into(),
+                    name: "n".repeat(101),
+                    price: 0,
+                }]
+            })
+            .is_err()
+        );
+        let many: Vec<Modifier> = (0..=l.modifiers_per_item)
+            .map(|k| modifier(&format!("m{k}"), 10))
+            .collect();
+        let e = with(&|i| i.modifiers = many.clone()).unwrap_err();
+        assert!(e.contains("modifiers is more than the limit"), "{e}");
+        let menu: Vec<MenuItem> = (0..=l.menu_items).map(|k| item(&format!("i{k}"))).collect();
+        let e = validate_items(&menu, &l).unwrap_err();
+        assert_eq!(e.len(), 1, "one line for a flood, not one per item");
+    }
+
+    #[test]
+    fn a_change_is_judged_on_what_it_changes() {
+        let l = Limits::default();
+        // An item stored before the rules were tightened.
+        let mut legacy = item("old");
+        legacy.name = "Old\u{7}".into();
+        let old = MenuDoc {
+            items: vec![legacy.clone(), item("b")],
+        };
+        let mut new = old.clone();
+        new.items[1].available = false;
+        assert!(validate_change(&old, &new, &l).is_ok(), "86 still works");
+        new.items.push(item("c"));
+        assert!(validate_change(&old, &new, &l).is_ok());
+        new.items[0].price = 1;
+        assert!(
+            validate_change(&old, &new, &l).is_err(),
+            "a changed item is judged"
+        );
+        let mut dup = old.clone();
+        dup.items.push(item("b"));
+        assert!(validate_change(&old, &dup, &l).is_err());
+    }
+
+    #[test]
+    fn a_menu_must_fit_in_a_frame() {
+        let r = Restaurant {
+            id: "r".into(),
+            name: "R".into(),
+            currency: "EUR".into(),
+            open: true,
+            acceptance_timeout_secs: 300,
+            created_at: 0,
+            max_line_total: None,
+            max_order_total: None,
+        };
+        let small = merged(&r, &MenuDoc::default(), &StockDoc::default());
+        let mut big_item = item("a");
+        big_item.allergens = "x".repeat(200);
+        let big = MenuDoc {
+            items: (0..3000)
+                .map(|k| MenuItem {
+                    sku: format!("i{k}"),
+                    ..big_item.clone()
+                })
+                .collect(),
+        };
+        let big = merged(&r, &big, &StockDoc::default());
+        assert!(check_menu_size(&small, &small).is_ok());
+        let e = check_menu_size(&big, &small).unwrap_err();
+        assert!(e.message.contains("bytes"), "{}", e.message);
+        assert!(
+            check_menu_size(&big, &big).is_ok(),
+            "not larger than it was"
+        );
+    }
+
+    #[test]
+    fn menu_changes_are_counted_per_minute() {
+        let l = Limits {
+            menu_changes_per_minute: 2,
+            ..Limits::default()
+        };
+        let mut q = QuotaDoc::default();
+        let t0 = 1_000_000;
+        assert!(q.count_menu_change(t0, &l).is_ok());
+        assert!(q.count_menu_change(t0 + 10, &l).is_ok());
+        let e = q.count_menu_change(t0 + 20_000, &l).unwrap_err();
+        assert!(e.message.contains("try again in 40 s"), "{}", e.message);
+        assert_eq!(q.menu_changes, 2, "a refusal counts for nothing");
+        assert!(q.count_menu_change(t0 + 60_000, &l).is_ok(), "a new minute");
+        assert_eq!(q.menu_changes, 1);
     }
 
     #[test]

@@ -74,6 +74,12 @@ pub struct FileConfig {
     /// `[retention]`: how long things stay in the hot store.
     #[serde(default)]
     pub retention: RetentionSettings,
+    /// `[limits]`: quotas per account and default price bounds.
+    #[serde(default)]
+    pub limits: Limits,
+    /// A production deployment: the node refuses to start on the sandbox
+    /// gateway unless `[payments] gateway = "sandbox"` says so explicitly.
+    pub production: Option<bool>,
 }
 
 /// The `[retention]` section: what leaves the hot store, and when (see
@@ -109,6 +115,49 @@ impl Default for RetentionSettings {
     }
 }
 
+/// `[limits]`: what one account may create and how fast, and the default
+/// bounds on what an order may cost (a restaurant may set its own). Every
+/// quota is checked before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Restaurants one account may create, ever.
+    pub restaurants_per_account: u32,
+    /// Items on one menu.
+    pub menu_items: usize,
+    /// Modifiers on one item (at most [`MAX_MODIFIERS`], so that every
+    /// order fits in a frame).
+    pub modifiers_per_item: usize,
+    /// Menu changes (`menu.import`, `menu.set`, `menu.86`, `menu.un86`)
+    /// one account may make per minute.
+    pub menu_changes_per_minute: u32,
+    /// Orders of one customer waiting for their payment at once.
+    pub pending_payments_per_customer: u32,
+    /// Default most a line (`unit_price × qty`) may cost, minor units.
+    pub max_line_total: i64,
+    /// Default most an order's total may be, minor units.
+    pub max_order_total: i64,
+}
+
+/// The hard bound on `[limits] modifiers_per_item`.
+pub const MAX_MODIFIERS: usize = 20;
+/// The hard bound on `[limits] menu_items`.
+pub const MAX_MENU_ITEMS: usize = 5_000;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            restaurants_per_account: 10,
+            menu_items: 500,
+            modifiers_per_item: MAX_MODIFIERS,
+            menu_changes_per_minute: 60,
+            pending_payments_per_customer: 3,
+            max_line_total: 500_000,
+            max_order_total: 1_000_000,
+        }
+    }
+}
+
 impl RetentionSettings {
     /// Checks the values; the error is the reason, for `ConfigError`.
     pub fn validate(self) -> Result<RetentionSettings, String> {
@@ -126,6 +175,64 @@ impl RetentionSettings {
         ] {
             if !(1..=max).contains(&v) {
                 return Err(format!("{name} = {v} must be between 1 and {max}"));
+            }
+        }
+        Ok(self)
+    }
+}
+
+impl Limits {
+    pub fn validate(self) -> Result<Limits, ConfigError> {
+        let invalid = |key: &'static str, reason: String| ConfigError::Invalid { key, reason };
+        let cap = protocol::messages::catalog::limits::TOTAL_CAP;
+        if !(1..=10_000).contains(&self.restaurants_per_account) {
+            return Err(invalid(
+                "limits.restaurants_per_account",
+                format!(
+                    "{} is not between 1 and 10000",
+                    self.restaurants_per_account
+                ),
+            ));
+        }
+        if !(1..=MAX_MENU_ITEMS).contains(&self.menu_items) {
+            return Err(invalid(
+                "limits.menu_items",
+                format!("{} is not between 1 and {MAX_MENU_ITEMS}", self.menu_items),
+            ));
+        }
+        if self.modifiers_per_item > MAX_MODIFIERS {
+            return Err(invalid(
+                "limits.modifiers_per_item",
+                format!(
+                    "{} is more than {MAX_MODIFIERS} (every order must fit in a frame)",
+                    self.modifiers_per_item
+                ),
+            ));
+        }
+        if !(1..=100_000).contains(&self.menu_changes_per_minute) {
+            return Err(invalid(
+                "limits.menu_changes_per_minute",
+                format!(
+                    "{} is not between 1 and 100000",
+                    self.menu_changes_per_minute
+                ),
+            ));
+        }
+        if !(1..=10_000).contains(&self.pending_payments_per_customer) {
+            return Err(invalid(
+                "limits.pending_payments_per_customer",
+                format!(
+                    "{} is not between 1 and 10000",
+                    self.pending_payments_per_customer
+                ),
+            ));
+        }
+        for (key, v) in [
+            ("limits.max_line_total", self.max_line_total),
+            ("limits.max_order_total", self.max_order_total),
+        ] {
+            if !(1..=cap).contains(&v) {
+                return Err(invalid(key, format!("{v} is not between 1 and {cap}")));
             }
         }
         Ok(self)
@@ -223,7 +330,7 @@ impl PaymentsConfig {
         let d = PaymentsConfig::default();
         let invalid = |key: &'static str, reason: String| ConfigError::Invalid { key, reason };
         let gateway = match f.gateway.as_deref().map(str::trim).unwrap_or("sandbox") {
-            "sandbox" => GatewayKind::Sandbox,
+            "sandbox" | "" => GatewayKind::Sandbox,
             "http" => GatewayKind::Http,
             other => {
                 return Err(invalid(
@@ -368,6 +475,12 @@ pub struct Config {
     /// See [`FileConfig::archive_url`].
     pub archive_url: Option<String>,
     pub retention: RetentionSettings,
+    pub limits: Limits,
+    /// `production = true`: see [`FileConfig::production`].
+    pub production: bool,
+    /// Whether `[payments] gateway` was written rather than defaulted:
+    /// production refuses a defaulted sandbox.
+    pub gateway_named: bool,
 }
 
 impl Config {
@@ -388,6 +501,9 @@ impl Config {
             auth: crate::auth::identity::AuthSettings::default(),
             archive_url: None,
             retention: RetentionSettings::default(),
+            limits: Limits::default(),
+            production: false,
+            gateway_named: false,
         }
     }
 
@@ -484,7 +600,20 @@ impl Config {
                 reason: "with ca_cert, give either ca_key (the node signs its own certificate) or cert and key".into(),
             });
         }
+        let gateway_named = f
+            .payments
+            .gateway
+            .as_deref()
+            .is_some_and(|g| !g.trim().is_empty());
         let payments = PaymentsConfig::from_file(f.payments)?;
+        let production = f.production.unwrap_or(false);
+        if production && payments.gateway == GatewayKind::Sandbox && !gateway_named {
+            return Err(ConfigError::Invalid {
+                key: "payments.gateway",
+                reason: "production = true, but no payment gateway is configured (the sandbox, which takes no money, would be used): set [payments] gateway = \"http\", or gateway = \"sandbox\" to run on test payments knowingly".into(),
+            });
+        }
+        let limits = f.limits.validate()?;
         Ok(Config {
             node,
             listen,
@@ -526,6 +655,9 @@ impl Config {
                     key: "retention",
                     reason,
                 })?,
+            limits,
+            production,
+            gateway_named,
         })
     }
 
@@ -680,6 +812,57 @@ mod tests {
             })
             .contains("metrics_listen")
         );
+    }
+
+    #[test]
+    fn production_refuses_a_defaulted_sandbox() {
+        let cfg = |t: &str| {
+            FileConfig::parse(&format!("node = 'n1'\n{t}"), "t.toml").and_then(Config::from_file)
+        };
+        let e = cfg("production = true").unwrap_err().to_string();
+        assert!(
+            e.contains("payments.gateway") && e.contains("sandbox"),
+            "{e}"
+        );
+        let named = cfg("production = true\n[payments]\ngateway = 'sandbox'").unwrap();
+        assert!(named.production);
+        assert_eq!(named.payments.gateway, GatewayKind::Sandbox);
+        let http = cfg(
+            "production = true\n[payments]\ngateway = 'http'\nhttp_base_url = 'https://api.example.com'\nhttp_api_key = 'k'",
+        )
+        .unwrap();
+        assert_eq!(http.payments.gateway, GatewayKind::Http);
+        assert!(!cfg("").unwrap().production);
+        assert!(!cfg("").unwrap().gateway_named);
+        assert!(
+            cfg("[payments]\ngateway = 'sandbox'")
+                .unwrap()
+                .gateway_named
+        );
+    }
+
+    #[test]
+    fn limits_section() {
+        let cfg = |t: &str| {
+            FileConfig::parse(&format!("node = 'n1'\n{t}"), "t.toml").and_then(Config::from_file)
+        };
+        assert_eq!(cfg("").unwrap().limits, Limits::default());
+        let l = cfg("[limits]\nmenu_items = 50\nmax_order_total = 20000")
+            .unwrap()
+            .limits;
+        assert_eq!((l.menu_items, l.max_order_total), (50, 20_000));
+        assert_eq!(l.modifiers_per_item, Limits::default().modifiers_per_item);
+        for bad in [
+            "modifiers_per_item = 21",
+            "menu_items = 0",
+            "max_line_total = 0",
+            "max_order_total = 9999999999999",
+            "pending_payments_per_customer = 0",
+            "menu_itemz = 3",
+        ] {
+            let e = cfg(&format!("[limits]\n{bad}")).unwrap_err().to_string();
+            assert!(e.contains(bad.split(' ').next().unwrap()), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::archive::Archive;
 use crate::auth::identity::{AuthState, Identity};
 use crate::auth::keys::Claims;
 use crate::clock::Clock;
+use crate::config::Limits;
 use crate::payments::Gateway;
 use crate::queues::Queues;
 use crate::rpc::{ApiResult, Principal};
@@ -34,6 +35,8 @@ pub struct Deps {
     pub archive: Option<Arc<Archive>>,
     /// What leaves the hot store, and when (the leader's sweeps).
     pub retention: crate::config::RetentionSettings,
+    /// Quotas and default price bounds (`[limits]`).
+    pub limits: Limits,
 }
 
 impl Deps {
@@ -47,6 +50,7 @@ impl Deps {
             clock: self.clock.as_ref(),
             placing: &self.placing,
             archive: self.archive.as_deref(),
+            limits: &self.limits,
             token,
             request_id,
         }
@@ -63,6 +67,7 @@ pub struct Ctx<'a> {
     pub clock: &'a dyn Clock,
     pub placing: &'a Queues,
     pub archive: Option<&'a Archive>,
+    pub limits: &'a Limits,
     /// The caller's access token, if any.
     pub token: Option<&'a str>,
     pub request_id: Option<&'a str>,

@@ -14,10 +14,19 @@
 //! is older than what the hub can replay (or than the hub's own start)
 //! gets a private watch instead ([`Source::Private`]), as before.
 //!
-//! A subscriber that falls more than [`CAPACITY`] batches behind is ended
-//! with `unavailable` (the client resumes from its last revision + 1, as
-//! for any broken stream) rather than slowing the others down. A hub with
-//! no subscriber left stops within [`IDLE_CHECK`].
+//! The ring is bounded in batches ([`CAPACITY`]) and in bytes
+//! ([`RING_BYTES`]): it alone owns the batches, and the channel carries
+//! weak references to them. A subscriber that falls behind what the ring
+//! still holds (more than [`CAPACITY`] batches, or a batch the byte bound
+//! already dropped) is ended with `unavailable` (the client resumes from
+//! its last revision + 1, as for any broken stream) rather than slowing
+//! the others down or pinning memory. A hub with no subscriber left stops
+//! within [`IDLE_CHECK`].
+//!
+//! No event is dropped silently: a revision whose `event` frame would not
+//! fit in a frame (bounded orders and menus make that impossible, but
+//! not by this module's reckoning) becomes a `too_large` error frame that
+//! ends each subscription reaching it, naming the revision.
 //!
 //! A store watch that breaks (an etcd leader change, a member's death) is
 //! not the subscribers' problem: [`Follow`] watches again from the revision
@@ -26,7 +35,7 @@
 //! subscribers get `compacted` and re-read their snapshot.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -40,6 +49,9 @@ use crate::store::{Revision, Store, StoreError, WatchBatch, WatchStream};
 /// Batches a hub keeps for late joiners, and the most a subscriber may
 /// fall behind.
 pub const CAPACITY: usize = 1024;
+/// Bytes of frames a hub keeps (the newest batch is kept whatever its
+/// size).
+pub const RING_BYTES: usize = 8 * 1024 * 1024;
 /// How often an idle hub checks whether anyone still listens.
 pub const IDLE_CHECK: Duration = Duration::from_secs(5);
 
@@ -49,10 +61,25 @@ pub const IDLE_CHECK: Duration = Duration::from_secs(5);
 pub struct Batch {
     pub revision: Revision,
     pub frame: Vec<u8>,
+    /// The frame is an error that ends the subscription (its events did
+    /// not fit in a frame).
+    pub ends: bool,
 }
 
 /// What a subscriber receives: a batch, or the error that ended the watch.
 pub type Item = Result<Arc<Batch>, (ErrorCode, String)>;
+
+/// What the hub broadcasts: the ring owns the batches.
+type Sent = Result<Weak<Batch>, (ErrorCode, String)>;
+
+fn fell_behind(n: u64) -> (ErrorCode, String) {
+    (
+        ErrorCode::Unavailable,
+        format!(
+            "this subscriber fell {n} batches behind; subscribe again from your last revision + 1"
+        ),
+    )
+}
 
 /// Turns a store batch into wire events (`None`: nothing to send).
 pub type Convert = fn(prefix: &str, batch: &WatchBatch) -> Vec<Event>;
@@ -63,22 +90,62 @@ fn store_error(e: StoreError) -> (ErrorCode, String) {
     (e.code, e.message)
 }
 
-/// Encodes the `event` frame of `events` at `revision`.
+/// Encodes the `event` frame of `events` at `revision` (`None`: no
+/// events). One that cannot be sent (too large for a frame) becomes an
+/// error frame that ends the subscription: never a silent gap.
 pub fn encode(revision: Revision, events: Vec<Event>) -> Option<Arc<Batch>> {
     if events.is_empty() {
         return None;
     }
+    let rev = crate::store::wire_revision(revision);
     let f = ServerFrame::Event {
-        revision: crate::store::wire_revision(revision),
+        revision: rev,
         events,
     };
-    let payload = protocol::wire::encode_doc(&f).ok()?;
-    let frame = protocol::frame::encode(&payload, MAX_FRAME_LEN).ok()?;
-    Some(Arc::new(Batch { revision, frame }))
+    let refuse = |code: ErrorCode, message: String| {
+        tracing::warn!(revision, %message, "an event cannot be sent; its subscribers are told");
+        let f = ServerFrame::error(None, code, message);
+        let payload = protocol::wire::encode_doc(&f).unwrap_or_default();
+        let frame = protocol::frame::encode(&payload, MAX_FRAME_LEN).unwrap_or_default();
+        Some(Arc::new(Batch {
+            revision,
+            frame,
+            ends: true,
+        }))
+    };
+    let payload = match protocol::wire::encode_doc(&f) {
+        Ok(p) => p,
+        Err(e) => {
+            return refuse(
+                ErrorCode::Internal,
+                format!(
+                    "the events of revision {rev} cannot be encoded ({e}); re-read the state and subscribe from {}",
+                    rev + 1
+                ),
+            );
+        }
+    };
+    match protocol::frame::encode(&payload, MAX_FRAME_LEN) {
+        Ok(frame) => Some(Arc::new(Batch {
+            revision,
+            frame,
+            ends: false,
+        })),
+        Err(_) => refuse(
+            ErrorCode::TooLarge,
+            format!(
+                "the events of revision {rev} are {} bytes, more than a frame may carry ({MAX_FRAME_LEN}); re-read the state and subscribe from {}",
+                payload.len(),
+                rev + 1
+            ),
+        ),
+    }
 }
 
 struct Ring {
     recent: VecDeque<Arc<Batch>>,
+    /// Bytes of the frames in `recent`.
+    bytes: usize,
     /// Every revision at or below this may have been dropped from
     /// `recent` (it starts at the hub's start revision - 1).
     dropped_upto: Revision,
@@ -89,7 +156,7 @@ struct Ring {
 pub struct Hub {
     start: Revision,
     ring: Mutex<Ring>,
-    tx: broadcast::Sender<Item>,
+    tx: broadcast::Sender<Sent>,
 }
 
 /// A store watch of one prefix that resumes after any break but
@@ -198,7 +265,10 @@ pub enum Source {
     /// The shared watch: `backlog` first, then `rx`.
     Hub {
         backlog: VecDeque<Arc<Batch>>,
-        rx: broadcast::Receiver<Item>,
+        rx: broadcast::Receiver<Sent>,
+        /// Keeps the ring (which owns the batches `rx` points to) alive
+        /// while this subscriber reads, even after its hub ended.
+        _hub: Arc<Hub>,
     },
     /// A watch of its own (it started before what the hub can replay).
     Private {
@@ -212,21 +282,25 @@ impl Source {
     /// The next batch at or after `from`; `None` when the source ended.
     pub async fn next(&mut self, from: Revision) -> Option<Item> {
         match self {
-            Source::Hub { backlog, rx } => {
+            Source::Hub { backlog, rx, .. } => {
                 if let Some(b) = backlog.pop_front() {
                     return Some(Ok(b));
                 }
                 loop {
                     match rx.recv().await {
-                        Ok(Ok(b)) if b.revision < from => continue,
-                        Ok(item) => return Some(item),
+                        Ok(Ok(weak)) => match weak.upgrade() {
+                            Some(b) if b.revision < from => continue,
+                            Some(b) => return Some(Ok(b)),
+                            // The ring let it go (its byte bound): this
+                            // subscriber is behind what the hub keeps.
+                            None => {
+                                let behind = u64::try_from(rx.len()).unwrap_or(u64::MAX);
+                                return Some(Err(fell_behind(behind.saturating_add(1))));
+                            }
+                        },
+                        Ok(Err(e)) => return Some(Err(e)),
                         Err(broadcast::error::RecvError::Lagged(n)) => {
-                            return Some(Err((
-                                ErrorCode::Unavailable,
-                                format!(
-                                    "this subscriber fell {n} batches behind; subscribe again from your last revision + 1"
-                                ),
-                            )));
+                            return Some(Err(fell_behind(n)));
                         }
                         Err(broadcast::error::RecvError::Closed) => return None,
                     }
@@ -254,6 +328,7 @@ impl Source {
 pub struct Fanout {
     hubs: tokio::sync::Mutex<HashMap<String, Arc<Hub>>>,
     capacity: usize,
+    ring_bytes: usize,
     idle_check: Duration,
 }
 
@@ -264,14 +339,21 @@ impl Default for Fanout {
 }
 
 impl Fanout {
-    /// Hubs keeping `capacity` batches, checking every `idle_check`
-    /// whether anyone still listens.
+    /// Hubs keeping `capacity` batches (and at most [`RING_BYTES`] of
+    /// them), checking every `idle_check` whether anyone still listens.
     pub fn new(capacity: usize, idle_check: Duration) -> Fanout {
         Fanout {
             hubs: Default::default(),
             capacity,
+            ring_bytes: RING_BYTES,
             idle_check,
         }
+    }
+
+    /// The same, keeping at most `bytes` of frames per hub (tests).
+    pub fn with_ring_bytes(mut self, bytes: usize) -> Fanout {
+        self.ring_bytes = bytes;
+        self
     }
 
     /// A source of `prefix`'s batches from `start` on (no gap, no
@@ -299,6 +381,7 @@ impl Fanout {
                 Some(Some(Source::Hub {
                     backlog,
                     rx: hub.tx.subscribe(),
+                    _hub: hub.clone(),
                 }))
             } else {
                 // Older than the hub can replay: a watch of its own.
@@ -324,16 +407,21 @@ impl Fanout {
             start,
             ring: Mutex::new(Ring {
                 recent: VecDeque::new(),
+                bytes: 0,
                 dropped_upto: start - 1,
                 closed: false,
             }),
             tx,
         });
         hubs.insert(prefix.to_string(), hub.clone());
-        tokio::spawn(self.clone().run(prefix.to_string(), hub, follow, convert));
+        tokio::spawn(
+            self.clone()
+                .run(prefix.to_string(), hub.clone(), follow, convert),
+        );
         Ok(Source::Hub {
             backlog: VecDeque::new(),
             rx,
+            _hub: hub,
         })
     }
 
@@ -359,13 +447,17 @@ impl Fanout {
                             continue;
                         };
                         let mut ring = hub.ring.lock().expect("ring lock");
-                        if ring.recent.len() >= self.capacity
-                            && let Some(old) = ring.recent.pop_front()
+                        ring.bytes += batch.frame.len();
+                        let weak = Arc::downgrade(&batch);
+                        ring.recent.push_back(batch);
+                        while ring.recent.len() > self.capacity
+                            || (ring.bytes > self.ring_bytes && ring.recent.len() > 1)
                         {
+                            let Some(old) = ring.recent.pop_front() else { break };
+                            ring.bytes -= old.frame.len();
                             ring.dropped_upto = old.revision;
                         }
-                        ring.recent.push_back(batch.clone());
-                        let _ = hub.tx.send(Ok(batch));
+                        let _ = hub.tx.send(Ok(weak));
                     }
                     Err(e) => break store_error(e),
                 },

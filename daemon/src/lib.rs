@@ -201,6 +201,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<N
         placing: queues::Queues::default(),
         archive,
         retention: config.retention.clone(),
+        limits: config.limits.clone(),
     });
     let state = Arc::new(node::NodeState {
         deps: deps.clone(),
@@ -224,6 +225,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<N
         store.kind(),
         node_tls.ca_path.as_deref(),
     );
+    server::announce_payments(&config.node, &config);
     Ok(Node {
         config,
         endpoint,

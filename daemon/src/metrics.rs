@@ -360,11 +360,17 @@ impl Stats {
 /// At most this many characters of a client-chosen string go into logs.
 const LOG_FIELD_MAX: usize = 64;
 
-fn clip(s: &str) -> &str {
-    match s.char_indices().nth(LOG_FIELD_MAX) {
+/// A client-given string as a log field: at most [`LOG_FIELD_MAX`]
+/// characters, control characters escaped, and never a card number.
+fn clip(s: &str) -> std::borrow::Cow<'_, str> {
+    let s = match s.char_indices().nth(LOG_FIELD_MAX) {
         Some((i, _)) => &s[..i],
         None => s,
+    };
+    if protocol::text::card_number_in(s, true) {
+        return "(withheld: looks like a card number)".into();
     }
+    protocol::text::escape(s, false)
 }
 
 /// The span a request runs in: node, request type and id, and the order
@@ -374,14 +380,14 @@ pub fn request_span(node: &str, req: &WireRequest) -> Span {
     let span = tracing::info_span!(
         "request",
         node,
-        r#type = clip(&req.ty),
-        id = req.id.as_deref().map(clip),
+        r#type = clip(&req.ty).as_ref(),
+        id = req.id.as_deref().map(clip).as_deref(),
         order = tracing::field::Empty,
     );
     if req.ty.starts_with("order.")
         && let Some(order) = req.body.get("order").and_then(|o| o.as_str())
     {
-        span.record("order", clip(order));
+        span.record("order", clip(order).as_ref());
     }
     span
 }
@@ -392,7 +398,7 @@ pub fn finish_request_span(span: &Span, req: &WireRequest, frame: &ServerFrame, 
         && req.ty == messages::orders::types::PLACE
         && let Some(id) = body.get("id").and_then(|o| o.as_str())
     {
-        span.record("order", clip(id));
+        span.record("order", clip(id).as_ref());
     }
     let result = match frame {
         ServerFrame::Error { error, .. } => error.code.as_str(),
@@ -570,6 +576,8 @@ mod tests {
         let long = "é".repeat(100);
         assert_eq!(clip(&long).chars().count(), LOG_FIELD_MAX);
         assert_eq!(clip("short"), "short");
+        assert_eq!(clip("a\u{1b}[2J"), "a\\x1b[2J");
+        assert!(!clip("4111.1111.1111.1111").contains("1111"));
     }
 
     #[test]

@@ -185,6 +185,12 @@ async fn handle_stream(
             return;
         }
     };
+    if !req.body.is_object() {
+        let f = ServerFrame::error(req.id.clone(), ErrorCode::BadRequest, wire::NOT_AN_OBJECT);
+        send_frame(&mut send, &f).await;
+        let _ = send.finish();
+        return;
+    }
     match req.ty.as_str() {
         messages::types::SUBSCRIBE => {
             let span = crate::metrics::request_span(state.node(), &req);
@@ -217,7 +223,7 @@ pub fn answer_bytes(frame: &ServerFrame, id: Option<String>) -> Vec<u8> {
         Ok(p) => fallback(
             ErrorCode::TooLarge,
             format!(
-                "the answer is {} bytes, more than a frame may carry ({MAX_FRAME_LEN}): ask for less (e.g. order.list with states)",
+                "the answer is {} bytes, more than a frame may carry ({MAX_FRAME_LEN}): ask for less (e.g. a smaller order.list limit)",
                 p.len()
             ),
         ),
@@ -277,6 +283,7 @@ async fn health(state: &NodeState) -> HealthResponse {
         uptime_secs: state.started.elapsed().as_secs(),
         roles: state.cluster.roles(),
         store_error,
+        payments: Some(state.deps.gateway.name().to_string()),
     }
 }
 
@@ -380,6 +387,11 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
                 Some(Ok(b)) => {
                     if let Err(e) = send.write_all(&b.frame).await {
                         debug!(error = %e, "cannot write frame");
+                        return;
+                    }
+                    if b.ends {
+                        // An error frame in the batch's place (it did not
+                        // fit): the subscription ends there, told why.
                         return;
                     }
                 }
@@ -505,6 +517,34 @@ fn member_event(prefix: &str, ev: &crate::store::WatchEvent) -> Event {
             subject,
             data: serde_json::Value::Null,
         },
+    }
+}
+
+/// Logs which payment gateway the node charges through (the sandbox, the
+/// default, moves no money: say so loudly).
+pub fn announce_payments(node: &str, config: &crate::config::Config) {
+    use crate::config::GatewayKind;
+    let (payments, production) = (&config.payments, config.production);
+    match payments.gateway {
+        GatewayKind::Http => {
+            info!(node, gateway = "http", base_url = %payments.http_base_url, production, "payments: charging through the http gateway")
+        }
+        GatewayKind::Sandbox if config.gateway_named => {
+            warn!(
+                node,
+                gateway = "sandbox",
+                production,
+                "payments: SANDBOX gateway (named in [payments]): test payment methods only, no money moves"
+            )
+        }
+        GatewayKind::Sandbox => {
+            warn!(
+                node,
+                gateway = "sandbox",
+                production,
+                "payments: SANDBOX gateway (no [payments] gateway configured): test payment methods only, no money moves"
+            )
+        }
     }
 }
 

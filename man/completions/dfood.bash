@@ -373,6 +373,9 @@ _dfood() {
             dfood__subcmd__help__subcmd__restaurant,open)
                 cmd="dfood__subcmd__help__subcmd__restaurant__subcmd__open"
                 ;;
+            dfood__subcmd__help__subcmd__restaurant,set)
+                cmd="dfood__subcmd__help__subcmd__restaurant__subcmd__set"
+                ;;
             dfood__subcmd__help__subcmd__restaurant,show)
                 cmd="dfood__subcmd__help__subcmd__restaurant__subcmd__show"
                 ;;
@@ -535,6 +538,9 @@ _dfood() {
             dfood__subcmd__restaurant,open)
                 cmd="dfood__subcmd__restaurant__subcmd__open"
                 ;;
+            dfood__subcmd__restaurant,set)
+                cmd="dfood__subcmd__restaurant__subcmd__set"
+                ;;
             dfood__subcmd__restaurant,show)
                 cmd="dfood__subcmd__restaurant__subcmd__show"
                 ;;
@@ -552,6 +558,9 @@ _dfood() {
                 ;;
             dfood__subcmd__restaurant__subcmd__help,open)
                 cmd="dfood__subcmd__restaurant__subcmd__help__subcmd__open"
+                ;;
+            dfood__subcmd__restaurant__subcmd__help,set)
+                cmd="dfood__subcmd__restaurant__subcmd__help__subcmd__set"
                 ;;
             dfood__subcmd__restaurant__subcmd__help,show)
                 cmd="dfood__subcmd__restaurant__subcmd__help__subcmd__show"
@@ -3009,7 +3018,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__help__subcmd__restaurant)
-            opts="create list show open close"
+            opts="create list show open close set"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3065,6 +3074,20 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__help__subcmd__restaurant__subcmd__open)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__help__subcmd__restaurant__subcmd__set)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -4815,7 +4838,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__restaurant)
-            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help create list show open close help"
+            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help create list show open close set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4965,7 +4988,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__restaurant__subcmd__help)
-            opts="create list show open close help"
+            opts="create list show open close set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -5048,6 +5071,20 @@ _dfood() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dfood__subcmd__restaurant__subcmd__help__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dfood__subcmd__restaurant__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -5115,6 +5152,64 @@ _dfood() {
                 return 0
             fi
             case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__restaurant__subcmd__set)
+            opts="-o -h --name --max-line-total --max-order-total --endpoint --ca --server-name --output --config --timeout --token --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-line-total)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-order-total)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --endpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

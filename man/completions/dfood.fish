@@ -217,21 +217,22 @@ complete -c dfood -n "__fish_dfood_using_subcommand admin; and __fish_seen_subco
 complete -c dfood -n "__fish_dfood_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "bootstrap" -d 'Create the first operator with the one-time setup token dfoodd wrote to <data-dir>/setup-token, then log in as it'
 complete -c dfood -n "__fish_dfood_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "rotate-key" -d 'Make a new token signing key current (operators). Tokens signed with older keys stay valid until they expire'
 complete -c dfood -n "__fish_dfood_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close help" -l endpoint -d 'Daemon(s) to talk to: HOST:PORT, or a comma-separated list of seeds (the rest of the cluster is learned from them; dfood moves to another node when its node fails) [default: 127.0.0.1:7400]' -r
-complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close help" -l ca -d 'Cluster CA certificate (PEM) to verify the daemon against' -r -F
-complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close help" -l server-name -d 'TLS name to verify in the daemon\'s certificate [default: dfoodd]' -r
-complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close help" -s o -l output -d 'Output format' -r -f -a "human\t'Tables and sentences for people'
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close set help" -l endpoint -d 'Daemon(s) to talk to: HOST:PORT, or a comma-separated list of seeds (the rest of the cluster is learned from them; dfood moves to another node when its node fails) [default: 127.0.0.1:7400]' -r
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close set help" -l ca -d 'Cluster CA certificate (PEM) to verify the daemon against' -r -F
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close set help" -l server-name -d 'TLS name to verify in the daemon\'s certificate [default: dfoodd]' -r
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close set help" -s o -l output -d 'Output format' -r -f -a "human\t'Tables and sentences for people'
 json\t'One JSON document per command, stable shapes for scripts'"
-complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close help" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dfood/config.toml]' -r -F
-complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close help" -l timeout -d 'Give up on a request after this long (e.g. 500ms, 5s)' -r
-complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close help" -l token -d 'Access token to use instead of the saved login (for scripts)' -r
-complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close help" -f -a "create" -d 'Create a restaurant; you become its manager. It starts closed'
-complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close help" -f -a "list" -d 'List restaurants (no login needed)'
-complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close help" -f -a "show" -d 'Show one restaurant'
-complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close help" -f -a "open" -d 'Start taking orders'
-complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close help" -f -a "close" -d 'Stop taking orders'
-complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close set help" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dfood/config.toml]' -r -F
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close set help" -l timeout -d 'Give up on a request after this long (e.g. 500ms, 5s)' -r
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close set help" -l token -d 'Access token to use instead of the saved login (for scripts)' -r
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close set help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close set help" -f -a "create" -d 'Create a restaurant; you become its manager. It starts closed'
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close set help" -f -a "list" -d 'List restaurants (no login needed)'
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close set help" -f -a "show" -d 'Show one restaurant'
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close set help" -f -a "open" -d 'Start taking orders'
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close set help" -f -a "close" -d 'Stop taking orders'
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close set help" -f -a "set" -d 'Rename a restaurant, or bound what a line or an order may cost (manager only)'
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and not __fish_seen_subcommand_from create list show open close set help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from create" -l name -r
 complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from create" -l currency -d 'ISO 4217 currency of every price' -r
 complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from create" -l acceptance-timeout -d 'Orders not accepted within this time expire (e.g. 5m, 90s)' -r
@@ -280,11 +281,24 @@ complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_
 complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from close" -l timeout -d 'Give up on a request after this long (e.g. 500ms, 5s)' -r
 complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from close" -l token -d 'Access token to use instead of the saved login (for scripts)' -r
 complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from close" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from set" -l name -r
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from set" -l max-line-total -d 'Most one line (unit price × quantity) may cost' -r
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from set" -l max-order-total -d 'Most an order may cost' -r
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from set" -l endpoint -d 'Daemon(s) to talk to: HOST:PORT, or a comma-separated list of seeds (the rest of the cluster is learned from them; dfood moves to another node when its node fails) [default: 127.0.0.1:7400]' -r
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from set" -l ca -d 'Cluster CA certificate (PEM) to verify the daemon against' -r -F
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from set" -l server-name -d 'TLS name to verify in the daemon\'s certificate [default: dfoodd]' -r
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from set" -s o -l output -d 'Output format' -r -f -a "human\t'Tables and sentences for people'
+json\t'One JSON document per command, stable shapes for scripts'"
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from set" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dfood/config.toml]' -r -F
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from set" -l timeout -d 'Give up on a request after this long (e.g. 500ms, 5s)' -r
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from set" -l token -d 'Access token to use instead of the saved login (for scripts)' -r
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a restaurant; you become its manager. It starts closed'
 complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from help" -f -a "list" -d 'List restaurants (no login needed)'
 complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one restaurant'
 complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from help" -f -a "open" -d 'Start taking orders'
 complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from help" -f -a "close" -d 'Stop taking orders'
+complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from help" -f -a "set" -d 'Rename a restaurant, or bound what a line or an order may cost (manager only)'
 complete -c dfood -n "__fish_dfood_using_subcommand restaurant; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dfood -n "__fish_dfood_using_subcommand staff; and not __fish_seen_subcommand_from add remove list help" -l endpoint -d 'Daemon(s) to talk to: HOST:PORT, or a comma-separated list of seeds (the rest of the cluster is learned from them; dfood moves to another node when its node fails) [default: 127.0.0.1:7400]' -r
 complete -c dfood -n "__fish_dfood_using_subcommand staff; and not __fish_seen_subcommand_from add remove list help" -l ca -d 'Cluster CA certificate (PEM) to verify the daemon against' -r -F
@@ -867,6 +881,7 @@ complete -c dfood -n "__fish_dfood_using_subcommand help; and __fish_seen_subcom
 complete -c dfood -n "__fish_dfood_using_subcommand help; and __fish_seen_subcommand_from restaurant" -f -a "show" -d 'Show one restaurant'
 complete -c dfood -n "__fish_dfood_using_subcommand help; and __fish_seen_subcommand_from restaurant" -f -a "open" -d 'Start taking orders'
 complete -c dfood -n "__fish_dfood_using_subcommand help; and __fish_seen_subcommand_from restaurant" -f -a "close" -d 'Stop taking orders'
+complete -c dfood -n "__fish_dfood_using_subcommand help; and __fish_seen_subcommand_from restaurant" -f -a "set" -d 'Rename a restaurant, or bound what a line or an order may cost (manager only)'
 complete -c dfood -n "__fish_dfood_using_subcommand help; and __fish_seen_subcommand_from staff" -f -a "add" -d 'Give a user a role at a restaurant (manager only)'
 complete -c dfood -n "__fish_dfood_using_subcommand help; and __fish_seen_subcommand_from staff" -f -a "remove" -d 'Remove a user from a restaurant\'s staff (manager only)'
 complete -c dfood -n "__fish_dfood_using_subcommand help; and __fish_seen_subcommand_from staff" -f -a "list" -d 'List a restaurant\'s staff (manager only)'

@@ -11,6 +11,8 @@
 //!   daemon role serves it?) that retry, metrics and forwarding derive from.
 //! - [`retry`]: the sans-IO retry and failover policy (which requests may be
 //!   sent twice, where to, after how long).
+//! - [`text`]: the rule for user-given text (bounds, no control or bidi
+//!   characters), escaping for terminals, card numbers spotted.
 //! - [`io`], [`client`] and [`session`] (feature `client`, on by default):
 //!   the only parts that know about quinn and tokio; they drive the layers
 //!   above over QUIC. A [`session::Session`] spreads over and fails over
@@ -23,6 +25,7 @@ pub mod frame;
 pub mod messages;
 pub mod requests;
 pub mod retry;
+pub mod text;
 pub mod wire;
 
 #[cfg(feature = "bench")]

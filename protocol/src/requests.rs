@@ -101,6 +101,7 @@ pub const ALL: &[RequestType] = &[
     RequestType::new(catalog::types::RESTAURANT_SHOW, Safe, CATALOG),
     RequestType::new(catalog::types::RESTAURANT_OPEN, Unsafe, CATALOG),
     RequestType::new(catalog::types::RESTAURANT_CLOSE, Unsafe, CATALOG),
+    RequestType::new(catalog::types::RESTAURANT_SET, Unsafe, CATALOG),
     RequestType::new(catalog::types::STAFF_ADD, Unsafe, CATALOG),
     RequestType::new(catalog::types::STAFF_REMOVE, Unsafe, CATALOG),
     RequestType::new(catalog::types::STAFF_LIST, Safe, CATALOG),

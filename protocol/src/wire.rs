@@ -47,8 +47,16 @@ impl Request {
         })
     }
 
-    /// Decodes the body as the typed message `T`.
+    /// Decodes the body as the typed message `T`. A body that is not a
+    /// JSON object is refused whatever `T` is (serde would otherwise read a
+    /// struct from an array).
     pub fn body_as<T: DeserializeOwned>(&self) -> Result<T, WireError> {
+        if !self.body.is_object() {
+            return Err(WireError::Body {
+                ty: self.ty.clone(),
+                reason: NOT_AN_OBJECT.into(),
+            });
+        }
         serde_json::from_value(self.body.clone()).map_err(|e| WireError::Body {
             ty: self.ty.clone(),
             reason: e.to_string(),
@@ -236,9 +244,29 @@ pub enum WireError {
     Encode(String),
 }
 
-/// Parses a request document.
+/// The reason given for a body that is not a JSON object.
+pub const NOT_AN_OBJECT: &str = "the body must be a JSON object";
+
+/// Parses a request document. The payload must be a JSON object whose
+/// `type` is a string and whose `id` and `token`, when present (and not
+/// `null`), are strings: anything else is [`WireError::Malformed`]
+/// (`protocol_error`). A `null` body counts as absent (`{}`); a body of
+/// another type is kept, for the receiver to refuse as `bad_request`
+/// ([`Request::body_as`]).
 pub fn decode_request(payload: &[u8]) -> Result<Request, WireError> {
-    serde_json::from_slice(payload).map_err(|e| WireError::Malformed(e.to_string()))
+    // serde reads a struct from an array too (`["health","id"]`): only an
+    // object is a request. The typed fields refuse non-strings themselves.
+    if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(WireError::Malformed(
+            "a request must be a JSON object".into(),
+        ));
+    }
+    let mut r: Request =
+        serde_json::from_slice(payload).map_err(|e| WireError::Malformed(e.to_string()))?;
+    if r.body.is_null() {
+        r.body = empty_object();
+    }
+    Ok(r)
 }
 
 /// Parses a server frame document.
@@ -287,6 +315,39 @@ mod tests {
         ));
         let r = decode_request(br#"{"type":"health"}"#).unwrap();
         assert_eq!(r.body, serde_json::json!({}));
+    }
+
+    #[test]
+    fn only_objects_with_string_fields_are_requests() {
+        for bad in [
+            &br#"["health","id"]"#[..],
+            br#""health""#,
+            br#"{"type":["health"]}"#,
+            br#"{"type":7}"#,
+            br#"{"type":"health","id":7}"#,
+            br#"{"type":"health","token":{"a":1}}"#,
+            br#"{"type":"health","via":[]}"#,
+        ] {
+            assert!(
+                matches!(decode_request(bad), Err(WireError::Malformed(_))),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let r = decode_request(br#"{"type":"health","id":null,"body":null}"#).unwrap();
+        assert_eq!((r.id, r.body), (None, serde_json::json!({})));
+        // A body that is not an object is the receiver's bad request.
+        let r = decode_request(br#"{"type":"restaurant.show","body":["trattoria"]}"#).unwrap();
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Show {
+            restaurant: String,
+        }
+        match r.body_as::<Show>() {
+            Err(WireError::Body { reason, .. }) => assert_eq!(reason, NOT_AN_OBJECT),
+            other => panic!("{other:?}"),
+        }
+        assert!(r.body_as::<serde_json::Value>().is_err());
     }
 
     #[test]

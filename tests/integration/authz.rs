@@ -276,6 +276,10 @@ async fn every_request_type_against_every_role() {
     for (ty, body) in [
         ("restaurant.close", json!({"restaurant": "resta"})),
         ("restaurant.open", json!({"restaurant": "resta"})),
+        (
+            "restaurant.set",
+            json!({"restaurant": "resta", "max_order_total": 2_000_000}),
+        ),
         ("staff.list", json!({"restaurant": "resta"})),
         (
             "staff.add",

@@ -234,6 +234,105 @@ fn a_kitchen_runs_orders_through_the_board() {
     }
 }
 
+/// The largest order the limits allow (50 lines of 99, every line with
+/// all 20 modifiers of its item, names at their longest) reaches the
+/// board live, by its event, and again from the snapshot pages when the
+/// board starts afresh; the kitchen can bump it.
+#[test]
+fn the_largest_allowed_order_shows_on_the_board() {
+    let tmux = Tmux::new("largest");
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start("node-1", &dir.path().join("d"), &[]);
+    let mut mia = User::new(&d, "mia");
+    let mut kai = User::new(&d, "kai");
+    let mut cleo = User::new(&d, "cleo");
+    let long = |head: String| format!("{head:é<100}");
+    let items: Vec<serde_json::Value> = (0..50)
+        .map(|i| {
+            serde_json::json!({
+                "sku": format!("item-{i:02}"),
+                "name": long(format!("Dish {i:02} ")),
+                "price": 1,
+                "station": "s".repeat(40),
+                "allergens": "a".repeat(200),
+                "modifiers": (0..20).map(|m| serde_json::json!({
+                    "code": format!("m{m:02}"),
+                    "name": long(format!("Modifier {m:02} of {i:02} ")),
+                    "price": 0,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let menu = dir.path().join("menu.json");
+    std::fs::write(&menu, serde_json::json!({ "items": items }).to_string()).unwrap();
+    mia.ok(&["restaurant", "create", "trattoria", "--name", "Trattoria"]);
+    mia.ok(&["menu", "import", "trattoria", menu.to_str().unwrap()]);
+    mia.ok(&[
+        "staff",
+        "add",
+        "kai",
+        "--restaurant",
+        "trattoria",
+        "--role",
+        "kitchen",
+    ]);
+    mia.ok(&["restaurant", "open", "trattoria"]);
+
+    tmux.start(&board_command(&d, kai.cli.home()));
+    tmux.wait("the connected node", |s| {
+        s.contains("● node-1") && s.contains("New (0)")
+    });
+    let mods: String = (0..20).map(|m| format!("+m{m:02}")).collect();
+    let mut args: Vec<String> = vec!["order".into(), "place".into(), "trattoria".into()];
+    for i in 0..50 {
+        args.push("--item".into());
+        args.push(format!("item-{i:02}:99{mods}"));
+    }
+    args.extend([
+        "--note".into(),
+        "n".repeat(500),
+        "--pay".into(),
+        "pm_card_visa".into(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = cleo.ok(&args);
+    let lines = o["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 50);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["qty"] == 99 && l["modifiers"].as_array().unwrap().len() == 20)
+    );
+    assert_eq!(o["total"], 50 * 99);
+    let id = o["id"].as_str().unwrap().to_string();
+    tmux.wait("the largest ticket, live", |s| {
+        s.contains("#1 cleo") && s.contains("New (1)")
+    });
+    // A fresh board loads it from its snapshot.
+    tmux.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tmux.alive() {
+        assert!(
+            Instant::now() < deadline,
+            "q did not quit:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let again = Tmux::new("largest-again");
+    again.start(&board_command(&d, kai.cli.home()));
+    let s = again.wait("the largest ticket, from the snapshot", |s| {
+        s.contains("#1 cleo") && s.contains("New (1)")
+    });
+    assert!(s.contains("99× Dish 00"), "{s}");
+    again.keys(&["Enter"]);
+    wait_state(&mut kai, &id, "accepted");
+    again.wait("the bumped ticket", |s| s.contains("Accepted (1)"));
+    // `dfood order list` pages through it too.
+    let listed = kai.ok(&["order", "list", "--restaurant", "trattoria"]);
+    assert_eq!(listed["orders"].as_array().unwrap().len(), 1);
+}
+
 /// Sends `sig` to a process of ours (SIGSTOP/SIGCONT).
 fn signal(pid: u32, sig: libc::c_int) {
     let r = unsafe { libc::kill(pid as i32, sig) };

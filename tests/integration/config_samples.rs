@@ -20,6 +20,11 @@ fn dfoodd_samples_parse() {
                 c.etcd_endpoints.is_empty(),
                 "{name} is the embedded default"
             );
+            assert_eq!(
+                c.limits,
+                daemon::config::Limits::default(),
+                "{name} shows the default [limits]"
+            );
         }
     }
 }

@@ -2,6 +2,7 @@
 //! Every test here runs real processes: etcd, dfoodd, dfood.
 
 mod archive;
+mod abuse;
 mod auth;
 mod authz;
 mod bench;

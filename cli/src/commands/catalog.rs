@@ -31,6 +31,44 @@ pub enum RestaurantCmd {
     Open { id: String },
     /// Stop taking orders.
     Close { id: String },
+    /// Rename a restaurant, or bound what a line or an order may cost
+    /// (manager only).
+    ///
+    /// Amounts are in the currency's units (e.g. 500 or 499.99); 0 goes
+    /// back to the daemon's default (`[limits]` in its config).
+    Set {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Most one line (unit price × quantity) may cost.
+        #[arg(long, value_parser = parse_amount)]
+        max_line_total: Option<i64>,
+        /// Most an order may cost.
+        #[arg(long, value_parser = parse_amount)]
+        max_order_total: Option<i64>,
+    },
+}
+
+/// `12`, `12.5` or `12.50` as minor units (hundredths).
+fn parse_amount(s: &str) -> Result<i64, String> {
+    let bad = || format!("{s:?} is not an amount like 500 or 499.99");
+    let (units, cents) = match s.split_once('.') {
+        Some((u, c)) if (1..=2).contains(&c.len()) => (u, c),
+        Some(_) => return Err(bad()),
+        None => (s, "0"),
+    };
+    if units.is_empty()
+        || !units.bytes().all(|b| b.is_ascii_digit())
+        || !cents.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let units: i64 = units.parse().map_err(|_| bad())?;
+    let cents: i64 = format!("{cents:0<2}").parse().map_err(|_| bad())?;
+    units
+        .checked_mul(100)
+        .and_then(|u| u.checked_add(cents))
+        .ok_or_else(bad)
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,8 +197,8 @@ pub fn show_price(minor: i64) -> String {
     format!(
         "{}{}.{:02}",
         if minor < 0 { "-" } else { "" },
-        minor.abs() / 100,
-        minor.abs() % 100
+        minor.unsigned_abs() / 100,
+        minor.unsigned_abs() % 100
     )
 }
 
@@ -173,6 +211,16 @@ fn restaurant_rows(r: &Restaurant) -> String {
         (
             "acceptance timeout",
             format!("{}s", r.acceptance_timeout_secs),
+        ),
+        (
+            "max per line",
+            r.max_line_total
+                .map_or("the daemon's default".into(), show_price),
+        ),
+        (
+            "max per order",
+            r.max_order_total
+                .map_or("the daemon's default".into(), show_price),
         ),
     ])
 }
@@ -276,6 +324,22 @@ pub async fn restaurant(g: &Global, cmd: RestaurantCmd) -> Result<(), CliError> 
                 .call(RESTAURANT_OPEN, Some(&t), &RestaurantRef { restaurant: id })
                 .await?;
             emit(g.output, &r, |r| format!("{} is open", r.id));
+        }
+        RestaurantCmd::Set {
+            id,
+            name,
+            max_line_total,
+            max_order_total,
+        } => {
+            let (c, t) = super::connect_authed(g).await?;
+            let body = RestaurantSet {
+                restaurant: id,
+                name,
+                max_line_total,
+                max_order_total,
+            };
+            let r: Restaurant = c.call(RESTAURANT_SET, Some(&t), &body).await?;
+            emit(g.output, &r, restaurant_rows);
         }
         RestaurantCmd::Close { id } => {
             let (c, t) = super::connect_authed(g).await?;

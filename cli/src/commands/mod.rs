@@ -19,7 +19,7 @@ use protocol::session::{self, Session, SessionOptions};
 use serde::Serialize;
 
 use crate::args::{Cli, Command, ConfigAction, Global, Output};
-use crate::output::{CliError, emit, human_duration, kv_table, print, report_error};
+use crate::output::{CliError, emit, human_duration, kv_table, print, print_json, report_error};
 use crate::settings::{self, FileSettings};
 
 /// Connects with an access token, refreshing the saved session when needed
@@ -200,6 +200,16 @@ async fn status(g: &Global) -> Result<(), CliError> {
             ),
             ("uptime", human_duration(o.health.uptime_secs)),
             ("roles", o.health.roles.join(", ")),
+            (
+                "payments",
+                match o.health.payments.as_deref() {
+                    Some("sandbox") => {
+                        "sandbox (test payment methods only; no money moves)".to_string()
+                    }
+                    Some(g) => g.to_string(),
+                    None => "unknown (older daemon)".to_string(),
+                },
+            ),
         ])
     });
     client.close().await;
@@ -236,7 +246,7 @@ fn config(g: &Global, action: ConfigAction) -> Result<(), CliError> {
                 .map_err(|e| CliError::config(e.to_string()))?;
             f.save(&path).map_err(|e| CliError::config(e.to_string()))?;
             if g.output == Output::Json {
-                print(&serde_json::to_string_pretty(&f).expect("serialisable"));
+                print_json(&serde_json::to_string_pretty(&f).expect("serialisable"));
             } else {
                 print(&format!("{key} set in {}", path.display()));
             }
@@ -246,7 +256,7 @@ fn config(g: &Global, action: ConfigAction) -> Result<(), CliError> {
             f.unset(&key).map_err(|e| CliError::config(e.to_string()))?;
             f.save(&path).map_err(|e| CliError::config(e.to_string()))?;
             if g.output == Output::Json {
-                print(&serde_json::to_string_pretty(&f).expect("serialisable"));
+                print_json(&serde_json::to_string_pretty(&f).expect("serialisable"));
             } else {
                 print(&format!("{key} removed from {}", path.display()));
             }

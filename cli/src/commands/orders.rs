@@ -11,7 +11,7 @@ use protocol::wire::ErrorCode;
 use super::auth;
 use super::catalog::show_price;
 use crate::args::{Global, Output};
-use crate::output::{CliError, emit, kv_table, print};
+use crate::output::{CliError, emit, kv_table, print, print_json};
 
 #[derive(Debug, Subcommand)]
 pub enum OrderCmd {
@@ -226,6 +226,15 @@ pub async fn order(g: &Global, cmd: OrderCmd) -> Result<(), CliError> {
             pay,
             idempotency_key,
         } => {
+            // A card number never leaves this machine (the daemon would
+            // refuse it too).
+            if protocol::text::card_number_in(&pay, true) {
+                return Err(CliError::new(
+                    crate::exit::USAGE,
+                    "bad_request",
+                    "--pay takes a payment token like pm_card_visa: send a payment token, never a card number",
+                ));
+            }
             let mut lines = Vec::new();
             for i in &items {
                 lines.push(
@@ -334,9 +343,31 @@ pub async fn order(g: &Global, cmd: OrderCmd) -> Result<(), CliError> {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let (c, t) = super::connect_authed(g).await?;
-            let l: OrderList = c
-                .call(types::LIST, Some(&t), &ListOrders { restaurant, states })
-                .await?;
+            // Every page, in order: the shapes stay `{"orders": [...]}`.
+            let mut l = OrderList {
+                orders: Vec::new(),
+                next_cursor: None,
+            };
+            let mut cursor = None;
+            loop {
+                let page: OrderList = c
+                    .call(
+                        types::LIST,
+                        Some(&t),
+                        &ListOrders {
+                            restaurant: restaurant.clone(),
+                            states: states.clone(),
+                            limit: Some(MAX_PAGE),
+                            cursor: cursor.take(),
+                        },
+                    )
+                    .await?;
+                l.orders.extend(page.orders);
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
             emit(g.output, &l, |l| {
                 let mut s = format!(
                     "{:<24} {:>6} {:<16} {:>10} {}",
@@ -439,7 +470,7 @@ async fn track(g: &Global, order: &str) -> Result<(), CliError> {
 
 fn show_track(format: Output, o: &Order) {
     match format {
-        Output::Json => print(&serde_json::to_string(o).expect("serialisable")),
+        Output::Json => print_json(&serde_json::to_string(o).expect("serialisable")),
         Output::Human => print(
             &format!(
                 "{} #{} {} (payment {:?})",
@@ -461,7 +492,7 @@ pub async fn events(g: &Global, restaurant: &str, from: Option<u64>) -> Result<(
         };
         for ev in events {
             match g.output {
-                Output::Json => print(&serde_json::json!({"revision": revision, "kind": ev.kind, "subject": ev.subject, "data": ev.data}).to_string()),
+                Output::Json => print_json(&serde_json::json!({"revision": revision, "kind": ev.kind, "subject": ev.subject, "data": ev.data}).to_string()),
                 Output::Human => print(&format!("{revision:>8}  {:<22} {}", ev.kind, ev.subject)),
             }
         }
@@ -553,7 +584,11 @@ fn notice(format: Output, n: &Notice) {
         }
         .to_string(),
     };
-    eprintln!("{line}");
+    // Node names and errors come from the server: printed harmless.
+    match format {
+        Output::Human => eprintln!("{}", protocol::text::escape(&line, false)),
+        Output::Json => eprintln!("{}", protocol::text::escape_json(&line)),
+    }
 }
 
 #[cfg(test)]

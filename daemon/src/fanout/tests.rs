@@ -337,3 +337,108 @@ async fn a_node_cut_off_its_store_tells_its_subscribers_to_move() {
         Ok(b) => panic!("unexpected batch at {}", b.revision),
     }
 }
+
+/// A convert whose events carry `n` bytes of data each (`/t/big...`
+/// keys get 1.1 MiB: more than a frame).
+fn sized(_prefix: &str, b: &WatchBatch) -> Vec<Event> {
+    b.events
+        .iter()
+        .map(|e| {
+            let n = if e.kv.key.starts_with("/t/big") {
+                MAX_FRAME_LEN + 100_000
+            } else {
+                10_000
+            };
+            Event {
+                kind: "put".into(),
+                subject: e.kv.key.clone(),
+                data: serde_json::Value::String("x".repeat(n)),
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_ring_is_bounded_in_bytes_and_a_subscriber_behind_it_is_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+    // Room for 1024 batches, but only ~3 of these 10 kB ones in bytes.
+    let fanout = Arc::new(Fanout::new(CAPACITY, IDLE_CHECK).with_ring_bytes(35_000));
+    let start = store.revision().await.unwrap() + 1;
+    let mut slow = fanout.join(&store, P, start, sized).await.unwrap();
+    let mut fast = fanout.join(&store, P, start, sized).await.unwrap();
+    for i in 0..8 {
+        crate::store::put(store.as_ref(), &format!("/t/{i}"), "v")
+            .await
+            .unwrap();
+        let b = tokio::time::timeout(Duration::from_secs(5), fast.next(start))
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert!(!b.ends);
+    }
+    {
+        let hubs = fanout.hubs.lock().await;
+        let ring = hubs[P].ring.lock().unwrap();
+        assert!(ring.bytes <= 35_000, "{} bytes kept", ring.bytes);
+        assert_eq!(
+            ring.bytes,
+            ring.recent.iter().map(|b| b.frame.len()).sum::<usize>()
+        );
+        assert!(ring.recent.len() < 8);
+    }
+    match slow.next(start).await {
+        Some(Err((code, m))) => {
+            assert_eq!(code, ErrorCode::Unavailable);
+            assert!(m.contains("fell"), "{m}");
+        }
+        other => panic!("expected a lag error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_event_too_large_for_a_frame_is_never_skipped_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+    let fanout = Arc::new(Fanout::default());
+    let start = store.revision().await.unwrap() + 1;
+    let mut a = fanout.join(&store, P, start, sized).await.unwrap();
+    crate::store::put(store.as_ref(), "/t/small", "v")
+        .await
+        .unwrap();
+    let big = crate::store::put(store.as_ref(), "/t/big", "v")
+        .await
+        .unwrap();
+    crate::store::put(store.as_ref(), "/t/after", "v")
+        .await
+        .unwrap();
+    let first = a.next(start).await.unwrap().unwrap();
+    assert!(!first.ends);
+    let second = a.next(start).await.unwrap().unwrap();
+    assert!(second.ends, "the oversized revision ends the subscription");
+    assert_eq!(second.revision, big);
+    let f: ServerFrame =
+        serde_json::from_slice(&second.frame[protocol::frame::HEADER_LEN..]).unwrap();
+    match f {
+        ServerFrame::Error { error, .. } => {
+            assert_eq!(error.code, ErrorCode::TooLarge);
+            assert!(
+                error.message.contains(&format!("revision {big}")),
+                "{}",
+                error.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // A late joiner from before it is told too (from the ring)...
+    let mut late = fanout.join(&store, P, start, sized).await.unwrap();
+    assert!(matches!(late, Source::Hub { .. }));
+    assert!(!late.next(start).await.unwrap().unwrap().ends);
+    assert!(late.next(start).await.unwrap().unwrap().ends);
+    // ...and so is the first subscriber of a new hub, from the store.
+    let fresh = Arc::new(Fanout::default());
+    let mut private = fresh.join(&store, P, big, sized).await.unwrap();
+    let b = private.next(big).await.unwrap().unwrap();
+    assert!(b.ends && b.revision == big);
+}

@@ -10,7 +10,11 @@
 //!   each change), written in the same transaction as the change;
 //! - `/dfood/work/payments/O` — the order has a payment step in flight;
 //! - `/dfood/work/expiry/O` — the order awaits acceptance until the deadline
-//!   in the value (unix ms).
+//!   in the value (unix ms);
+//! - `/dfood/pending/U/O` — the customer's order waits for its payment
+//!   (written with `work/payments/O` by a placement, deleted when the
+//!   authorisation settles), and `/dfood/pending-guard/U`, bumped by each
+//!   such placement: the quota of orders waiting for payment at once.
 //!
 //! Every change is a compare-and-swap on the order's mod revision; a lost
 //! race re-reads and re-decides, so two kitchens bumping one ticket get one
@@ -347,8 +351,43 @@ pub async fn find(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
     }
 }
 
+/// Bytes of orders one `order.list` page may carry: a frame, less room
+/// for the envelope.
+const PAGE_BYTES: usize = protocol::frame::MAX_FRAME_LEN - 64 * 1024;
+
+/// Where a page ends: the sort key of its last order.
+type Cursor = (u64, u64, String);
+
+fn cursor_of(o: &Order) -> String {
+    format!("c1.{}.{}.{}", o.created_at, o.ticket, o.id)
+}
+
+fn parse_cursor(c: &str) -> ApiResult<Cursor> {
+    let bad = || ApiError::bad_request("cursor is not one this server gave out");
+    let mut parts = c.splitn(4, '.');
+    if parts.next() != Some("c1") {
+        return Err(bad());
+    }
+    let created = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+    let ticket = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+    let id = parts.next().ok_or_else(bad)?;
+    if id.len() > 100 {
+        return Err(bad());
+    }
+    Ok((created, ticket, id.to_string()))
+}
+
+/// `order.list`: one page, sorted by (created_at, ticket, id), after the
+/// cursor; at most `limit` orders and [`PAGE_BYTES`] of them.
 async fn list(ctx: &Ctx<'_>, req: ListOrders) -> ApiResult<OrderList> {
     let p = ctx.principal().await?;
+    let limit = req.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit must be 1 to {MAX_PAGE}, not {limit}"
+        )));
+    }
+    let after = req.cursor.as_deref().map(parse_cursor).transpose()?;
     let store = ctx.store;
     let mut orders = Vec::new();
     match &req.restaurant {
@@ -378,8 +417,37 @@ async fn list(ctx: &Ctx<'_>, req: ListOrders) -> ApiResult<OrderList> {
     if !req.states.is_empty() {
         orders.retain(|o| req.states.contains(&o.state));
     }
-    orders.sort_by_key(|o| (o.created_at, o.ticket));
-    Ok(OrderList { orders })
+    if let Some((c, t, id)) = &after {
+        orders.retain(|o| (o.created_at, o.ticket, &o.id) > (*c, *t, id));
+    }
+    orders.sort_by(|a, b| (a.created_at, a.ticket, &a.id).cmp(&(b.created_at, b.ticket, &b.id)));
+    let mut page = Vec::new();
+    let mut bytes = 0usize;
+    let mut rest = orders.into_iter();
+    let mut more = false;
+    for o in rest.by_ref() {
+        let size = serde_json::to_vec(&o)
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .len()
+            + 1;
+        if page.len() == usize::try_from(limit).unwrap_or(usize::MAX)
+            || (!page.is_empty() && bytes + size > PAGE_BYTES)
+        {
+            more = true;
+            break;
+        }
+        bytes += size;
+        page.push(o);
+    }
+    let next_cursor = if more {
+        page.last().map(cursor_of)
+    } else {
+        None
+    };
+    Ok(OrderList {
+        orders: page,
+        next_cursor,
+    })
 }
 
 /// Resolves a subscription topic this module owns to the store prefix to
@@ -448,11 +516,8 @@ pub async fn route(ctx: &Ctx<'_>, req: &Request) -> Option<ApiResult<serde_json:
         types::REJECT => {
             api::call(req, |b: RejectOrder| async move {
                 let reason = b.reason.trim();
-                if reason.is_empty() || reason.chars().count() > 200 {
-                    return Err(ApiError::bad_request(
-                        "a rejection needs a reason of 1-200 characters",
-                    ));
-                }
+                protocol::text::check("a rejection's reason", reason, protocol::text::REASON)
+                    .map_err(ApiError::bad_request)?;
                 kitchen(ctx, &b.order, Action::Reject, Some(reason.to_string())).await
             })
             .await

@@ -86,6 +86,24 @@ pub fn refused_message(e: &GatewayError) -> Option<String> {
     }
 }
 
+/// Text from the gateway as an order may carry it: at most `max`
+/// characters, control characters dropped, a card number never (every
+/// order must fit in a frame, and is shown to people).
+pub fn bounded(s: &str, max: usize) -> String {
+    if protocol::text::card_number_in(s, false) {
+        return "(withheld: it looked like a card number)".into();
+    }
+    s.chars()
+        .filter(|c| !protocol::text::is_forbidden(*c, false))
+        .take(max)
+        .collect()
+}
+
+/// The last four digits a gateway reports, if that is what they are.
+fn last4(s: &str) -> Option<String> {
+    (s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.to_string())
+}
+
 /// What the gateway said, as a change to the order.
 enum Verdict {
     Done(GatewayPayment),
@@ -193,11 +211,18 @@ async fn record(
         let mut compares = vec![Compare::mod_revision(&orderk, rev)];
         compares.extend_from_slice(fence);
         let mut ops = vec![TxnOp::delete(payment_work_key(order_id))];
+        if step == PaymentState::Authorizing {
+            // No longer waiting for its payment (see `place::pending_guard`).
+            ops.push(TxnOp::delete(super::place::pending_key(
+                &cur.customer_id,
+                order_id,
+            )));
+        }
         match (&v, step) {
             (Verdict::Done(p), PaymentState::Authorizing) => {
                 next.payment.state = PaymentState::Authorized;
-                next.payment.gateway_ref = Some(p.id.clone());
-                next.payment.last4 = p.last4.clone();
+                next.payment.gateway_ref = Some(bounded(&p.id, 100));
+                next.payment.last4 = p.last4.as_deref().and_then(last4);
                 let outcome = state::next(cur.state, Action::PaymentAuthorized)
                     .map_err(ApiError::conflict)?;
                 next.state = outcome.state;
@@ -212,7 +237,7 @@ async fn record(
             }
             (Verdict::Refused(m), PaymentState::Authorizing) => {
                 next.payment.state = PaymentState::Declined;
-                next.payment.error = Some(m.clone());
+                next.payment.error = Some(bounded(m, 300));
                 if m.contains(DEADLINE_MESSAGE) {
                     ops.push(TxnOp::put(orphan_key(order_id), ctx.now_ms().to_string()));
                 }
@@ -234,8 +259,10 @@ async fn record(
             }
             (Verdict::Refused(m), _) => {
                 next.payment.state = PaymentState::Failed;
-                next.payment.error =
-                    Some(format!("{step:?} refused by the gateway: {m}").to_lowercase());
+                next.payment.error = Some(bounded(
+                    &format!("{step:?} refused by the gateway: {m}").to_lowercase(),
+                    300,
+                ));
                 tracing::error!(order = order_id, ?step, reason = %m, "payment step refused");
             }
             _ => return Ok(cur),

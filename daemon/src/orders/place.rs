@@ -24,17 +24,21 @@ use std::time::Duration;
 
 use protocol::messages::catalog::{MenuItem, Restaurant};
 use protocol::messages::orders::*;
+use protocol::text;
 
 use super::state::{self, Action};
 use super::{customer_index_key, event_op, expiry_work_key, order_key, payment_work_key};
 use crate::catalog::{self, MenuDoc, StockDoc, Versioned, menu_key, stock_key, unchanged};
+use crate::config::Limits;
 use crate::ctx::Ctx;
 use crate::payments::Gateway;
 use crate::rpc::{ApiError, ApiResult, from_doc, to_doc};
 use crate::store::{Compare, KeyValue, Revision, Store, Txn, TxnOp};
 
-pub const MAX_LINES: usize = 50;
-pub const MAX_QTY: u32 = 99;
+pub use protocol::messages::orders::{MAX_LINES, MAX_QTY};
+
+/// The most characters of a payment-method token.
+pub const MAX_PAYMENT_METHOD: usize = 100;
 
 pub fn tickets_key(r: &str) -> String {
     format!("/dfood/tickets/{r}")
@@ -45,11 +49,51 @@ pub fn idem_key(customer: &str, key: &str) -> String {
 }
 
 pub fn money(minor: i64, currency: &str) -> String {
-    format!("{}.{:02} {currency}", minor / 100, (minor % 100).abs())
+    let sign = if minor < 0 { "-" } else { "" };
+    let m = minor.unsigned_abs();
+    format!("{sign}{}.{:02} {currency}", m / 100, m % 100)
 }
 
-/// Checks the request's shape before touching the store.
+/// A customer's order waiting for its payment (key per order; see
+/// [`pending_guard_key`]). Written by a placement that leaves the payment
+/// step in flight, deleted by the transaction that settles it.
+pub fn pending_key(customer: &str, order: &str) -> String {
+    format!("/dfood/pending/{customer}/{order}")
+}
+
+/// Bumped by every placement that adds a [`pending_key`] of `customer`,
+/// so that two placements cannot both take the last free place.
+pub fn pending_guard_key(customer: &str) -> String {
+    format!("/dfood/pending-guard/{customer}")
+}
+
+/// Checks a payment-method token: never a card number (refused without
+/// echoing it), else 1-100 characters of `A-Z a-z 0-9 _ -` starting with
+/// a letter.
+pub fn validate_payment_method(pm: &str) -> ApiResult<()> {
+    if text::card_number_in(pm, true) {
+        return Err(ApiError::bad_request(
+            "send a payment token, never a card number: that looked like one, and it was neither kept nor logged",
+        ));
+    }
+    let shape = (1..=MAX_PAYMENT_METHOD).contains(&pm.len())
+        && pm.starts_with(|c: char| c.is_ascii_alphabetic())
+        && pm
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !shape {
+        return Err(ApiError::bad_request(format!(
+            "payment method must be a token like pm_card_visa: 1-{MAX_PAYMENT_METHOD} characters of A-Z, a-z, 0-9, '_' and '-', starting with a letter"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks the request's shape before touching the store: the payment
+/// method first (a card number is refused before anything else could
+/// quote it), then the lines, the key and the note.
 pub fn validate(req: &PlaceOrder) -> ApiResult<()> {
+    validate_payment_method(&req.payment_method)?;
     catalog::validate_restaurant_id(&req.restaurant)?;
     if req.lines.is_empty() {
         return Err(ApiError::bad_request("an order needs at least one item"));
@@ -59,12 +103,30 @@ pub fn validate(req: &PlaceOrder) -> ApiResult<()> {
             "at most {MAX_LINES} lines per order"
         )));
     }
-    for l in &req.lines {
+    for (n, l) in req.lines.iter().enumerate() {
+        if l.sku.len() > 40 {
+            return Err(ApiError::bad_request(format!(
+                "line {}: a sku is at most 40 characters",
+                n + 1
+            )));
+        }
         if l.qty == 0 || l.qty > MAX_QTY {
             return Err(ApiError::bad_request(format!(
                 "quantity of {} must be 1 to {MAX_QTY}, not {}",
                 l.sku, l.qty
             )));
+        }
+        // Each modifier at most once per line: a line's modifiers are
+        // then bounded by the item's.
+        let mut seen = std::collections::HashSet::new();
+        for m in &l.modifiers {
+            if !seen.insert(m.as_str()) {
+                return Err(ApiError::bad_request(format!(
+                    "line {} ({}): modifier {m:?} is named more than once; a line takes each modifier at most once",
+                    n + 1,
+                    l.sku
+                )));
+            }
         }
     }
     let k = &req.idempotency_key;
@@ -77,34 +139,43 @@ pub fn validate(req: &PlaceOrder) -> ApiResult<()> {
             "idempotency key must be 8-100 characters of A-Z, a-z, 0-9, '-' and '_'",
         ));
     }
-    if req.payment_method.is_empty()
-        || req.payment_method.len() > 100
-        || req.payment_method.chars().any(char::is_whitespace)
-    {
+    text::check("the note", &req.note, text::NOTE).map_err(ApiError::bad_request)?;
+    if text::card_number_in(&req.note, false) {
         return Err(ApiError::bad_request(
-            "payment method must be a token like pm_card_visa",
-        ));
-    }
-    if req.note.chars().count() > 500 {
-        return Err(ApiError::bad_request(
-            "the note is limited to 500 characters",
+            "the note looks like it holds a card number: never send card numbers (it was neither kept nor logged)",
         ));
     }
     Ok(())
 }
 
+/// The most one line and one order may cost at `restaurant`, minor units.
+pub fn bounds(restaurant: &Restaurant, limits: &Limits) -> (i64, i64) {
+    (
+        restaurant.max_line_total.unwrap_or(limits.max_line_total),
+        restaurant.max_order_total.unwrap_or(limits.max_order_total),
+    )
+}
+
 /// Prices the lines against the menu and stock; every refusal names the
 /// item. Returns the priced lines and the stock after this order.
+///
+/// Prices are the menu's: each modifier counts once per line, a unit price
+/// below zero is refused (`conflict`: a menu stored before that rule), and
+/// so are a line above `max_line` and a total above `max_total` or not
+/// above zero (`bad_request`); the arithmetic cannot overflow.
 pub fn price_lines(
     restaurant: &Restaurant,
     menu: &MenuDoc,
     stock: &StockDoc,
     lines: &[LineRequest],
+    (max_line, max_total): (i64, i64),
 ) -> ApiResult<(Vec<OrderLine>, StockDoc)> {
     let r = &restaurant.id;
+    let cur = &restaurant.currency;
     let mut out = Vec::new();
     let mut need: BTreeMap<&str, i64> = BTreeMap::new();
-    for l in lines {
+    let mut total: i64 = 0;
+    for (n, l) in lines.iter().enumerate() {
         let item: &MenuItem = menu.items.iter().find(|i| i.sku == l.sku).ok_or_else(|| {
             ApiError::not_found(format!("no item {:?} on the menu of {r}", l.sku))
         })?;
@@ -116,7 +187,15 @@ pub fn price_lines(
         }
         let mut unit = item.price;
         let mut names = Vec::new();
+        let mut chosen = std::collections::HashSet::new();
         for code in &l.modifiers {
+            if !chosen.insert(code.as_str()) {
+                return Err(ApiError::bad_request(format!(
+                    "line {} ({}): modifier {code:?} is named more than once",
+                    n + 1,
+                    item.sku
+                )));
+            }
             let m = item
                 .modifiers
                 .iter()
@@ -133,8 +212,15 @@ pub fn price_lines(
                         }
                     ))
                 })?;
-            unit += m.price;
+            unit = unit.saturating_add(m.price);
             names.push(m.name.clone());
+        }
+        if unit < 0 {
+            return Err(ApiError::conflict(format!(
+                "{} with these modifiers would cost {}: a price below zero is refused (the menu needs fixing)",
+                item.name,
+                money(unit, cur)
+            )));
         }
         if let Some(expected) = l.expected_unit_price
             && expected != unit
@@ -144,6 +230,25 @@ pub fn price_lines(
                 item.name,
                 money(expected, &restaurant.currency),
                 money(unit, &restaurant.currency)
+            )));
+        }
+        let line_total = unit.saturating_mul(i64::from(l.qty));
+        if line_total > max_line {
+            return Err(ApiError::bad_request(format!(
+                "line {}: {} × {} at {} is {}, more than the {} a line may cost at {r}",
+                n + 1,
+                l.qty,
+                item.name,
+                money(unit, cur),
+                money(line_total, cur),
+                money(max_line, cur)
+            )));
+        }
+        total = total.saturating_add(line_total);
+        if total > max_total {
+            return Err(ApiError::bad_request(format!(
+                "the order would cost more than the {} an order may cost at {r}",
+                money(max_total, cur)
             )));
         }
         *need.entry(item.sku.as_str()).or_default() += i64::from(l.qty);
@@ -156,6 +261,9 @@ pub fn price_lines(
             station: item.station.clone(),
             allergens: item.allergens.clone(),
         });
+    }
+    if total <= 0 {
+        return Err(ApiError::bad_request("an order must cost more than zero"));
     }
     let mut after = stock.clone();
     for (sku, n) in need {
@@ -266,6 +374,7 @@ pub fn plan(
     idem: &str,
     customer: (&str, &str),
     gateway: &dyn Gateway,
+    limits: &Limits,
     now: u64,
 ) -> ApiResult<Placement> {
     let r = &req.restaurant;
@@ -278,10 +387,14 @@ pub fn plan(
         &inputs.menu.value,
         &inputs.stock.value,
         &req.lines,
+        bounds(restaurant, limits),
     )?;
     let ticket = inputs.last_ticket + 1;
     let id = format!("{r}-{ticket}");
-    let total = lines.iter().map(|l| l.unit_price * i64::from(l.qty)).sum();
+    let total = lines
+        .iter()
+        .map(|l| l.unit_price.saturating_mul(i64::from(l.qty)))
+        .fold(0i64, i64::saturating_add);
     let order = Order {
         id: id.clone(),
         restaurant: r.clone(),
@@ -331,8 +444,11 @@ pub fn plan(
         });
     let written = match authorization {
         None => {
-            // The payment step is left in flight, for `pay::drive`.
+            // The payment step is left in flight, for `pay::drive`; the
+            // customer's count of orders waiting for payment goes up
+            // (`commit` guards it).
             ops.push(TxnOp::put(payment_work_key(&id), now.to_string()));
+            ops.push(TxnOp::put(pending_key(customer.0, &id), now.to_string()));
             order
         }
         Some(a) => {
@@ -442,14 +558,19 @@ pub async fn commit(
             let id = String::from_utf8_lossy(&kv.value).into_owned();
             return Ok((Committed::Existing(id), attempt));
         }
-        let placement = plan(
+        let mut placement = plan(
             inputs,
             req,
             idem,
             (&customer.0, &customer.1),
             ctx.gateway,
+            ctx.limits,
             ctx.now_ms(),
         )?;
+        if placement.order.state == OrderState::PendingPayment {
+            let guard = pending_guard(store, &customer.0, ctx.limits).await?;
+            placement.txn = placement.txn.when([guard.0]).and_then([guard.1]);
+        }
         let resp = store.txn(placement.txn).await?;
         // The next placement here may go: the ticket is taken (or lost).
         drop(turn.take());
@@ -465,6 +586,39 @@ pub async fn commit(
     }
     Err(ApiError::unavailable(
         "too many concurrent orders at this restaurant; try again",
+    ))
+}
+
+/// The customer's orders waiting for payment, checked against the quota
+/// (`conflict` when full): the compare and op that keep the count exact
+/// when two placements race (each bumps the guard it read).
+async fn pending_guard(
+    store: &dyn Store,
+    customer: &str,
+    limits: &Limits,
+) -> ApiResult<(Compare, TxnOp)> {
+    let gk = pending_guard_key(customer);
+    let prefix = format!("/dfood/pending/{customer}/");
+    let (guard, waiting) = futures::try_join!(store.get(&gk), store.range(&prefix))?;
+    let limit = limits.pending_payments_per_customer;
+    if waiting.kvs.len() >= usize::try_from(limit).unwrap_or(usize::MAX) {
+        return Err(ApiError::conflict(format!(
+            "you have {} orders waiting for their payment to be confirmed, the most at once; wait for them to settle",
+            waiting.kvs.len()
+        )));
+    }
+    let (rev, n) = match guard {
+        Some(kv) => (
+            kv.mod_revision,
+            String::from_utf8_lossy(&kv.value)
+                .parse::<u64>()
+                .unwrap_or(0),
+        ),
+        None => (0, 0),
+    };
+    Ok((
+        unchanged(&gk, rev),
+        TxnOp::put(gk, n.saturating_add(1).to_string()),
     ))
 }
 
@@ -532,6 +686,8 @@ mod tests {
             open: true,
             acceptance_timeout_secs: 600,
             created_at: 1,
+            max_line_total: None,
+            max_order_total: None,
         };
         let item = |sku: &str, price| MenuItem {
             sku: sku.into(),
@@ -595,6 +751,7 @@ mod tests {
             IDEM,
             ("usr_1", "cleo"),
             &shop.gateway,
+            &Limits::default(),
             1_000,
         )
         .unwrap()
@@ -612,6 +769,269 @@ mod tests {
 
     async fn stored<T: serde::de::DeserializeOwned>(store: &dyn Store, key: &str) -> T {
         from_doc(key, &store.get(key).await.unwrap().unwrap().value).unwrap()
+    }
+
+    fn limits() -> (i64, i64) {
+        let l = Limits::default();
+        (l.max_line_total, l.max_order_total)
+    }
+
+    fn line(sku: &str, qty: u32, mods: &[&str]) -> LineRequest {
+        LineRequest {
+            sku: sku.into(),
+            qty,
+            modifiers: mods.iter().map(|m| m.to_string()).collect(),
+            expected_unit_price: None,
+        }
+    }
+
+    fn restaurant_open() -> Restaurant {
+        Restaurant {
+            id: R.into(),
+            name: "Trattoria".into(),
+            currency: "EUR".into(),
+            open: true,
+            acceptance_timeout_secs: 600,
+            created_at: 1,
+            max_line_total: None,
+            max_order_total: None,
+        }
+    }
+
+    fn salad_menu(half: i64) -> MenuDoc {
+        MenuDoc {
+            items: vec![
+                MenuItem {
+                    sku: "salad".into(),
+                    name: "Salad".into(),
+                    price: 800,
+                    station: "cold".into(),
+                    modifiers: vec![protocol::messages::catalog::Modifier {
+                        code: "half".into(),
+                        name: "Half".into(),
+                        price: half,
+                    }],
+                    available: true,
+                    stock: None,
+                    allergens: String::new(),
+                },
+                MenuItem {
+                    sku: "pizza".into(),
+                    name: "Pizza".into(),
+                    price: 950,
+                    station: "oven".into(),
+                    modifiers: vec![protocol::messages::catalog::Modifier {
+                        code: "extra".into(),
+                        name: "Extra".into(),
+                        price: 100_000,
+                    }],
+                    available: true,
+                    stock: None,
+                    allergens: String::new(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn card_numbers_are_refused_before_anything_and_never_echoed() {
+        for pan in [
+            "4242424242424242",
+            "4111.1111.1111.1111",
+            "4111 1111 1111 1111",
+            "pm_4242424242424242",
+        ] {
+            let mut req = request(pan);
+            req.lines.clear(); // the card is refused before the lines are looked at
+            let e = validate(&req).unwrap_err();
+            assert_eq!(e.code, protocol::wire::ErrorCode::BadRequest);
+            assert!(e.message.contains("never a card number"), "{}", e.message);
+            assert!(
+                !e.message.contains("4242") && !e.message.contains("1111"),
+                "{}",
+                e.message
+            );
+        }
+        for bad in ["", "pm card", "pm_visa\u{1b}", "-x", &"p".repeat(101)] {
+            assert!(validate(&request(bad)).is_err(), "{bad:?}");
+        }
+        assert!(validate(&request("pm_card_visa")).is_ok());
+        let mut req = request("pm_card_visa");
+        req.note = "my card is 4242 4242 4242 4242".into();
+        let e = validate(&req).unwrap_err();
+        assert!(!e.message.contains("4242"), "{}", e.message);
+    }
+
+    #[test]
+    fn text_in_a_placement_is_bounded_and_printable() {
+        let mut req = request("pm_card_visa");
+        req.note = "ring twice\nthen knock".into();
+        assert!(validate(&req).is_ok(), "a note may have several lines");
+        for note in [
+            "\u{1b}]0;owned\u{7}",
+            "\u{9b}2J",
+            "x\u{202e}y",
+            &"n".repeat(501),
+        ] {
+            req.note = note.into();
+            assert!(validate(&req).is_err(), "{note:?}");
+        }
+        let mut req = request("pm_card_visa");
+        req.idempotency_key = "key\u{1b}[2J0000".into();
+        assert!(validate(&req).is_err());
+    }
+
+    #[test]
+    fn each_modifier_counts_once_per_line() {
+        let mut req = request("pm_card_visa");
+        req.lines = vec![line("salad", 1, &["half", "half", "half"])];
+        let e = validate(&req).unwrap_err();
+        assert!(e.message.contains("more than once"), "{}", e.message);
+        // Pricing refuses it too (a caller that skipped `validate`).
+        let r = restaurant_open();
+        let e = price_lines(
+            &r,
+            &salad_menu(-300),
+            &StockDoc::default(),
+            &[line("salad", 1, &["half", "half"])],
+            limits(),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("more than once"), "{}", e.message);
+    }
+
+    #[test]
+    fn prices_are_the_menus_never_below_zero_and_bounded() {
+        let r = restaurant_open();
+        let none = StockDoc::default();
+        // A menu stored before the rule: the unit price would be -1.00.
+        let e = price_lines(
+            &r,
+            &salad_menu(-900),
+            &none,
+            &[line("salad", 1, &["half"])],
+            limits(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, protocol::wire::ErrorCode::Conflict);
+        assert!(e.message.contains("below zero"), "{}", e.message);
+        let (lines, _) = price_lines(
+            &r,
+            &salad_menu(-300),
+            &none,
+            &[line("salad", 2, &["half"])],
+            limits(),
+        )
+        .unwrap();
+        assert_eq!(lines[0].unit_price, 500);
+        // 99 × 1,009.50 is more than a line may cost by default.
+        let e = price_lines(
+            &r,
+            &salad_menu(0),
+            &none,
+            &[line("pizza", 99, &["extra"])],
+            limits(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, protocol::wire::ErrorCode::BadRequest);
+        assert!(e.message.contains("a line may cost"), "{}", e.message);
+        // Lines each within bounds, the total not.
+        let many = vec![line("pizza", 4, &["extra"]); 3];
+        let e = price_lines(&r, &salad_menu(0), &none, &many, limits()).unwrap_err();
+        assert!(e.message.contains("an order may cost"), "{}", e.message);
+        // The restaurant's own bound wins over the default.
+        let mut rich = r.clone();
+        rich.max_line_total = Some(20_000_000);
+        rich.max_order_total = Some(20_000_000);
+        let (l, _) = price_lines(
+            &rich,
+            &salad_menu(0),
+            &none,
+            &many,
+            bounds(&rich, &Limits::default()),
+        )
+        .unwrap();
+        assert_eq!(l.len(), 3);
+        // Nothing for free: a total of zero is refused.
+        let mut free = salad_menu(0);
+        free.items[0].price = 0;
+        let e = price_lines(&r, &free, &none, &[line("salad", 1, &[])], limits()).unwrap_err();
+        assert!(e.message.contains("more than zero"), "{}", e.message);
+    }
+
+    /// The largest order the rules allow: 50 lines of 99, each item with
+    /// 20 modifiers, every text at its longest in 4-byte characters.
+    pub(crate) fn largest_order() -> Order {
+        let wide = |n: usize| "🍕".repeat(n);
+        let lines = (0..MAX_LINES)
+            .map(|i| OrderLine {
+                sku: format!("{i:0>40}"),
+                name: wide(100),
+                qty: MAX_QTY,
+                unit_price: 100_000_000,
+                modifiers: (0..crate::config::MAX_MODIFIERS)
+                    .map(|_| wide(100))
+                    .collect(),
+                station: wide(40),
+                allergens: wide(200),
+            })
+            .collect();
+        Order {
+            id: format!("{}-{}", "r".repeat(40), u64::MAX),
+            restaurant: "r".repeat(40),
+            ticket: u64::MAX,
+            customer_id: format!("usr_{}", "0".repeat(60)),
+            customer: "c".repeat(32),
+            lines,
+            note: wide(500),
+            total: i64::MAX,
+            currency: "EUR".into(),
+            state: OrderState::Rejected,
+            reason: Some(wide(200)),
+            rush: true,
+            payment: Payment {
+                state: PaymentState::Failed,
+                method: "p".repeat(MAX_PAYMENT_METHOD),
+                gateway: "sandbox".into(),
+                gateway_ref: Some("g".repeat(100)),
+                last4: Some("4242".into()),
+                amount: i64::MAX,
+                captured: i64::MAX,
+                refunded: i64::MAX,
+                error: Some(wide(300)),
+            },
+            created_at: u64::MAX,
+            updated_at: u64::MAX,
+            version: u64::MAX,
+            revision: u64::MAX,
+        }
+    }
+
+    #[test]
+    fn the_largest_order_fits_in_a_frame_as_an_answer_and_as_an_event() {
+        let o = largest_order();
+        let ev = protocol::wire::ServerFrame::Event {
+            revision: u64::MAX,
+            events: vec![protocol::messages::Event {
+                kind: "order.payment_failed".into(),
+                subject: o.id.clone(),
+                data: serde_json::to_value(&o).unwrap(),
+            }],
+        };
+        let bytes = protocol::wire::encode_doc(&ev).unwrap().len();
+        assert!(
+            bytes < protocol::frame::MAX_FRAME_LEN * 3 / 4,
+            "the largest order's event is {bytes} bytes"
+        );
+        let list = protocol::wire::ServerFrame::ok(
+            Some("r".repeat(100)),
+            OrderList {
+                orders: vec![o],
+                next_cursor: Some("c".repeat(200)),
+            },
+        )
+        .unwrap();
+        assert!(protocol::wire::encode_doc(&list).unwrap().len() < protocol::frame::MAX_FRAME_LEN);
     }
 
     #[tokio::test]
@@ -756,6 +1176,7 @@ mod tests {
             "/dfood/idem/usr_1/key-00000002",
             ("usr_1", "cleo"),
             &shop.gateway,
+            &Limits::default(),
             1_000,
         )
         .unwrap();

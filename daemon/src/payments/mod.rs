@@ -238,21 +238,11 @@ pub(crate) fn validate_key(key: &str) -> Result<(), GatewayError> {
     Ok(())
 }
 
-/// 13 or more digits in a row (spaces and dashes between them allowed): a
-/// PAN must never be stored, logged or forwarded.
+/// Something that looks like a card number (12-19 digits, separators
+/// ignored, valid Luhn sum; see `protocol::text::card_number_in`): a PAN
+/// must never be stored, logged or forwarded.
 pub(crate) fn looks_like_card_number(s: &str) -> bool {
-    let mut run = 0;
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            run += 1;
-            if run >= 13 {
-                return true;
-            }
-        } else if c != ' ' && c != '-' {
-            run = 0;
-        }
-    }
-    false
+    protocol::text::card_number_in(s, true)
 }
 
 /// Not cryptographic: unique-enough ids and retry jitter.
@@ -322,6 +312,7 @@ mod tests {
         assert!(looks_like_card_number("4242424242424242"));
         assert!(looks_like_card_number("card 4242 4242 4242 4242 x"));
         assert!(looks_like_card_number("5555-5555-5555-4444"));
+        assert!(looks_like_card_number("4111.1111.1111.1111"));
         assert!(!looks_like_card_number("pm_card_visa"));
         assert!(!looks_like_card_number("order 123456789012"));
         let req = AuthorizeRequest {

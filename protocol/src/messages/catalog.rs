@@ -6,6 +6,7 @@
 //! | `restaurant.list`  | anyone                      | `{}` → [`RestaurantList`] |
 //! | `restaurant.show`  | anyone                      | [`RestaurantRef`] → [`Restaurant`] |
 //! | `restaurant.open` / `restaurant.close` | manager | [`RestaurantRef`] → [`Restaurant`] |
+//! | `restaurant.set`   | manager                     | [`RestaurantSet`] → [`Restaurant`] |
 //! | `staff.add`        | manager                     | [`StaffAdd`] → [`StaffMember`] |
 //! | `staff.remove`     | manager                     | [`StaffRemove`] → `{}` |
 //! | `staff.list`       | manager                     | [`RestaurantRef`] → [`StaffList`] |
@@ -22,6 +23,7 @@ pub mod types {
     pub const RESTAURANT_SHOW: &str = "restaurant.show";
     pub const RESTAURANT_OPEN: &str = "restaurant.open";
     pub const RESTAURANT_CLOSE: &str = "restaurant.close";
+    pub const RESTAURANT_SET: &str = "restaurant.set";
     pub const STAFF_ADD: &str = "staff.add";
     pub const STAFF_REMOVE: &str = "staff.remove";
     pub const STAFF_LIST: &str = "staff.list";
@@ -44,6 +46,14 @@ pub struct Restaurant {
     pub acceptance_timeout_secs: u64,
     /// Unix milliseconds.
     pub created_at: u64,
+    /// Most a line (`unit_price × qty`) may cost, minor units; absent:
+    /// the node's default (its `[limits]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_line_total: Option<i64>,
+    /// Most an order's total may be, minor units; absent: the node's
+    /// default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_order_total: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +64,33 @@ pub struct CreateRestaurant {
     pub currency: String,
     #[serde(default)]
     pub acceptance_timeout_secs: Option<u64>,
+}
+
+/// `restaurant.set` (manager): change what is given, keep the rest. A
+/// bound of `0` goes back to the node's default. (A new restaurant starts
+/// on the node's defaults.)
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RestaurantSet {
+    pub restaurant: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_line_total: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_order_total: Option<i64>,
+}
+
+/// Bounds every node applies (protocol constants; the configurable
+/// quotas are the daemon's `[limits]`).
+pub mod limits {
+    /// Most a menu's JSON (as `menu.get` answers it) may weigh, so that
+    /// it and its `menu.changed` event always fit in a frame.
+    pub const MENU_BYTES: usize = 512 * 1024;
+    /// Prices, minor units: an item's `price` is 0 to this, a modifier's
+    /// `price` -this to this.
+    pub const PRICE: i64 = 100_000_000;
+    /// The highest per-restaurant `max_line_total` / `max_order_total`.
+    pub const TOTAL_CAP: i64 = 1_000_000_000_000;
 }
 
 fn default_currency() -> String {

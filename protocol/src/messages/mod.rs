@@ -46,6 +46,11 @@ pub struct HealthResponse {
     /// quorum): the node is up, writes fail with `unavailable`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_error: Option<String>,
+    /// The payment gateway the node charges through: `sandbox` (test
+    /// payment methods, no money moves) or `http` (a real provider).
+    /// Absent from nodes older than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payments: Option<String>,
 }
 
 /// `subscribe`: open a server-push stream of events on a topic.

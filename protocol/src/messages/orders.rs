@@ -239,6 +239,11 @@ pub struct RejectOrder {
     pub reason: String,
 }
 
+/// `order.list`, one page at a time: orders sorted by `created_at`, then
+/// `ticket`, then `id`; at most `limit` of them (default
+/// [`DEFAULT_PAGE`], at most [`MAX_PAGE`]), fewer when the page would not
+/// fit in a frame. The answer's `next_cursor`, when present, asks for the
+/// next page.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListOrders {
     /// Staff: the restaurant's orders. Absent: your own orders.
@@ -247,9 +252,28 @@ pub struct ListOrders {
     /// Only orders in one of these states.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub states: Vec<OrderState>,
+    /// Page size, 1 to [`MAX_PAGE`]; absent: [`DEFAULT_PAGE`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The previous page's `next_cursor` (opaque); absent: the first page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
+
+/// Orders per page when `limit` is absent.
+pub const DEFAULT_PAGE: u32 = 100;
+/// The largest `limit`.
+pub const MAX_PAGE: u32 = 500;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderList {
     pub orders: Vec<Order>,
+    /// Present when more orders follow: send it back as `cursor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
+
+/// Most lines in one order.
+pub const MAX_LINES: usize = 50;
+/// Most units of one line.
+pub const MAX_QTY: u32 = 99;

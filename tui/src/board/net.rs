@@ -23,7 +23,7 @@ use std::time::Duration;
 use protocol::client::{ClientError, SubscriptionItem};
 use protocol::messages::catalog::{ItemRef, Menu, MenuItem, RestaurantRef, types as catalog};
 use protocol::messages::orders::{
-    ListOrders, Order, OrderList, OrderRef, OrderState, RejectOrder, types as orders,
+    ListOrders, MAX_PAGE, Order, OrderList, OrderRef, OrderState, RejectOrder, types as orders,
 };
 use protocol::messages::{HealthRequest, HealthResponse, types};
 use protocol::session::Session;
@@ -257,21 +257,35 @@ async fn load_authed<T: Tokens>(
 /// that changes after that revision comes again as an event.
 async fn load(session: &Session, restaurant: &str, token: &str) -> Result<Loaded, ClientError> {
     let h: HealthResponse = session.call(types::HEALTH, None, &HealthRequest {}).await?;
-    let list: OrderList = session
-        .call(
-            orders::LIST,
-            Some(token),
-            &ListOrders {
-                restaurant: Some(restaurant.to_string()),
-                states: vec![
-                    OrderState::Placed,
-                    OrderState::Accepted,
-                    OrderState::Preparing,
-                    OrderState::Ready,
-                ],
-            },
-        )
-        .await?;
+    // Page by page: a busy kitchen's open tickets need not fit in one
+    // answer. What changes meanwhile comes again as an event (it is after
+    // the revision read above).
+    let mut open = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page: OrderList = session
+            .call(
+                orders::LIST,
+                Some(token),
+                &ListOrders {
+                    restaurant: Some(restaurant.to_string()),
+                    states: vec![
+                        OrderState::Placed,
+                        OrderState::Accepted,
+                        OrderState::Preparing,
+                        OrderState::Ready,
+                    ],
+                    limit: Some(MAX_PAGE),
+                    cursor: cursor.take(),
+                },
+            )
+            .await?;
+        open.extend(page.orders);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
     let menu: Menu = session
         .call(
             catalog::MENU_GET,
@@ -284,7 +298,7 @@ async fn load(session: &Session, restaurant: &str, token: &str) -> Result<Loaded
     Ok(Loaded {
         revision: h.store_revision,
         node: h.node,
-        orders: list.orders,
+        orders: open,
         menu,
     })
 }
