@@ -120,6 +120,10 @@ pub struct ErrorBody {
     /// `payment_failed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<String>,
+    /// With `unavailable`: how long to wait before asking again (a busy
+    /// node, a throttled login), in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 impl ErrorBody {
@@ -128,6 +132,7 @@ impl ErrorBody {
             code,
             message: message.into(),
             order: None,
+            retry_after_ms: None,
         }
     }
 }

@@ -77,6 +77,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Login(a) => auth::login(&cli.global, a).await,
         Command::Logout => auth::logout(&cli.global).await,
         Command::Whoami => auth::whoami(&cli.global).await,
+        Command::Passwd(a) => auth::passwd(&cli.global, a).await,
         Command::ServiceAccount { cmd } => auth::service_account(&cli.global, cmd).await,
         Command::Admin { cmd } => auth::admin(&cli.global, cmd).await,
         Command::Restaurant { cmd } => catalog::restaurant(&cli.global, cmd).await,

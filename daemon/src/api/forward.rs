@@ -74,7 +74,12 @@ pub async fn forward(
         };
         match client.request(&fwd).await {
             Ok(v) => return Ok(v),
-            Err(ClientError::Server(e)) => return Err(ApiError::new(e.code, e.message)),
+            Err(ClientError::Server(e)) => {
+                let mut err = ApiError::new(e.code, e.message);
+                err.order = e.order;
+                err.retry_after_ms = e.retry_after_ms;
+                return Err(err);
+            }
             Err(e @ (ClientError::Connect { .. } | ClientError::GoingAway { .. })) => {
                 // Never reached it: safe to try the next one.
                 cs.peers.lock().await.remove(&m.addr);
