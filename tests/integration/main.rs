@@ -21,6 +21,7 @@ mod payflow;
 mod payments;
 mod protocol_robustness;
 mod robustness;
+mod security;
 mod store_conformance;
 mod streams;
 mod top;

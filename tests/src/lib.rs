@@ -11,6 +11,7 @@ pub mod docker;
 pub mod gateway;
 
 pub mod robustness;
+pub mod secure_etcd;
 pub mod tmux;
 
 use std::io::Write;
@@ -373,6 +374,25 @@ pub fn http_get(host_port: &str, path: &str, timeout: Duration) -> Result<(u16, 
     Ok((code, body.to_string()))
 }
 
+/// The key-encryption key file every etcd-backed node of this test process
+/// is given (one per process, 0600; clusters need one KEK for all nodes).
+pub fn test_kek() -> PathBuf {
+    static KEK: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    KEK.get_or_init(|| {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("kek");
+        use base64::Engine;
+        let key: [u8; 32] = rand::random();
+        let text = base64::engine::general_purpose::STANDARD.encode(key);
+        std::fs::write(&path, format!("{text}\n")).expect("write kek");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        (dir, path)
+    })
+    .1
+    .clone()
+}
+
 /// A `dfoodd` process.
 pub struct Daemon {
     pub node: String,
@@ -453,7 +473,11 @@ impl Daemon {
             cmd.arg("--config").arg(c);
         }
         if !etcd.is_empty() {
-            cmd.arg("--etcd").arg(etcd.join(","));
+            // Every node of a cluster is given the same key-encryption key.
+            cmd.arg("--etcd")
+                .arg(etcd.join(","))
+                .arg("--kek-file")
+                .arg(test_kek());
         }
         Proc::spawn(node, cmd, log)
     }
