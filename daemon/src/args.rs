@@ -76,6 +76,11 @@ pub struct Args {
     /// <data-dir>/kek on first start.
     #[arg(long, env = "DFOODD_KEK_FILE", value_name = "FILE")]
     pub kek_file: Option<PathBuf>,
+    /// Create --kek-file (32 random bytes, mode 0600) when it does not
+    /// exist: for nodes sharing one file system, e.g. containers on one
+    /// host with a shared volume.
+    #[arg(long, env = "DFOODD_KEK_CREATE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub kek_create: Option<bool>,
     /// Roles to run, comma separated [default: all].
     #[arg(
         long,
@@ -116,6 +121,7 @@ impl Args {
         over!(log_format, self.log_format.clone());
         over!(metrics_listen, self.metrics_listen.clone());
         over!(kek_file, self.kek_file.clone());
+        over!(kek_create, self.kek_create);
         macro_rules! over_etcd {
             ($field:ident, $val:expr) => {
                 if let Some(v) = $val {

@@ -72,6 +72,10 @@ pub struct FileConfig {
     /// cluster needs the same one: required with `etcd_endpoints`. Default
     /// on a single machine: `<data_dir>/kek`, created on first start.
     pub kek_file: Option<PathBuf>,
+    /// Create `kek_file` (32 random bytes, 0600) when it does not exist:
+    /// for nodes that share one file system (containers on one host with a
+    /// shared volume). Nodes on several machines are given a copy instead.
+    pub kek_create: Option<bool>,
     /// `[etcd]`: how to reach a secured etcd (TLS, client certificate,
     /// username and password).
     #[serde(default)]
@@ -649,7 +653,7 @@ impl Config {
         let kek = match (f.kek_file, etcd_endpoints.is_empty()) {
             (Some(path), _) => crate::secrets::KekSource {
                 path,
-                create: false,
+                create: f.kek_create.unwrap_or(false),
             },
             (None, true) => crate::secrets::KekSource {
                 path: data_dir.join("kek"),

@@ -203,7 +203,10 @@ pub fn private_dir(dir: &Path) -> Result<bool, SecretError> {
 }
 
 /// Makes `path` (a file holding a secret) 0600 when it is readable by
-/// group or others; refuses one that belongs to another user.
+/// group or others and this user owns it. A file of another user (a
+/// Kubernetes Secret is mounted owned by root, group-readable by the pod's
+/// `fsGroup`) is accepted when no bit is set for others, refused when
+/// every user may read it.
 pub fn check_private_file(path: &Path) -> Result<bool, SecretError> {
     let err = |reason: String| SecretError::Permissions {
         path: path.display().to_string(),
@@ -212,6 +215,10 @@ pub fn check_private_file(path: &Path) -> Result<bool, SecretError> {
     let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
     if !meta.is_file() {
         return Err(err("not a regular file".into()));
+    }
+    let current = meta.mode() & 0o777;
+    if meta.uid() != effective_uid() && current & 0o007 == 0 {
+        return Ok(false);
     }
     tighten(path, &meta, 0o600).map_err(err)
 }
@@ -394,6 +401,21 @@ mod tests {
         std::fs::set_permissions(&src.path, std::fs::Permissions::from_mode(0o644)).unwrap();
         Kek::load(&src).unwrap();
         assert_eq!(mode(&src.path), 0o600);
+        // Another user's file, readable by its group only (a Kubernetes
+        // Secret): accepted as it is; by everyone: refused.
+        if effective_uid() == 0 {
+            let theirs = data.join("theirs");
+            std::fs::write(&theirs, STANDARD.encode([1u8; 32])).unwrap();
+            std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o440)).unwrap();
+            std::os::unix::fs::chown(&theirs, Some(65534), None).unwrap();
+            // Root may read anything, and would tighten; the rule is
+            // about the owner, checked as such.
+            assert!(!check_private_file(&theirs).unwrap());
+            assert_eq!(mode(&theirs), 0o440);
+            std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o444)).unwrap();
+            check_private_file(&theirs).unwrap();
+            assert_eq!(mode(&theirs), 0o600, "root tightens what it may");
+        }
         // A given KEK that does not exist is not invented.
         let missing = KekSource {
             path: data.join("nope"),
