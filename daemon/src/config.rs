@@ -856,4 +856,71 @@ mod tests {
         .unwrap();
         assert_eq!(local.http_api_key, Some(ApiKey::File("/run/key".into())));
     }
+
+    #[test]
+    fn the_kek_and_a_secured_etcd_are_configured_and_checked() {
+        let parse =
+            |t: &str| Config::from_file(FileConfig::parse(&format!("node = 'n1'\n{t}"), "t.toml")?);
+        // One machine: a KEK in the data dir, made on first start.
+        let c = parse("data_dir = '/d'").unwrap();
+        assert_eq!(c.kek.path, Path::new("/d/kek"));
+        assert!(c.kek.create);
+        // A cluster: required, and given (never made unless asked).
+        let e = parse("etcd_endpoints = ['a:2379']")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("kek_file") && e.contains("openssl rand"), "{e}");
+        let c = parse("etcd_endpoints = ['a:2379']\nkek_file = '/k'").unwrap();
+        assert_eq!(
+            (c.kek.path.as_path(), c.kek.create),
+            (Path::new("/k"), false)
+        );
+        let c = parse("etcd_endpoints = ['a:2379']\nkek_file = '/k'\nkek_create = true").unwrap();
+        assert!(c.kek.create);
+
+        let tls = "etcd_endpoints = ['https://a:2379', 'https://b:2379']\nkek_file = '/k'\n";
+        let c = parse(&format!(
+            "{tls}[etcd]\nca_file = '/ca'\ncert_file = '/c'\nkey_file = '/ck'\nusername = 'dfoodd'\npassword_file = '/p'"
+        ))
+        .unwrap();
+        assert_eq!(c.etcd.ca_file.as_deref(), Some(Path::new("/ca")));
+        assert_eq!(c.etcd.identity, Some(("/c".into(), "/ck".into())));
+        assert_eq!(c.etcd.user, Some(("dfoodd".into(), "/p".into())));
+        let bad = |t: &str| parse(t).unwrap_err().to_string();
+        assert!(bad(tls).contains("need ca_file"));
+        assert!(
+            bad(&format!("{tls}[etcd]\nca_file = '/ca'\ncert_file = '/c'")).contains("together")
+        );
+        assert!(bad(&format!("{tls}[etcd]\nca_file = '/ca'\nusername = 'u'")).contains("together"));
+        assert!(
+            bad(&format!("{tls}[etcd]\nca_file = '/ca'\ncertfile = '/c'")).contains("certfile")
+        );
+        let mixed = "etcd_endpoints = ['https://a:2379', 'b:2379']\nkek_file = '/k'\n[etcd]\nca_file = '/ca'";
+        assert!(bad(mixed).contains("mixes"));
+        let plain = "etcd_endpoints = ['10.0.0.1:2379']\nkek_file = '/k'\n";
+        assert!(bad(&format!("{plain}[etcd]\nca_file = '/ca'")).contains("https://"));
+        // A password in clear over a network: refused; on loopback (tests): allowed.
+        assert!(
+            bad(&format!(
+                "{plain}[etcd]\nusername = 'u'\npassword_file = '/p'"
+            ))
+            .contains("in clear")
+        );
+        parse("etcd_endpoints = ['http://127.0.0.1:2379']\nkek_file = '/k'\n[etcd]\nusername = 'u'\npassword_file = '/p'").unwrap();
+        assert!(bad("[etcd]\nca_file = '/ca'").contains("need etcd_endpoints"));
+        assert!(
+            bad("etcd_endpoints = ['https://a:2379/x']\nkek_file = '/k'").contains("not host:port")
+        );
+        assert!(
+            bad("etcd_endpoints = ['ftp://a:2379']\nkek_file = '/k'").contains("not host:port")
+        );
+        // Secrets do not show in debug output.
+        let creds = EtcdCredentials {
+            ca_pem: None,
+            identity: Some((b"cert".to_vec(), b"KEY".to_vec())),
+            user: Some(("u".into(), "hunter2".into())),
+        };
+        let d = format!("{creds:?}");
+        assert!(!d.contains("hunter2") && !d.contains("KEY"), "{d}");
+    }
 }

@@ -848,3 +848,61 @@ fn etcd_with_tls_and_password_authentication() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("etcd refused the credentials"), "{err}");
 }
+
+#[test]
+fn a_subscription_ends_when_its_token_expires_or_its_session_is_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start_with(
+        "sec-expiry",
+        &dir.path().join("n"),
+        &[],
+        "[auth]\naccess_ttl_secs = 5\nrefresh_ttl_secs = 3600\n",
+    );
+    let mut boss = User::new(&d, "boss");
+    tests::open_shop(&mut boss, "trattoria", MENU, &[]);
+    runtime().block_on(async {
+        let c = d.client().await;
+        let sub = protocol::messages::SubscribeRequest {
+            topic: "restaurant:trattoria".into(),
+            from_revision: None,
+        };
+        // Expiry: the stream ends with `unauthenticated` when the token
+        // runs out (5 s here), not before, and says so.
+        let t = login(&c, "boss", "correct horse battery").await;
+        let started = Instant::now();
+        let mut s = c.subscribe(&sub, Some(&t.access_token)).await.unwrap();
+        let end = tokio::time::timeout(Duration::from_secs(20), s.next())
+            .await
+            .expect("the stream ends");
+        match end {
+            Err(ClientError::Server(e)) => {
+                assert_eq!(e.code, ErrorCode::Unauthenticated, "{e:?}");
+                assert!(e.message.contains("token expired"), "{e:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(started.elapsed() >= Duration::from_secs(1), "ended early");
+
+        // Logout: the stream ends at once (it does not wait for expiry).
+        let t = login(&c, "boss", "correct horse battery").await;
+        let mut s = c.subscribe(&sub, Some(&t.access_token)).await.unwrap();
+        let _: Value = c
+            .call(
+                types::LOGOUT,
+                None,
+                &LogoutRequest {
+                    refresh_token: t.refresh_token.clone().unwrap(),
+                },
+            )
+            .await
+            .unwrap();
+        match tokio::time::timeout(Duration::from_secs(2), s.next()).await {
+            Ok(Err(ClientError::Server(e))) => {
+                assert_eq!(e.code, ErrorCode::Unauthenticated, "{e:?}");
+                assert!(e.message.contains("subscription ended"), "{e:?}");
+                assert!(e.message.contains("logged out"), "{e:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+    });
+}
