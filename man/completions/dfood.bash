@@ -52,6 +52,9 @@ _dfood() {
             dfood,order)
                 cmd="dfood__subcmd__order"
                 ;;
+            dfood,passwd)
+                cmd="dfood__subcmd__passwd"
+                ;;
             dfood,restaurant)
                 cmd="dfood__subcmd__restaurant"
                 ;;
@@ -76,6 +79,12 @@ _dfood() {
             dfood__subcmd__admin,bootstrap)
                 cmd="dfood__subcmd__admin__subcmd__bootstrap"
                 ;;
+            dfood__subcmd__admin,disable)
+                cmd="dfood__subcmd__admin__subcmd__disable"
+                ;;
+            dfood__subcmd__admin,enable)
+                cmd="dfood__subcmd__admin__subcmd__enable"
+                ;;
             dfood__subcmd__admin,help)
                 cmd="dfood__subcmd__admin__subcmd__help"
                 ;;
@@ -84,6 +93,12 @@ _dfood() {
                 ;;
             dfood__subcmd__admin__subcmd__help,bootstrap)
                 cmd="dfood__subcmd__admin__subcmd__help__subcmd__bootstrap"
+                ;;
+            dfood__subcmd__admin__subcmd__help,disable)
+                cmd="dfood__subcmd__admin__subcmd__help__subcmd__disable"
+                ;;
+            dfood__subcmd__admin__subcmd__help,enable)
+                cmd="dfood__subcmd__admin__subcmd__help__subcmd__enable"
                 ;;
             dfood__subcmd__admin__subcmd__help,help)
                 cmd="dfood__subcmd__admin__subcmd__help__subcmd__help"
@@ -229,6 +244,9 @@ _dfood() {
             dfood__subcmd__help,order)
                 cmd="dfood__subcmd__help__subcmd__order"
                 ;;
+            dfood__subcmd__help,passwd)
+                cmd="dfood__subcmd__help__subcmd__passwd"
+                ;;
             dfood__subcmd__help,restaurant)
                 cmd="dfood__subcmd__help__subcmd__restaurant"
                 ;;
@@ -252,6 +270,12 @@ _dfood() {
                 ;;
             dfood__subcmd__help__subcmd__admin,bootstrap)
                 cmd="dfood__subcmd__help__subcmd__admin__subcmd__bootstrap"
+                ;;
+            dfood__subcmd__help__subcmd__admin,disable)
+                cmd="dfood__subcmd__help__subcmd__admin__subcmd__disable"
+                ;;
+            dfood__subcmd__help__subcmd__admin,enable)
+                cmd="dfood__subcmd__help__subcmd__admin__subcmd__enable"
                 ;;
             dfood__subcmd__help__subcmd__admin,rotate-key)
                 cmd="dfood__subcmd__help__subcmd__admin__subcmd__rotate__subcmd__key"
@@ -366,6 +390,12 @@ _dfood() {
                 ;;
             dfood__subcmd__help__subcmd__service__subcmd__account,create)
                 cmd="dfood__subcmd__help__subcmd__service__subcmd__account__subcmd__create"
+                ;;
+            dfood__subcmd__help__subcmd__service__subcmd__account,delete)
+                cmd="dfood__subcmd__help__subcmd__service__subcmd__account__subcmd__delete"
+                ;;
+            dfood__subcmd__help__subcmd__service__subcmd__account,rotate-secret)
+                cmd="dfood__subcmd__help__subcmd__service__subcmd__account__subcmd__rotate__subcmd__secret"
                 ;;
             dfood__subcmd__help__subcmd__staff,add)
                 cmd="dfood__subcmd__help__subcmd__staff__subcmd__add"
@@ -529,14 +559,26 @@ _dfood() {
             dfood__subcmd__service__subcmd__account,create)
                 cmd="dfood__subcmd__service__subcmd__account__subcmd__create"
                 ;;
+            dfood__subcmd__service__subcmd__account,delete)
+                cmd="dfood__subcmd__service__subcmd__account__subcmd__delete"
+                ;;
             dfood__subcmd__service__subcmd__account,help)
                 cmd="dfood__subcmd__service__subcmd__account__subcmd__help"
+                ;;
+            dfood__subcmd__service__subcmd__account,rotate-secret)
+                cmd="dfood__subcmd__service__subcmd__account__subcmd__rotate__subcmd__secret"
                 ;;
             dfood__subcmd__service__subcmd__account__subcmd__help,create)
                 cmd="dfood__subcmd__service__subcmd__account__subcmd__help__subcmd__create"
                 ;;
+            dfood__subcmd__service__subcmd__account__subcmd__help,delete)
+                cmd="dfood__subcmd__service__subcmd__account__subcmd__help__subcmd__delete"
+                ;;
             dfood__subcmd__service__subcmd__account__subcmd__help,help)
                 cmd="dfood__subcmd__service__subcmd__account__subcmd__help__subcmd__help"
+                ;;
+            dfood__subcmd__service__subcmd__account__subcmd__help,rotate-secret)
+                cmd="dfood__subcmd__service__subcmd__account__subcmd__help__subcmd__rotate__subcmd__secret"
                 ;;
             dfood__subcmd__staff,add)
                 cmd="dfood__subcmd__staff__subcmd__add"
@@ -569,7 +611,7 @@ _dfood() {
 
     case "${cmd}" in
         dfood)
-            opts="-o -h -V --endpoint --ca --server-name --output --config --timeout --token --help --version status config signup login logout whoami service-account admin restaurant staff menu order cluster bench board top completions events help"
+            opts="-o -h -V --endpoint --ca --server-name --output --config --timeout --token --help --version status config signup login logout whoami passwd service-account admin restaurant staff menu order cluster bench board top completions events help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -615,7 +657,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__admin)
-            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help bootstrap rotate-key help"
+            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help bootstrap rotate-key disable enable help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -718,8 +760,100 @@ _dfood() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dfood__subcmd__admin__subcmd__disable)
+            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__admin__subcmd__enable)
+            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dfood__subcmd__admin__subcmd__help)
-            opts="bootstrap rotate-key help"
+            opts="bootstrap rotate-key disable enable help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -733,6 +867,34 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__admin__subcmd__help__subcmd__bootstrap)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__admin__subcmd__help__subcmd__disable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__admin__subcmd__help__subcmd__enable)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -775,7 +937,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__admin__subcmd__rotate__subcmd__key)
-            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help"
+            opts="-o -h --revoke-old --endpoint --ca --server-name --output --config --timeout --token --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2293,7 +2455,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__help)
-            opts="status config signup login logout whoami service-account admin restaurant staff menu order cluster bench board top completions events help"
+            opts="status config signup login logout whoami passwd service-account admin restaurant staff menu order cluster bench board top completions events help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2307,7 +2469,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__help__subcmd__admin)
-            opts="bootstrap rotate-key"
+            opts="bootstrap rotate-key disable enable"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2321,6 +2483,34 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__help__subcmd__admin__subcmd__bootstrap)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__help__subcmd__admin__subcmd__disable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__help__subcmd__admin__subcmd__enable)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2936,6 +3126,20 @@ _dfood() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dfood__subcmd__help__subcmd__passwd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dfood__subcmd__help__subcmd__restaurant)
             opts="create list show open close"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -3021,7 +3225,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__help__subcmd__service__subcmd__account)
-            opts="create"
+            opts="create delete rotate-secret"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3035,6 +3239,34 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__help__subcmd__service__subcmd__account__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__help__subcmd__service__subcmd__account__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__help__subcmd__service__subcmd__account__subcmd__rotate__subcmd__secret)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -4508,6 +4740,52 @@ _dfood() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dfood__subcmd__passwd)
+            opts="-o -h --password-stdin --endpoint --ca --server-name --output --config --timeout --token --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dfood__subcmd__restaurant)
             opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help create list show open close help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -4895,7 +5173,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__service__subcmd__account)
-            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help create help"
+            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help create delete rotate-secret help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4986,8 +5264,54 @@ _dfood() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dfood__subcmd__service__subcmd__account__subcmd__delete)
+            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dfood__subcmd__service__subcmd__account__subcmd__help)
-            opts="create help"
+            opts="create delete rotate-secret help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -5014,6 +5338,20 @@ _dfood() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dfood__subcmd__service__subcmd__account__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dfood__subcmd__service__subcmd__account__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -5021,6 +5359,66 @@ _dfood() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__service__subcmd__account__subcmd__help__subcmd__rotate__subcmd__secret)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__service__subcmd__account__subcmd__rotate__subcmd__secret)
+            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
