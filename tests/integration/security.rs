@@ -342,9 +342,10 @@ fn forged_tokens_die_on_every_node_within_a_second_of_rotate_key_revoke_old() {
         // The key is gone from etcd; the operator logs in again.
         assert!(e.get(path.as_str(), None).await.unwrap().kvs().is_empty());
     });
-    let out = op.run(["login", "--username", "ops", "-o", "json"]);
+    // The operator's saved access token was signed with a revoked key:
+    // dfood renews it with the session's refresh token and goes on.
+    let out = op.run(["cluster", "status", "-o", "json"]);
     assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(op.run(["cluster", "status", "-o", "json"]).code, 0);
 }
 
 #[test]

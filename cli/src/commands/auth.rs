@@ -198,11 +198,38 @@ pub async fn renew_saved_token(g: &Global, client: &Session) -> Result<Option<St
     refresh_saved(client, &path).await.map(Some)
 }
 
+/// Renews the saved session's access token even though it has not expired
+/// (the daemon refused it: its signing key was revoked, say). True when a
+/// new one was saved; false when there is nothing to renew with (`--token`,
+/// no saved session, a service account's) or the session is over.
+pub async fn force_refresh(g: &Global) -> bool {
+    if g.token.as_deref().is_some_and(|t| !t.is_empty()) {
+        return false;
+    }
+    let Ok(path) = credentials_path(g) else {
+        return false;
+    };
+    match credentials::load(&path) {
+        Ok(Some(c)) if c.refresh_token.is_some() => {}
+        _ => return false,
+    }
+    let Ok(client) = connect(g).await else {
+        return false;
+    };
+    let renewed = renew(&client, &path, true).await.is_ok();
+    client.close().await;
+    renewed
+}
+
 async fn refresh_saved(client: &Session, path: &Path) -> Result<String, CliError> {
+    renew(client, path, false).await
+}
+
+async fn renew(client: &Session, path: &Path, force: bool) -> Result<String, CliError> {
     // One refresher at a time: a refresh token works once.
     let _lock = credentials::lock(path)?;
     let creds = credentials::load(path)?.ok_or_else(not_logged_in)?;
-    if !creds.stale(unix_now(), REFRESH_MARGIN_SECS) {
+    if !force && !creds.stale(unix_now(), REFRESH_MARGIN_SECS) {
         return Ok(creds.access_token); // another dfood refreshed meanwhile
     }
     let Some(rt) = creds.refresh_token.clone() else {
