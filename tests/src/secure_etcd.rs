@@ -232,7 +232,7 @@ impl SecureEtcd {
             .expect("runtime");
         rt.block_on(async {
             let id =
-                (self.auth == EtcdAuth::ClientCert).then(|| (root.0.as_path(), root.1.as_path()));
+                (self.auth == EtcdAuth::ClientCert).then_some((root.0.as_path(), root.1.as_path()));
             let mut c = self.connect(id, None).await.expect("connect as root");
             c.user_add("root", ROOT_PASSWORD, None).await.expect("root");
             c.user_grant_role("root", "root").await.expect("root role");
