@@ -180,6 +180,23 @@ impl Kek {
     }
 }
 
+/// The MAC a forwarding node puts on the client address it passes along
+/// (`Request::peer_mac`): only nodes holding the KEK can make it.
+pub fn peer_mac(kek: &Kek, via: &str, peer: &str) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &kek.derive("forwarded peer"));
+    let tag = ring::hmac::sign(&key, format!("{via}\n{peer}").as_bytes());
+    URL_SAFE_NO_PAD.encode(tag.as_ref())
+}
+
+/// Whether `mac` is [`peer_mac`] of `via` and `peer` (constant time).
+pub fn peer_mac_holds(kek: &Kek, via: &str, peer: &str, mac: &str) -> bool {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &kek.derive("forwarded peer"));
+    match URL_SAFE_NO_PAD.decode(mac) {
+        Ok(tag) => ring::hmac::verify(&key, format!("{via}\n{peer}").as_bytes(), &tag).is_ok(),
+        Err(_) => false,
+    }
+}
+
 /// Creates `dir` (and its parents) as 0700, or makes an existing one
 /// private: group and other bits are removed when this user owns it; a
 /// directory it cannot tighten is refused. Returns whether it tightened.
@@ -347,6 +364,12 @@ mod tests {
                 Err(SecretError::NotSealed { .. })
             ));
         }
+        let mac = peer_mac(&kek, "n1", "192.0.2.1");
+        assert!(peer_mac_holds(&kek, "n1", "192.0.2.1", &mac));
+        assert!(!peer_mac_holds(&kek, "n1", "192.0.2.2", &mac));
+        assert!(!peer_mac_holds(&kek, "n2", "192.0.2.1", &mac));
+        assert!(!peer_mac_holds(&Kek::generate(), "n1", "192.0.2.1", &mac));
+        assert!(!peer_mac_holds(&kek, "n1", "192.0.2.1", "garbage!"));
         assert_eq!(kek.derive("a"), kek.derive("a"));
         assert_ne!(kek.derive("a"), kek.derive("b"));
         assert_ne!(kek.derive("a"), Kek::generate().derive("a"));

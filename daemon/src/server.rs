@@ -261,7 +261,23 @@ pub async fn dispatch_from(req: &Request, state: &NodeState, peer: Option<IpAddr
     frame
 }
 
+/// The client's address: the connection's, or for a request another node
+/// forwarded, the one it vouched for (see `api::forward`).
+fn client_address(
+    req: &Request,
+    kek: &crate::secrets::Kek,
+    conn_peer: Option<IpAddr>,
+) -> Option<IpAddr> {
+    if let (Some(via), Some(peer), Some(mac)) = (&req.via, &req.peer, &req.peer_mac)
+        && crate::secrets::peer_mac_holds(kek, via, peer, mac)
+    {
+        return peer.parse().ok();
+    }
+    conn_peer
+}
+
 async fn dispatch_inner(req: &Request, state: &NodeState, peer: Option<IpAddr>) -> ServerFrame {
+    let peer = client_address(req, state.deps.auth.keys.kek(), peer);
     let id = req.id.clone();
     let result = match req.ty.as_str() {
         messages::types::HEALTH => {
@@ -601,6 +617,32 @@ mod tests {
         let len = u32::from_be_bytes(bytes[..4].try_into().unwrap()) as usize;
         assert_eq!(len, bytes.len() - 4, "one whole frame");
         serde_json::from_slice(&bytes[4..]).unwrap()
+    }
+
+    #[test]
+    fn a_forwarded_client_address_is_believed_only_with_the_cluster_s_mac() {
+        let kek = crate::secrets::Kek::generate();
+        let conn: Option<IpAddr> = Some("10.0.0.5".parse().unwrap());
+        let mut req = Request::new("auth.token", serde_json::json!({})).unwrap();
+        assert_eq!(client_address(&req, &kek, conn), conn);
+        // A client claiming another address, with or without a made-up MAC.
+        req.via = Some("n1".into());
+        req.peer = Some("192.0.2.9".into());
+        assert_eq!(client_address(&req, &kek, conn), conn);
+        req.peer_mac = Some("bm90IGEgbWFj".into());
+        assert_eq!(client_address(&req, &kek, conn), conn);
+        let other = crate::secrets::Kek::generate();
+        req.peer_mac = Some(crate::secrets::peer_mac(&other, "n1", "192.0.2.9"));
+        assert_eq!(client_address(&req, &kek, conn), conn);
+        // A node of the cluster vouching for it.
+        req.peer_mac = Some(crate::secrets::peer_mac(&kek, "n1", "192.0.2.9"));
+        assert_eq!(
+            client_address(&req, &kek, conn),
+            Some("192.0.2.9".parse().unwrap())
+        );
+        // The MAC covers the forwarding node's name too.
+        req.via = Some("n2".into());
+        assert_eq!(client_address(&req, &kek, conn), conn);
     }
 
     #[test]
