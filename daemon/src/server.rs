@@ -427,6 +427,8 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
         }
     };
     tokio::pin!(expired);
+    // Follow account and staff changes while there is a caller to check.
+    let mut follow = claims.is_some();
     loop {
         tokio::select! {
             _ = &mut expired => {
@@ -436,7 +438,7 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
                 send_frame(send, &e.frame(None)).await;
                 return;
             }
-            change = changes.recv(), if claims.is_some() => {
+            change = changes.recv(), if follow => {
                 let Some(c) = &claims else { continue };
                 let relevant = match &change {
                     Ok(AuthChange::User(id)) => *id == c.sub,
@@ -444,7 +446,11 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
                     Ok(AuthChange::Everything) => true,
                     // Missed some: check.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => false,
+                    // The node's auth state is gone (it is stopping).
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        follow = false;
+                        false
+                    }
                 };
                 if !relevant {
                     continue;

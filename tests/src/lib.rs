@@ -161,7 +161,20 @@ impl Drop for Proc {
 /// `cargo test` rebuilds the libraries the tests link, not the binaries
 /// they run, so the first call (re)builds them with the cargo that runs
 /// the tests: a test never runs a stale `dfoodd`.
+///
+/// `DFOOD_TEST_BIN_DIR`, when set, names a directory of binaries to run
+/// instead (nothing is built): for a target directory that other builds
+/// share, copy or hard-link the binaries aside first.
 pub fn workspace_bin(name: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("DFOOD_TEST_BIN_DIR") {
+        let bin = PathBuf::from(dir).join(name);
+        assert!(
+            bin.exists(),
+            "{} not found (DFOOD_TEST_BIN_DIR)",
+            bin.display()
+        );
+        return bin;
+    }
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     let exe = std::env::current_exe().expect("current exe");
     // target/<profile>/deps/integration-<hash>
