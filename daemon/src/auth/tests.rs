@@ -1053,3 +1053,133 @@ async fn unknown_usernames_take_the_same_path_as_known_ones() {
     let params = |h: &str| h.rsplitn(3, '$').nth(2).unwrap().to_string();
     assert_eq!(params(&real), params(&dummy));
 }
+
+/// A store that counts the operations it is asked for.
+struct Counting {
+    inner: Arc<dyn Store>,
+    ops: std::sync::atomic::AtomicU64,
+}
+
+impl Counting {
+    fn bump(&self) {
+        self.ops.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn count(&self) -> u64 {
+        self.ops.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for Counting {
+    fn kind(&self) -> &'static str {
+        self.inner.kind()
+    }
+    async fn revision(&self) -> Result<crate::store::Revision, crate::store::StoreError> {
+        self.bump();
+        self.inner.revision().await
+    }
+    async fn get(
+        &self,
+        key: &str,
+    ) -> Result<Option<crate::store::KeyValue>, crate::store::StoreError> {
+        self.bump();
+        self.inner.get(key).await
+    }
+    async fn range(
+        &self,
+        prefix: &str,
+    ) -> Result<crate::store::RangeResponse, crate::store::StoreError> {
+        self.bump();
+        self.inner.range(prefix).await
+    }
+    async fn txn(&self, txn: Txn) -> Result<crate::store::TxnResponse, crate::store::StoreError> {
+        self.bump();
+        self.inner.txn(txn).await
+    }
+    async fn lease_grant(
+        &self,
+        ttl: std::time::Duration,
+    ) -> Result<crate::store::LeaseId, crate::store::StoreError> {
+        self.bump();
+        self.inner.lease_grant(ttl).await
+    }
+    async fn lease_keep_alive(
+        &self,
+        id: crate::store::LeaseId,
+    ) -> Result<std::time::Duration, crate::store::StoreError> {
+        self.inner.lease_keep_alive(id).await
+    }
+    async fn lease_time_to_live(
+        &self,
+        id: crate::store::LeaseId,
+    ) -> Result<std::time::Duration, crate::store::StoreError> {
+        self.inner.lease_time_to_live(id).await
+    }
+    async fn lease_revoke(
+        &self,
+        id: crate::store::LeaseId,
+    ) -> Result<(), crate::store::StoreError> {
+        self.inner.lease_revoke(id).await
+    }
+    async fn compact(
+        &self,
+        revision: crate::store::Revision,
+    ) -> Result<(), crate::store::StoreError> {
+        self.inner.compact(revision).await
+    }
+    async fn watch(
+        &self,
+        prefix: &str,
+        start: crate::store::Revision,
+    ) -> Result<crate::store::WatchStream, crate::store::StoreError> {
+        self.inner.watch(prefix, start).await
+    }
+}
+
+/// What revocation costs: checking a token reads the caller's account
+/// record and nothing else (the record says whether the session, the
+/// token generation and the account still stand), the same one read a
+/// request made before sessions could be revoked; with the key cache
+/// following the store, the signing key costs no read.
+#[tokio::test]
+async fn checking_a_token_costs_one_store_read_revocation_included() {
+    let f = fixture();
+    let counting = Arc::new(Counting {
+        inner: f.store.clone(),
+        ops: Default::default(),
+    });
+    let s = Identity {
+        store: counting.as_ref(),
+        auth: &f.auth,
+        clock: &f.clock,
+    };
+    let t = signup_login(s, "olga").await;
+    // Some revoked sessions on the record, as after a few logouts.
+    for _ in 0..3 {
+        let other = token(
+            s,
+            None,
+            TokenRequest::password("olga", "correct horse battery"),
+        )
+        .await
+        .unwrap();
+        logout(
+            s,
+            LogoutRequest {
+                refresh_token: other.refresh_token.unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    s.authenticate(&t.access_token).await.unwrap();
+    f.auth.keys.set_synced(true);
+    let before = counting.count();
+    s.authenticate(&t.access_token).await.unwrap();
+    assert_eq!(counting.count() - before, 1, "one read: the account record");
+    // While the key cache does not follow the store, the key is read too.
+    f.auth.keys.set_synced(false);
+    let before = counting.count();
+    s.authenticate(&t.access_token).await.unwrap();
+    assert_eq!(counting.count() - before, 2);
+}
