@@ -92,12 +92,16 @@ pub enum Command {
     Logout,
     /// Show who you are logged in as.
     Whoami,
+    /// Change your password. Every session of your account ends (on every
+    /// node, at once); this one continues with a new login.
+    Passwd(crate::commands::auth::PasswdArgs),
     /// Service accounts for scripts (operators only).
     ServiceAccount {
         #[command(subcommand)]
         cmd: crate::commands::auth::ServiceAccountCmd,
     },
-    /// Cluster administration: the first operator, signing keys.
+    /// Cluster administration: the first operator, signing keys, disabling
+    /// and enabling accounts (operators).
     Admin {
         #[command(subcommand)]
         cmd: crate::commands::auth::AdminCmd,

@@ -17,6 +17,11 @@ use crate::config::{ConfigError, FileConfig};
 /// On first start it creates the cluster CA and writes its certificate to
 /// <data-dir>/tls/ca.pem: give that file to clients (`dfood --ca FILE`, or
 /// `dfood config set ca FILE`).
+///
+/// Secrets: the data dir is kept private (0700, files 0600; a looser one is
+/// tightened, or refused when it belongs to another user). The signing keys
+/// and the CA key are stored sealed under the key-encryption key
+/// (--kek-file): a copy of the store without it yields no usable key.
 #[derive(Debug, Parser)]
 #[command(name = "dfoodd", version, max_term_width = 100)]
 #[command(
@@ -39,7 +44,8 @@ pub struct Args {
     /// Directory for the embedded store and TLS files [default: ./dfoodd-data].
     #[arg(long, env = "DFOODD_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// etcd endpoints, comma separated; none means the embedded store.
+    /// etcd endpoints (HOST:PORT, http://HOST:PORT or https://HOST:PORT),
+    /// comma separated; none means the embedded store.
     #[arg(
         long,
         env = "DFOODD_ETCD",
@@ -47,6 +53,34 @@ pub struct Args {
         value_delimiter = ','
     )]
     pub etcd: Option<Vec<String>>,
+    /// CA certificate (PEM) that signed etcd's server certificates
+    /// (https:// endpoints).
+    #[arg(long, env = "DFOODD_ETCD_CA", value_name = "FILE")]
+    pub etcd_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for etcd's --client-cert-auth (with
+    /// --etcd-key); with etcd auth enabled, its CN is the etcd user.
+    #[arg(long, env = "DFOODD_ETCD_CERT", value_name = "FILE")]
+    pub etcd_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM, mode 0600).
+    #[arg(long, env = "DFOODD_ETCD_KEY", value_name = "FILE")]
+    pub etcd_key: Option<PathBuf>,
+    /// etcd user (etcd RBAC), with --etcd-password-file.
+    #[arg(long, env = "DFOODD_ETCD_USER", value_name = "NAME")]
+    pub etcd_user: Option<String>,
+    /// File holding the etcd user's password (mode 0600).
+    #[arg(long, env = "DFOODD_ETCD_PASSWORD_FILE", value_name = "FILE")]
+    pub etcd_password_file: Option<PathBuf>,
+    /// Key-encryption key file (32 bytes, base64, mode 0600) sealing the
+    /// signing keys and the CA key in the store. Every node of a cluster
+    /// needs the same one (required with --etcd); a single machine creates
+    /// <data-dir>/kek on first start.
+    #[arg(long, env = "DFOODD_KEK_FILE", value_name = "FILE")]
+    pub kek_file: Option<PathBuf>,
+    /// Create --kek-file (32 random bytes, mode 0600) when it does not
+    /// exist: for nodes sharing one file system, e.g. containers on one
+    /// host with a shared volume.
+    #[arg(long, env = "DFOODD_KEK_CREATE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub kek_create: Option<bool>,
     /// Roles to run, comma separated [default: all].
     #[arg(
         long,
@@ -93,6 +127,20 @@ impl Args {
         over!(log_format, self.log_format.clone());
         over!(metrics_listen, self.metrics_listen.clone());
         over!(archive_url, self.archive_url.clone());
+        over!(kek_file, self.kek_file.clone());
+        over!(kek_create, self.kek_create);
+        macro_rules! over_etcd {
+            ($field:ident, $val:expr) => {
+                if let Some(v) = $val {
+                    f.etcd.$field = Some(v);
+                }
+            };
+        }
+        over_etcd!(ca_file, self.etcd_ca.clone());
+        over_etcd!(cert_file, self.etcd_cert.clone());
+        over_etcd!(key_file, self.etcd_key.clone());
+        over_etcd!(username, self.etcd_user.clone());
+        over_etcd!(password_file, self.etcd_password_file.clone());
         Ok(f)
     }
 }

@@ -199,7 +199,11 @@ pub async fn place(a: &PlaceArgs) -> Result<Report, String> {
         deps: Deps {
             node: "dfoodd-bench".into(),
             store: raw.clone(),
-            auth: AuthState::new(AuthSettings::default(), &std::env::temp_dir()),
+            auth: AuthState::new(
+                AuthSettings::default(),
+                &std::env::temp_dir(),
+                crate::secrets::Kek::generate(),
+            ),
             // The daemon's default gateway, over the same (moved) store:
             // its records ride in the placement transaction as they do in
             // the daemon.

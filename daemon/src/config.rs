@@ -80,6 +80,19 @@ pub struct FileConfig {
     /// A production deployment: the node refuses to start on the sandbox
     /// gateway unless `[payments] gateway = "sandbox"` says so explicitly.
     pub production: Option<bool>,
+    /// The key-encryption key file (32 bytes, base64; mode 0600) that seals
+    /// the signing keys and the CA key in the store. Every node of a
+    /// cluster needs the same one: required with `etcd_endpoints`. Default
+    /// on a single machine: `<data_dir>/kek`, created on first start.
+    pub kek_file: Option<PathBuf>,
+    /// Create `kek_file` (32 random bytes, 0600) when it does not exist:
+    /// for nodes that share one file system (containers on one host with a
+    /// shared volume). Nodes on several machines are given a copy instead.
+    pub kek_create: Option<bool>,
+    /// `[etcd]`: how to reach a secured etcd (TLS, client certificate,
+    /// username and password).
+    #[serde(default)]
+    pub etcd: EtcdFile,
 }
 
 /// The `[retention]` section: what leaves the hot store, and when (see
@@ -237,6 +250,208 @@ impl Limits {
         }
         Ok(self)
     }
+}
+
+/// The `[etcd]` section as written in the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EtcdFile {
+    /// CA certificate (PEM) that signed etcd's server certificates; needed
+    /// for `https://` endpoints (only this CA is trusted).
+    pub ca_file: Option<PathBuf>,
+    /// This node's client certificate (PEM), for etcd's
+    /// `--client-cert-auth`; with etcd auth enabled its CN is the user.
+    pub cert_file: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    pub key_file: Option<PathBuf>,
+    /// etcd user (etcd RBAC), with `password_file`.
+    pub username: Option<String>,
+    /// File holding the etcd user's password (first line).
+    pub password_file: Option<PathBuf>,
+}
+
+/// The validated `[etcd]` section (files are read when connecting, by
+/// [`EtcdSecurity::load`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EtcdSecurity {
+    /// `https://` endpoints: the CA (PEM) to verify etcd against.
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate and key (PEM), for mutual TLS.
+    pub identity: Option<(PathBuf, PathBuf)>,
+    /// etcd username and the file holding its password.
+    pub user: Option<(String, PathBuf)>,
+}
+
+/// What the etcd store connects with: the `[etcd]` files, read.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct EtcdCredentials {
+    pub ca_pem: Option<Vec<u8>>,
+    /// Client certificate chain and key (PEM).
+    pub identity: Option<(Vec<u8>, Vec<u8>)>,
+    /// Username and password.
+    pub user: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for EtcdCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EtcdCredentials")
+            .field("tls", &self.ca_pem.is_some())
+            .field("client_cert", &self.identity.is_some())
+            .field("user", &self.user.as_ref().map(|(u, _)| u))
+            .finish()
+    }
+}
+
+/// The largest file of TLS material or password read for etcd.
+const MAX_SECRET_FILE: u64 = 1 << 20;
+
+fn read_small(key: &'static str, p: &Path) -> Result<Vec<u8>, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid { key, reason };
+    let meta = std::fs::metadata(p).map_err(|e| invalid(format!("{}: {e}", p.display())))?;
+    if meta.len() > MAX_SECRET_FILE {
+        return Err(invalid(format!(
+            "{}: {} bytes is too large",
+            p.display(),
+            meta.len()
+        )));
+    }
+    std::fs::read(p).map_err(|e| invalid(format!("{}: {e}", p.display())))
+}
+
+impl EtcdSecurity {
+    /// Reads the files; the key file and the password file must be private
+    /// (see `crate::secrets::check_private_file`).
+    pub fn load(&self) -> Result<EtcdCredentials, ConfigError> {
+        let ca_pem = match &self.ca_file {
+            Some(p) => Some(read_small("etcd.ca_file", p)?),
+            None => None,
+        };
+        let identity = match &self.identity {
+            Some((c, k)) => {
+                private("etcd.key_file", k)?;
+                Some((
+                    read_small("etcd.cert_file", c)?,
+                    read_small("etcd.key_file", k)?,
+                ))
+            }
+            None => None,
+        };
+        let user = match &self.user {
+            Some((u, p)) => {
+                private("etcd.password_file", p)?;
+                let text = read_small("etcd.password_file", p)?;
+                let pw = String::from_utf8_lossy(&text)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                if pw.is_empty() {
+                    return Err(ConfigError::Invalid {
+                        key: "etcd.password_file",
+                        reason: format!("{}: empty", p.display()),
+                    });
+                }
+                Some((u.clone(), pw))
+            }
+            None => None,
+        };
+        Ok(EtcdCredentials {
+            ca_pem,
+            identity,
+            user,
+        })
+    }
+}
+
+fn private(key: &'static str, p: &Path) -> Result<(), ConfigError> {
+    crate::secrets::check_private_file(p)
+        .map(|_| ())
+        .map_err(|e| ConfigError::Invalid {
+            key,
+            reason: e.to_string(),
+        })
+}
+
+impl EtcdFile {
+    /// Checks the section against the endpoints.
+    pub fn validate(self, endpoints: &[String]) -> Result<EtcdSecurity, ConfigError> {
+        let invalid = |key: &'static str, reason: String| ConfigError::Invalid { key, reason };
+        let tls = endpoints.iter().any(|e| e.starts_with("https://"));
+        if tls && endpoints.iter().any(|e| !e.starts_with("https://")) {
+            return Err(invalid(
+                "etcd_endpoints",
+                "mixes https:// with plain endpoints: use https:// for every one".into(),
+            ));
+        }
+        if endpoints.is_empty() {
+            if self != EtcdFile::default() {
+                return Err(invalid(
+                    "etcd",
+                    "[etcd] settings need etcd_endpoints (without them the embedded store is used)"
+                        .into(),
+                ));
+            }
+            return Ok(EtcdSecurity::default());
+        }
+        if self.cert_file.is_some() != self.key_file.is_some() {
+            return Err(invalid(
+                "etcd.cert_file",
+                "cert_file and key_file must be given together".into(),
+            ));
+        }
+        if !tls && (self.ca_file.is_some() || self.cert_file.is_some()) {
+            return Err(invalid(
+                "etcd.ca_file",
+                "TLS settings need https:// endpoints (e.g. \"https://10.0.0.21:2379\")".into(),
+            ));
+        }
+        if tls && self.ca_file.is_none() {
+            return Err(invalid(
+                "etcd.ca_file",
+                "https:// endpoints need ca_file, the CA that signed etcd's certificates".into(),
+            ));
+        }
+        if self.username.is_some() != self.password_file.is_some() {
+            return Err(invalid(
+                "etcd.username",
+                "username and password_file must be given together".into(),
+            ));
+        }
+        let user = match (self.username, self.password_file) {
+            (Some(u), Some(p)) => {
+                let u = u.trim().to_string();
+                if u.is_empty() || u.len() > 128 || u.chars().any(char::is_control) {
+                    return Err(invalid(
+                        "etcd.username",
+                        "must be 1-128 printable characters".into(),
+                    ));
+                }
+                if !tls && !endpoints.iter().all(|e| is_loopback_endpoint(e)) {
+                    return Err(invalid(
+                        "etcd.username",
+                        "an etcd password over plain http:// would cross the network in clear: use https:// endpoints".into(),
+                    ));
+                }
+                Some((u, p))
+            }
+            _ => None,
+        };
+        Ok(EtcdSecurity {
+            ca_file: self.ca_file,
+            identity: self.cert_file.zip(self.key_file),
+            user,
+        })
+    }
+}
+
+fn is_loopback_endpoint(e: &str) -> bool {
+    let bare = e.strip_prefix("http://").unwrap_or(e);
+    let host = bare.rsplit_once(':').map_or(bare, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The `[payments]` section as written in the file.
@@ -481,6 +696,10 @@ pub struct Config {
     /// Whether `[payments] gateway` was written rather than defaulted:
     /// production refuses a defaulted sandbox.
     pub gateway_named: bool,
+    /// The key-encryption key (see `crate::secrets`).
+    pub kek: crate::secrets::KekSource,
+    /// TLS, client certificate and user for etcd (empty: plain).
+    pub etcd: EtcdSecurity,
 }
 
 impl Config {
@@ -504,6 +723,16 @@ impl Config {
             limits: Limits::default(),
             production: false,
             gateway_named: false,
+            // Nodes started side by side in one test dir share a KEK, as a
+            // cluster's nodes must.
+            kek: crate::secrets::KekSource {
+                path: data_dir
+                    .parent()
+                    .unwrap_or(data_dir)
+                    .join("test-cluster.kek"),
+                create: true,
+            },
+            etcd: EtcdSecurity::default(),
         }
     }
 
@@ -543,12 +772,15 @@ impl Config {
             .filter(|e| !e.is_empty())
             .collect();
         for e in &etcd_endpoints {
-            let bare = e.strip_prefix("http://").unwrap_or(e);
-            if e.starts_with("https://") {
+            let bare = e
+                .strip_prefix("http://")
+                .or_else(|| e.strip_prefix("https://"))
+                .unwrap_or(e);
+            if bare.contains("://") || bare.contains('/') {
                 return Err(ConfigError::Invalid {
                     key: "etcd_endpoints",
                     reason: format!(
-                        "{e}: TLS to etcd is not supported yet; use http:// on a trusted network"
+                        "{e:?} is not host:port, http://host:port or https://host:port"
                     ),
                 });
             }
@@ -614,6 +846,23 @@ impl Config {
             });
         }
         let limits = f.limits.validate()?;
+        let etcd = f.etcd.validate(&etcd_endpoints)?;
+        let kek = match (f.kek_file, etcd_endpoints.is_empty()) {
+            (Some(path), _) => crate::secrets::KekSource {
+                path,
+                create: f.kek_create.unwrap_or(false),
+            },
+            (None, true) => crate::secrets::KekSource {
+                path: data_dir.join("kek"),
+                create: true,
+            },
+            (None, false) => {
+                return Err(ConfigError::Invalid {
+                    key: "kek_file",
+                    reason: "is required with etcd_endpoints: every node of a cluster needs the same key-encryption key (create it once with `openssl rand -base64 32 > kek; chmod 600 kek` and give each node a copy)".into(),
+                });
+            }
+        };
         Ok(Config {
             node,
             listen,
@@ -625,6 +874,8 @@ impl Config {
             metrics_listen,
             tls: f.tls,
             payments,
+            kek,
+            etcd,
             auth: f.auth.validate().map_err(|reason| ConfigError::Invalid {
                 key: "auth",
                 reason,
@@ -911,5 +1162,72 @@ mod tests {
         )
         .unwrap();
         assert_eq!(local.http_api_key, Some(ApiKey::File("/run/key".into())));
+    }
+
+    #[test]
+    fn the_kek_and_a_secured_etcd_are_configured_and_checked() {
+        let parse =
+            |t: &str| Config::from_file(FileConfig::parse(&format!("node = 'n1'\n{t}"), "t.toml")?);
+        // One machine: a KEK in the data dir, made on first start.
+        let c = parse("data_dir = '/d'").unwrap();
+        assert_eq!(c.kek.path, Path::new("/d/kek"));
+        assert!(c.kek.create);
+        // A cluster: required, and given (never made unless asked).
+        let e = parse("etcd_endpoints = ['a:2379']")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("kek_file") && e.contains("openssl rand"), "{e}");
+        let c = parse("etcd_endpoints = ['a:2379']\nkek_file = '/k'").unwrap();
+        assert_eq!(
+            (c.kek.path.as_path(), c.kek.create),
+            (Path::new("/k"), false)
+        );
+        let c = parse("etcd_endpoints = ['a:2379']\nkek_file = '/k'\nkek_create = true").unwrap();
+        assert!(c.kek.create);
+
+        let tls = "etcd_endpoints = ['https://a:2379', 'https://b:2379']\nkek_file = '/k'\n";
+        let c = parse(&format!(
+            "{tls}[etcd]\nca_file = '/ca'\ncert_file = '/c'\nkey_file = '/ck'\nusername = 'dfoodd'\npassword_file = '/p'"
+        ))
+        .unwrap();
+        assert_eq!(c.etcd.ca_file.as_deref(), Some(Path::new("/ca")));
+        assert_eq!(c.etcd.identity, Some(("/c".into(), "/ck".into())));
+        assert_eq!(c.etcd.user, Some(("dfoodd".into(), "/p".into())));
+        let bad = |t: &str| parse(t).unwrap_err().to_string();
+        assert!(bad(tls).contains("need ca_file"));
+        assert!(
+            bad(&format!("{tls}[etcd]\nca_file = '/ca'\ncert_file = '/c'")).contains("together")
+        );
+        assert!(bad(&format!("{tls}[etcd]\nca_file = '/ca'\nusername = 'u'")).contains("together"));
+        assert!(
+            bad(&format!("{tls}[etcd]\nca_file = '/ca'\ncertfile = '/c'")).contains("certfile")
+        );
+        let mixed = "etcd_endpoints = ['https://a:2379', 'b:2379']\nkek_file = '/k'\n[etcd]\nca_file = '/ca'";
+        assert!(bad(mixed).contains("mixes"));
+        let plain = "etcd_endpoints = ['10.0.0.1:2379']\nkek_file = '/k'\n";
+        assert!(bad(&format!("{plain}[etcd]\nca_file = '/ca'")).contains("https://"));
+        // A password in clear over a network: refused; on loopback (tests): allowed.
+        assert!(
+            bad(&format!(
+                "{plain}[etcd]\nusername = 'u'\npassword_file = '/p'"
+            ))
+            .contains("in clear")
+        );
+        parse("etcd_endpoints = ['http://127.0.0.1:2379']\nkek_file = '/k'\n[etcd]\nusername = 'u'\npassword_file = '/p'").unwrap();
+        assert!(bad("[etcd]\nca_file = '/ca'").contains("need etcd_endpoints"));
+        assert!(
+            bad("etcd_endpoints = ['https://a:2379/x']\nkek_file = '/k'").contains("not host:port")
+        );
+        assert!(
+            bad("etcd_endpoints = ['ftp://a:2379']\nkek_file = '/k'").contains("not host:port")
+        );
+        // Secrets do not show in debug output.
+        let creds = EtcdCredentials {
+            ca_pem: None,
+            identity: Some((b"cert".to_vec(), b"KEY".to_vec())),
+            user: Some(("u".into(), "hunter2".into())),
+        };
+        let d = format!("{creds:?}");
+        assert!(!d.contains("hunter2") && !d.contains("KEY"), "{d}");
     }
 }

@@ -6,6 +6,7 @@
 //! [`Deps`] owns the pieces for one node; [`Deps::ctx`] lends them to one
 //! request together with the caller's token and request id.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::archive::Archive;
@@ -53,6 +54,7 @@ impl Deps {
             limits: &self.limits,
             token,
             request_id,
+            peer: None,
         }
     }
 }
@@ -71,9 +73,18 @@ pub struct Ctx<'a> {
     /// The caller's access token, if any.
     pub token: Option<&'a str>,
     pub request_id: Option<&'a str>,
+    /// The client's address, when the request came over the network (set
+    /// by the server; for throttling logins).
+    pub peer: Option<IpAddr>,
 }
 
 impl<'a> Ctx<'a> {
+    /// The same context, for a request from `peer`.
+    pub fn with_peer(mut self, peer: Option<IpAddr>) -> Ctx<'a> {
+        self.peer = peer;
+        self
+    }
+
     /// The identity service (store + auth state + clock).
     pub fn identity(&self) -> Identity<'a> {
         Identity {

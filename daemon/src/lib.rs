@@ -31,6 +31,7 @@ pub mod orders;
 pub mod payments;
 pub mod queues;
 pub mod rpc;
+pub mod secrets;
 pub mod server;
 pub mod store;
 pub mod tls;
@@ -62,6 +63,10 @@ pub enum StartError {
     DataDir { path: String, reason: String },
     #[error("order archive: {0}")]
     Archive(#[from] archive::ArchiveError),
+    #[error("{0}")]
+    Secrets(#[from] secrets::SecretError),
+    #[error("{0}")]
+    Config(#[from] config::ConfigError),
 }
 
 /// A started node: bound, registered, serving.
@@ -75,6 +80,9 @@ pub struct Node {
     accept: tokio::task::JoinHandle<()>,
     stop_cluster: watch::Sender<bool>,
     cluster_task: tokio::task::JoinHandle<()>,
+    /// The auth follower (signing keys, accounts, staff: see
+    /// `auth::identity::follow`).
+    follower: tokio::task::JoinHandle<()>,
     /// The Prometheus endpoint's bound address and task, when configured.
     metrics_addr: Option<SocketAddr>,
     metrics_task: Option<tokio::task::JoinHandle<()>>,
@@ -84,11 +92,36 @@ pub struct Node {
 /// embedded store in the data dir.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
     if config.etcd_endpoints.is_empty() {
-        let path = config.data_dir.join("store.redb");
+        let path = config.data_dir.join(STORE_FILE);
+        private_store_file(&path)?;
         Ok(store::embedded::EmbeddedStore::open(&path)?)
     } else {
-        Ok(store::etcd::EtcdStore::connect(&config.etcd_endpoints).await?)
+        let creds = config.etcd.load()?;
+        Ok(store::etcd::EtcdStore::connect_with(&config.etcd_endpoints, &creds).await?)
     }
+}
+
+/// The embedded store's file in the data dir.
+pub const STORE_FILE: &str = "store.redb";
+
+/// The store file is created 0600 (before the store opens it); an existing
+/// one readable by others is tightened.
+fn private_store_file(path: &std::path::Path) -> Result<(), StartError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if !path.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| StartError::DataDir {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+    }
+    secrets::check_private_file(path)?;
+    Ok(())
 }
 
 /// Binds, sets up TLS, registers the node and starts serving, on the
@@ -99,17 +132,24 @@ pub async fn start(config: Config) -> Result<Node, StartError> {
     start_with_store(config, store).await
 }
 
+/// The data dir holds secrets (the setup token, the KEK on one machine, the
+/// store file): private to the daemon's user (see [`secrets::private_dir`]).
 fn create_data_dir(config: &Config) -> Result<(), StartError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::DataDir {
+    secrets::private_dir(&config.data_dir).map_err(|e| StartError::DataDir {
         path: config.data_dir.display().to_string(),
-        reason: e.to_string(),
-    })
+        reason: match e {
+            secrets::SecretError::Permissions { reason, .. } => reason,
+            e => e.to_string(),
+        },
+    })?;
+    Ok(())
 }
 
 /// As [`start`], on a store the caller opened: several nodes in one
 /// process can share one (tests, embedding).
 pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<Node, StartError> {
     create_data_dir(&config)?;
+    let kek = secrets::Kek::load(&config.kek)?;
     // One registry per node; the store reports every operation's latency.
     let metrics = Arc::new(metrics::Metrics::new(&config.node));
     let store = store::instrumented::InstrumentedStore::wrap(store, metrics.clone());
@@ -131,7 +171,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<N
         })?),
         None => None,
     };
-    let node_tls = tls::setup(&config, store.as_ref(), &advertised).await?;
+    let node_tls = tls::setup(&config, store.as_ref(), &kek, &advertised).await?;
     let mut server_config = node_tls.server;
     let mut transport = quinn::TransportConfig::default();
     transport.max_idle_timeout(Some(Duration::from_secs(30).try_into().expect("idle")));
@@ -195,7 +235,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<N
     let deps = Arc::new(ctx::Deps {
         node: config.node.clone(),
         store: store.clone(),
-        auth: auth::identity::AuthState::new(config.auth.clone(), &config.data_dir),
+        auth: auth::identity::AuthState::new(config.auth.clone(), &config.data_dir, kek),
         gateway: payments::from_config(&config.payments, store.clone())?,
         clock,
         placing: queues::Queues::default(),
@@ -211,6 +251,10 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<N
         going_away: going_away_rx,
     });
     let (stop_cluster, stop_cluster_rx) = watch::channel(false);
+    let follower = {
+        let (d, stop) = (deps.clone(), stop_cluster_rx.clone());
+        tokio::spawn(async move { auth::identity::follow(d.store.as_ref(), &d.auth, stop).await })
+    };
     let cluster_task = tokio::spawn(cluster::run(deps, cluster_state.clone(), stop_cluster_rx));
     let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
     let metrics_task = metrics_listener
@@ -236,6 +280,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<N
         accept,
         stop_cluster,
         cluster_task,
+        follower,
         metrics_addr,
         metrics_task,
     })
@@ -316,6 +361,7 @@ impl Node {
         //    (Resigns leadership first, so another node takes over at once.)
         self.stop_cluster.send_replace(true);
         let _ = self.cluster_task.await;
+        let _ = self.follower.await;
         // 5. Stop the metrics endpoint last, so the end stays observable.
         if let Some(t) = self.metrics_task {
             t.abort();

@@ -33,6 +33,9 @@ pub struct ApiError {
     /// The order the error is about, if the caller should know it (see
     /// `protocol::wire::ErrorBody::order`).
     pub order: Option<String>,
+    /// How long the client should wait before asking again (see
+    /// `protocol::wire::ErrorBody::retry_after_ms`).
+    pub retry_after_ms: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -43,7 +46,14 @@ impl ApiError {
             code,
             message: message.into(),
             order: None,
+            retry_after_ms: None,
         }
+    }
+
+    /// The same error, telling the client to wait `ms` before retrying.
+    pub fn retry_after(mut self, ms: u64) -> Self {
+        self.retry_after_ms = Some(ms);
+        self
     }
 
     /// The same error, about `order`.
@@ -60,6 +70,7 @@ impl ApiError {
                 code: self.code,
                 message: self.message,
                 order: self.order,
+                retry_after_ms: self.retry_after_ms,
             },
         }
     }

@@ -11,7 +11,16 @@
 //!   [`REQUEST_READ_TIMEOUT`];
 //! - a wrong ALPN id fails the TLS handshake (rustls refuses it), which only
 //!   ends that connection attempt.
+//!
+//! Every request's context carries the client's address (`Ctx::peer`, for
+//! login throttling). A subscription that needed a token is checked again
+//! whenever its caller's account or a staff membership changes (the auth
+//! follower announces it) and ends with an `error` frame when it no longer
+//! passes (`unauthenticated`: session revoked, password changed, account
+//! disabled; `forbidden`/`not_found`: staff membership removed), and when
+//! its access token expires.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,6 +33,7 @@ use protocol::wire::{self, ErrorCode, Request, ServerFrame, stream_code};
 use tokio::sync::watch;
 use tracing::{Instrument, debug, info, warn};
 
+use crate::auth::identity::AuthChange;
 use crate::cluster::MEMBERS_PREFIX;
 use crate::node::NodeState;
 use crate::rpc::ApiError;
@@ -93,7 +103,7 @@ async fn handle_connection(incoming: quinn::Incoming, state: Arc<NodeState>) {
         tokio::select! {
             bi = conn.accept_bi() => match bi {
                 Ok((send, recv)) => {
-                    streams.spawn(handle_stream(send, recv, state.clone()));
+                    streams.spawn(handle_stream(send, recv, state.clone(), Some(remote.ip())));
                 }
                 Err(e) => {
                     debug!(%remote, reason = %e, "client gone");
@@ -132,6 +142,7 @@ async fn handle_stream(
     mut send: quinn::SendStream,
     mut recv: quinn::RecvStream,
     state: Arc<NodeState>,
+    peer: Option<IpAddr>,
 ) {
     let read =
         tokio::time::timeout(REQUEST_READ_TIMEOUT, read_frame(&mut recv, MAX_FRAME_LEN)).await;
@@ -197,7 +208,7 @@ async fn handle_stream(
             subscribe(&mut send, req, &state).instrument(span).await
         }
         _ => {
-            let frame = dispatch(&req, &state).await;
+            let frame = dispatch_from(&req, &state, peer).await;
             let bytes = answer_bytes(&frame, req.id.clone());
             if let Err(e) = send.write_all(&bytes).await {
                 debug!(error = %e, "cannot write frame");
@@ -236,9 +247,16 @@ pub fn answer_bytes(frame: &ServerFrame, id: Option<String>) -> Vec<u8> {
 
 /// Answers a one-shot request.
 pub async fn dispatch(req: &Request, state: &NodeState) -> ServerFrame {
+    dispatch_from(req, state, None).await
+}
+
+/// Answers a one-shot request that came from `peer`.
+pub async fn dispatch_from(req: &Request, state: &NodeState, peer: Option<IpAddr>) -> ServerFrame {
     let started = Instant::now();
     let span = crate::metrics::request_span(state.node(), req);
-    let frame = dispatch_inner(req, state).instrument(span.clone()).await;
+    let frame = dispatch_inner(req, state, peer)
+        .instrument(span.clone())
+        .await;
     let code = match &frame {
         ServerFrame::Error { error, .. } => Some(error.code),
         _ => None,
@@ -249,14 +267,32 @@ pub async fn dispatch(req: &Request, state: &NodeState) -> ServerFrame {
     frame
 }
 
-async fn dispatch_inner(req: &Request, state: &NodeState) -> ServerFrame {
+/// The client's address: the connection's, or for a request another node
+/// forwarded, the one it vouched for (see `api::forward`).
+fn client_address(
+    req: &Request,
+    kek: &crate::secrets::Kek,
+    conn_peer: Option<IpAddr>,
+) -> Option<IpAddr> {
+    if let (Some(via), Some(peer), Some(mac)) = (&req.via, &req.peer, &req.peer_mac)
+        && crate::secrets::peer_mac_holds(kek, via, peer, mac)
+    {
+        return peer.parse().ok();
+    }
+    conn_peer
+}
+
+async fn dispatch_inner(req: &Request, state: &NodeState, peer: Option<IpAddr>) -> ServerFrame {
+    let peer = client_address(req, state.deps.auth.keys.kek(), peer);
     let id = req.id.clone();
     let result = match req.ty.as_str() {
         messages::types::HEALTH => {
             serde_json::to_value(health(state).await).map_err(|e| ApiError::internal(e.to_string()))
         }
         _ => {
-            let ctx = state.ctx(req.token.as_deref(), req.id.as_deref());
+            let ctx = state
+                .ctx(req.token.as_deref(), req.id.as_deref())
+                .with_peer(peer);
             crate::api::route(&ctx, &state.cluster, req).await
         }
     };
@@ -305,6 +341,9 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
             return;
         }
     };
+    // Follow account and staff changes from before the check, so that
+    // none falls between the check and the stream.
+    let mut changes = state.deps.auth.changes.subscribe();
     let ctx = state.ctx(req.token.as_deref(), req.id.as_deref());
     let (prefix, members) = match sub.topic.as_str() {
         "members" => (MEMBERS_PREFIX.to_string(), true),
@@ -380,8 +419,61 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
     let _counted = Counted::new(&state.cluster.stats.subscriptions);
     let mut going_away = state.going_away.clone();
     let mut draining = state.cluster.draining.subscribe();
+    // The caller's claims (a topic other than `members` needed a token).
+    let claims = match members {
+        true => None,
+        false => ctx.claims().await.ok(),
+    };
+    let expiry = claims
+        .as_ref()
+        .map(|c| token_left(c.exp, ctx.clock.now_secs()));
+    let expired = async {
+        match expiry {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(expired);
+    // Follow account and staff changes while there is a caller to check.
+    let mut follow = claims.is_some();
     loop {
         tokio::select! {
+            _ = &mut expired => {
+                let e = ApiError::unauthenticated(
+                    "subscription ended: the access token expired: renew it and subscribe again",
+                );
+                send_frame(send, &e.frame(None)).await;
+                return;
+            }
+            change = changes.recv(), if follow => {
+                let Some(c) = &claims else { continue };
+                let relevant = match &change {
+                    Ok(AuthChange::User(id)) => *id == c.sub,
+                    Ok(AuthChange::Staff(key)) => key.ends_with(&format!("/{}", c.sub)),
+                    Ok(AuthChange::Everything) => true,
+                    // Missed some: check.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
+                    // The node's auth state is gone (it is stopping).
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        follow = false;
+                        false
+                    }
+                };
+                if !relevant {
+                    continue;
+                }
+                if let Some(Err(e)) = crate::orders::topic_prefix(&ctx, &sub.topic).await {
+                    let e = match e.code {
+                        // The store did not answer: move, and be checked
+                        // again where the stream resumes.
+                        ErrorCode::Unavailable => e,
+                        _ => ApiError::new(e.code, format!("subscription ended: {}", e.message)),
+                    };
+                    debug!(topic = %sub.topic, error = %e, "subscription refused on re-check");
+                    send_frame(send, &e.frame(None)).await;
+                    return;
+                }
+            }
             item = source.next(start) => match item {
                 // The frame was encoded once for every subscriber.
                 Some(Ok(b)) => {
@@ -464,6 +556,11 @@ fn stored_event(ev: &crate::store::WatchEvent, revision: i64) -> Option<Event> {
         obj.insert("revision".into(), serde_json::json!(revision));
     }
     Some(e)
+}
+
+/// How long until a token expiring at `exp` (Unix seconds) runs out.
+fn token_left(exp: u64, now: u64) -> Duration {
+    Duration::from_secs(exp.saturating_sub(now))
 }
 
 /// Resolves once the node starts going away (the guard `wait_for` returns
@@ -566,6 +663,32 @@ mod tests {
         let len = u32::from_be_bytes(bytes[..4].try_into().unwrap()) as usize;
         assert_eq!(len, bytes.len() - 4, "one whole frame");
         serde_json::from_slice(&bytes[4..]).unwrap()
+    }
+
+    #[test]
+    fn a_forwarded_client_address_is_believed_only_with_the_cluster_s_mac() {
+        let kek = crate::secrets::Kek::generate();
+        let conn: Option<IpAddr> = Some("10.0.0.5".parse().unwrap());
+        let mut req = Request::new("auth.token", serde_json::json!({})).unwrap();
+        assert_eq!(client_address(&req, &kek, conn), conn);
+        // A client claiming another address, with or without a made-up MAC.
+        req.via = Some("n1".into());
+        req.peer = Some("192.0.2.9".into());
+        assert_eq!(client_address(&req, &kek, conn), conn);
+        req.peer_mac = Some("bm90IGEgbWFj".into());
+        assert_eq!(client_address(&req, &kek, conn), conn);
+        let other = crate::secrets::Kek::generate();
+        req.peer_mac = Some(crate::secrets::peer_mac(&other, "n1", "192.0.2.9"));
+        assert_eq!(client_address(&req, &kek, conn), conn);
+        // A node of the cluster vouching for it.
+        req.peer_mac = Some(crate::secrets::peer_mac(&kek, "n1", "192.0.2.9"));
+        assert_eq!(
+            client_address(&req, &kek, conn),
+            Some("192.0.2.9".parse().unwrap())
+        );
+        // The MAC covers the forwarding node's name too.
+        req.via = Some("n2".into());
+        assert_eq!(client_address(&req, &kek, conn), conn);
     }
 
     #[test]

@@ -9,8 +9,11 @@
 //! `<data_dir>/tls/ca.pem` for handing to clients (`dfood --ca`, or
 //! `dfood config set ca`).
 //!
-//! The CA's private key lives in the store: whoever can read the store can
-//! mint node certificates. Operators who do not want that give `ca_cert` +
+//! The CA's private key lives in the store sealed under the node's
+//! key-encryption key (`crate::secrets`): reading the store alone does not
+//! let anyone mint node certificates. A CA record from before sealing (its
+//! key in clear) is sealed in place at the next start, with a warning.
+//! Operators who want the key out of the store altogether give `ca_cert` +
 //! `ca_key` files, or `cert` + `key`, instead.
 
 use std::path::{Path, PathBuf};
@@ -22,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::config::Config;
+use crate::secrets::{Kek, SecretError};
 use crate::store::{Compare, Store, StoreError, Txn, TxnOp};
 
 pub const CA_KEY: &str = "/dfood/cluster/ca";
@@ -38,12 +42,19 @@ pub enum TlsSetupError {
     Damaged(String),
     #[error("cannot write {path}: {reason}")]
     Write { path: String, reason: String },
+    #[error("the cluster CA key in the store: {0}")]
+    Sealed(#[from] SecretError),
 }
 
 #[derive(Serialize, Deserialize)]
 struct StoredCa {
     cert_pem: String,
-    key_pem: String,
+    /// The private key (PEM), sealed under the KEK for [`CA_KEY`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key_sealed: Option<String>,
+    /// A record from before sealing: the key in clear (sealed at start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key_pem: Option<String>,
 }
 
 pub struct NodeTls {
@@ -59,6 +70,7 @@ pub struct NodeTls {
 pub async fn setup(
     config: &Config,
     store: &dyn Store,
+    kek: &Kek,
     advertised: &str,
 ) -> Result<NodeTls, TlsSetupError> {
     let t = &config.tls;
@@ -80,7 +92,7 @@ pub async fn setup(
                 String::from_utf8_lossy(&protocol::tls::read_file(c)?).into_owned(),
                 String::from_utf8_lossy(&protocol::tls::read_file(k)?).into_owned(),
             ),
-            _ => cluster_ca(store).await?,
+            _ => cluster_ca(store, kek).await?,
         };
         let (cert, key) = sign_node_cert(&ca_cert, &ca_key, &config.node, advertised)?;
         (
@@ -117,40 +129,66 @@ fn write_public(dir: &Path, name: &str, data: &[u8]) -> Result<PathBuf, TlsSetup
 }
 
 /// Reads the cluster CA from the store, creating it if this is the first node.
-async fn cluster_ca(store: &dyn Store) -> Result<(String, String), TlsSetupError> {
-    if let Some(kv) = store.get(CA_KEY).await? {
-        return parse_stored(&kv.value);
+async fn cluster_ca(store: &dyn Store, kek: &Kek) -> Result<(String, String), TlsSetupError> {
+    for _ in 0..5 {
+        if let Some(kv) = store.get(CA_KEY).await? {
+            let stored = parse_stored(&kv.value)?;
+            if let Some(sealed) = &stored.key_sealed {
+                let key = kek.open(CA_KEY, sealed, "the cluster CA key")?;
+                let key = String::from_utf8(key)
+                    .map_err(|_| TlsSetupError::Damaged("the CA key is not PEM".into()))?;
+                return Ok((stored.cert_pem, key));
+            }
+            let Some(plain) = stored.key_pem else {
+                return Err(TlsSetupError::Damaged("no key in the CA record".into()));
+            };
+            // From before sealing: seal it in place (guarded, so that a
+            // concurrent start does it once).
+            let doc = sealed_doc(kek, &stored.cert_pem, &plain)?;
+            let done = store
+                .txn(
+                    Txn::new()
+                        .when([Compare::mod_revision(CA_KEY, kv.mod_revision)])
+                        .and_then([TxnOp::put(CA_KEY, doc)]),
+                )
+                .await?;
+            if done.succeeded {
+                tracing::warn!(
+                    "the cluster CA key was stored in clear; it is sealed now, but anyone who copied the store before has it: consider a new CA"
+                );
+                return Ok((stored.cert_pem, plain));
+            }
+            continue;
+        }
+        let (cert, key) = generate_ca()?;
+        let resp = store
+            .txn(
+                Txn::new()
+                    .when([Compare::absent(CA_KEY)])
+                    .and_then([TxnOp::put(CA_KEY, sealed_doc(kek, &cert, &key)?)]),
+            )
+            .await?;
+        if resp.succeeded {
+            return Ok((cert, key));
+        }
+        // Another node created it first: use theirs (next round).
     }
-    let (cert, key) = generate_ca()?;
-    let doc = serde_json::to_vec(&StoredCa {
-        cert_pem: cert.clone(),
-        key_pem: key.clone(),
-    })
-    .map_err(|e| TlsSetupError::Damaged(e.to_string()))?;
-    let resp = store
-        .txn(
-            Txn::new()
-                .when([Compare::absent(CA_KEY)])
-                .and_then([TxnOp::put(CA_KEY, doc)])
-                .or_else([TxnOp::get(CA_KEY)]),
-        )
-        .await?;
-    if resp.succeeded {
-        return Ok((cert, key));
-    }
-    // Another node created it first: use theirs.
-    match resp.gets.first() {
-        Some(Some(kv)) => parse_stored(&kv.value),
-        _ => Err(TlsSetupError::Damaged(
-            "CA key vanished while creating it".into(),
-        )),
-    }
+    Err(TlsSetupError::Damaged(
+        "the CA record kept changing while reading it".into(),
+    ))
 }
 
-fn parse_stored(value: &[u8]) -> Result<(String, String), TlsSetupError> {
-    let s: StoredCa =
-        serde_json::from_slice(value).map_err(|e| TlsSetupError::Damaged(e.to_string()))?;
-    Ok((s.cert_pem, s.key_pem))
+fn sealed_doc(kek: &Kek, cert: &str, key: &str) -> Result<Vec<u8>, TlsSetupError> {
+    serde_json::to_vec(&StoredCa {
+        cert_pem: cert.to_string(),
+        key_sealed: Some(kek.seal(CA_KEY, key.as_bytes())),
+        key_pem: None,
+    })
+    .map_err(|e| TlsSetupError::Damaged(e.to_string()))
+}
+
+fn parse_stored(value: &[u8]) -> Result<StoredCa, TlsSetupError> {
+    serde_json::from_slice(value).map_err(|e| TlsSetupError::Damaged(e.to_string()))
 }
 
 /// A new self-signed cluster CA: (certificate PEM, key PEM).

@@ -8,6 +8,9 @@ COPY rootfs/ /
 # The data volume (TLS files, the setup token; the embedded store when
 # no etcd is given), owned by the daemon's user.
 COPY --chown=10001:10001 data/ /var/lib/dfoodd/
+# Where compose's shared `kek` volume is mounted: the key-encryption key
+# the nodes of one host share (etc/docker/compose.yaml).
+COPY --chown=10001:10001 kek/ /var/lib/dfoodd-kek/
 ENV DFOODD_DATA_DIR=/var/lib/dfoodd \
     DFOODD_LISTEN=0.0.0.0:7400 \
     DFOODD_METRICS_LISTEN=0.0.0.0:9400

@@ -52,6 +52,9 @@ _dfood() {
             dfood,order)
                 cmd="dfood__subcmd__order"
                 ;;
+            dfood,passwd)
+                cmd="dfood__subcmd__passwd"
+                ;;
             dfood,report)
                 cmd="dfood__subcmd__report"
                 ;;
@@ -79,6 +82,12 @@ _dfood() {
             dfood__subcmd__admin,bootstrap)
                 cmd="dfood__subcmd__admin__subcmd__bootstrap"
                 ;;
+            dfood__subcmd__admin,disable)
+                cmd="dfood__subcmd__admin__subcmd__disable"
+                ;;
+            dfood__subcmd__admin,enable)
+                cmd="dfood__subcmd__admin__subcmd__enable"
+                ;;
             dfood__subcmd__admin,help)
                 cmd="dfood__subcmd__admin__subcmd__help"
                 ;;
@@ -87,6 +96,12 @@ _dfood() {
                 ;;
             dfood__subcmd__admin__subcmd__help,bootstrap)
                 cmd="dfood__subcmd__admin__subcmd__help__subcmd__bootstrap"
+                ;;
+            dfood__subcmd__admin__subcmd__help,disable)
+                cmd="dfood__subcmd__admin__subcmd__help__subcmd__disable"
+                ;;
+            dfood__subcmd__admin__subcmd__help,enable)
+                cmd="dfood__subcmd__admin__subcmd__help__subcmd__enable"
                 ;;
             dfood__subcmd__admin__subcmd__help,help)
                 cmd="dfood__subcmd__admin__subcmd__help__subcmd__help"
@@ -232,6 +247,9 @@ _dfood() {
             dfood__subcmd__help,order)
                 cmd="dfood__subcmd__help__subcmd__order"
                 ;;
+            dfood__subcmd__help,passwd)
+                cmd="dfood__subcmd__help__subcmd__passwd"
+                ;;
             dfood__subcmd__help,report)
                 cmd="dfood__subcmd__help__subcmd__report"
                 ;;
@@ -258,6 +276,12 @@ _dfood() {
                 ;;
             dfood__subcmd__help__subcmd__admin,bootstrap)
                 cmd="dfood__subcmd__help__subcmd__admin__subcmd__bootstrap"
+                ;;
+            dfood__subcmd__help__subcmd__admin,disable)
+                cmd="dfood__subcmd__help__subcmd__admin__subcmd__disable"
+                ;;
+            dfood__subcmd__help__subcmd__admin,enable)
+                cmd="dfood__subcmd__help__subcmd__admin__subcmd__enable"
                 ;;
             dfood__subcmd__help__subcmd__admin,rotate-key)
                 cmd="dfood__subcmd__help__subcmd__admin__subcmd__rotate__subcmd__key"
@@ -381,6 +405,12 @@ _dfood() {
                 ;;
             dfood__subcmd__help__subcmd__service__subcmd__account,create)
                 cmd="dfood__subcmd__help__subcmd__service__subcmd__account__subcmd__create"
+                ;;
+            dfood__subcmd__help__subcmd__service__subcmd__account,delete)
+                cmd="dfood__subcmd__help__subcmd__service__subcmd__account__subcmd__delete"
+                ;;
+            dfood__subcmd__help__subcmd__service__subcmd__account,rotate-secret)
+                cmd="dfood__subcmd__help__subcmd__service__subcmd__account__subcmd__rotate__subcmd__secret"
                 ;;
             dfood__subcmd__help__subcmd__staff,add)
                 cmd="dfood__subcmd__help__subcmd__staff__subcmd__add"
@@ -568,14 +598,26 @@ _dfood() {
             dfood__subcmd__service__subcmd__account,create)
                 cmd="dfood__subcmd__service__subcmd__account__subcmd__create"
                 ;;
+            dfood__subcmd__service__subcmd__account,delete)
+                cmd="dfood__subcmd__service__subcmd__account__subcmd__delete"
+                ;;
             dfood__subcmd__service__subcmd__account,help)
                 cmd="dfood__subcmd__service__subcmd__account__subcmd__help"
+                ;;
+            dfood__subcmd__service__subcmd__account,rotate-secret)
+                cmd="dfood__subcmd__service__subcmd__account__subcmd__rotate__subcmd__secret"
                 ;;
             dfood__subcmd__service__subcmd__account__subcmd__help,create)
                 cmd="dfood__subcmd__service__subcmd__account__subcmd__help__subcmd__create"
                 ;;
+            dfood__subcmd__service__subcmd__account__subcmd__help,delete)
+                cmd="dfood__subcmd__service__subcmd__account__subcmd__help__subcmd__delete"
+                ;;
             dfood__subcmd__service__subcmd__account__subcmd__help,help)
                 cmd="dfood__subcmd__service__subcmd__account__subcmd__help__subcmd__help"
+                ;;
+            dfood__subcmd__service__subcmd__account__subcmd__help,rotate-secret)
+                cmd="dfood__subcmd__service__subcmd__account__subcmd__help__subcmd__rotate__subcmd__secret"
                 ;;
             dfood__subcmd__staff,add)
                 cmd="dfood__subcmd__staff__subcmd__add"
@@ -608,7 +650,7 @@ _dfood() {
 
     case "${cmd}" in
         dfood)
-            opts="-o -h -V --endpoint --ca --server-name --output --config --timeout --token --help --version status config signup login logout whoami service-account admin restaurant staff menu order report cluster bench board top completions events help"
+            opts="-o -h -V --endpoint --ca --server-name --output --config --timeout --token --help --version status config signup login logout whoami passwd service-account admin restaurant staff menu order report cluster bench board top completions events help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -654,7 +696,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__admin)
-            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help bootstrap rotate-key help"
+            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help bootstrap rotate-key disable enable help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -757,8 +799,100 @@ _dfood() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dfood__subcmd__admin__subcmd__disable)
+            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__admin__subcmd__enable)
+            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dfood__subcmd__admin__subcmd__help)
-            opts="bootstrap rotate-key help"
+            opts="bootstrap rotate-key disable enable help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -772,6 +906,34 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__admin__subcmd__help__subcmd__bootstrap)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__admin__subcmd__help__subcmd__disable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__admin__subcmd__help__subcmd__enable)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -814,7 +976,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__admin__subcmd__rotate__subcmd__key)
-            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help"
+            opts="-o -h --revoke-old --endpoint --ca --server-name --output --config --timeout --token --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -976,7 +1138,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__bench__subcmd__place)
-            opts="-c -d -n -r -o -h --concurrency --rate --duration --count --connections --no-progress --rss-pid --rss-every --restaurant --restaurants --manager --password --skip-setup --acceptance-timeout --customers --customer-prefix --pay --raw-store --compare --etcd --store --endpoint --ca --server-name --output --config --timeout --token --help"
+            opts="-c -d -n -r -o -h --concurrency --rate --duration --count --connections --no-progress --rss-pid --rss-every --restaurant --restaurants --manager --password --skip-setup --acceptance-timeout --customers --customer-prefix --pay --raw-store --compare --etcd --store --store-every --operator --endpoint --ca --server-name --output --config --timeout --token --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1063,6 +1225,14 @@ _dfood() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2332,7 +2502,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__help)
-            opts="status config signup login logout whoami service-account admin restaurant staff menu order report cluster bench board top completions events help"
+            opts="status config signup login logout whoami passwd service-account admin restaurant staff menu order report cluster bench board top completions events help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2346,7 +2516,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__help__subcmd__admin)
-            opts="bootstrap rotate-key"
+            opts="bootstrap rotate-key disable enable"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2360,6 +2530,34 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__help__subcmd__admin__subcmd__bootstrap)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__help__subcmd__admin__subcmd__disable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__help__subcmd__admin__subcmd__enable)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2975,6 +3173,20 @@ _dfood() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dfood__subcmd__help__subcmd__passwd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dfood__subcmd__help__subcmd__report)
             opts="sales items"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -3116,7 +3328,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__help__subcmd__service__subcmd__account)
-            opts="create"
+            opts="create delete rotate-secret"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3130,6 +3342,34 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__help__subcmd__service__subcmd__account__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__help__subcmd__service__subcmd__account__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__help__subcmd__service__subcmd__account__subcmd__rotate__subcmd__secret)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -4611,6 +4851,52 @@ _dfood() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dfood__subcmd__passwd)
+            opts="-o -h --password-stdin --endpoint --ca --server-name --output --config --timeout --token --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dfood__subcmd__report)
             opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help sales items help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -5296,7 +5582,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__service__subcmd__account)
-            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help create help"
+            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help create delete rotate-secret help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -5387,8 +5673,54 @@ _dfood() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dfood__subcmd__service__subcmd__account__subcmd__delete)
+            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dfood__subcmd__service__subcmd__account__subcmd__help)
-            opts="create help"
+            opts="create delete rotate-secret help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -5415,6 +5747,20 @@ _dfood() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dfood__subcmd__service__subcmd__account__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dfood__subcmd__service__subcmd__account__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -5422,6 +5768,66 @@ _dfood() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__service__subcmd__account__subcmd__help__subcmd__rotate__subcmd__secret)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__service__subcmd__account__subcmd__rotate__subcmd__secret)
+            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

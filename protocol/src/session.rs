@@ -984,6 +984,7 @@ mod tests {
                 order: None,
                 code,
                 message: "m".into(),
+                retry_after_ms: None,
             })
         };
         assert_eq!(

@@ -30,6 +30,13 @@ pub struct Request {
     /// runs the role the request needs); clients leave it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
+    /// With `via`: the address of the client the forwarding node serves
+    /// (for login throttling), vouched for by `peer_mac`, a MAC only nodes
+    /// of the cluster can make; clients leave both out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_mac: Option<String>,
 }
 
 fn empty_object() -> serde_json::Value {
@@ -44,6 +51,8 @@ impl Request {
             token: None,
             body: serde_json::to_value(body).map_err(|e| WireError::Encode(e.to_string()))?,
             via: None,
+            peer: None,
+            peer_mac: None,
         })
     }
 
@@ -128,6 +137,10 @@ pub struct ErrorBody {
     /// `payment_failed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<String>,
+    /// With `unavailable`: how long to wait before asking again (a busy
+    /// node, a throttled login), in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 impl ErrorBody {
@@ -136,6 +149,7 @@ impl ErrorBody {
             code,
             message: message.into(),
             order: None,
+            retry_after_ms: None,
         }
     }
 }

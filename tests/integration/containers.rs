@@ -59,7 +59,10 @@ impl Clients<'_> {
                 "-e",
                 &format!("DFOOD_CONFIG=/home/dfood/{user}/config.toml"),
             ])
-            .args(["-e", &format!("DFOOD_PASSWORD={user} password")])
+            .args([
+                "-e",
+                &format!("DFOOD_PASSWORD={user} likes pizza margherita"),
+            ])
             .arg(c.image("dfood"))
             .args(args)
             .args(["-o", "json"]);
@@ -224,7 +227,7 @@ fn compose_cluster_survives_kills_and_partitions() {
                 "-e",
                 "DFOOD_CONFIG=/home/dfood/ops/config.toml",
                 "-e",
-                "DFOOD_PASSWORD=ops password",
+                "DFOOD_PASSWORD=ops likes pizza margherita",
                 "dfood",
                 "admin",
                 "bootstrap",

@@ -1,8 +1,8 @@
 //! One integration-test binary (see `tests/src/lib.rs` for the harness).
 //! Every test here runs real processes: etcd, dfoodd, dfood.
 
-mod archive;
 mod abuse;
+mod archive;
 mod auth;
 mod authz;
 mod bench;
@@ -24,6 +24,7 @@ mod payflow;
 mod payments;
 mod protocol_robustness;
 mod robustness;
+mod security;
 mod store_conformance;
 mod streams;
 mod top;

@@ -12,6 +12,7 @@ pub mod gateway;
 pub mod postgres;
 
 pub mod robustness;
+pub mod secure_etcd;
 pub mod tmux;
 
 use std::io::Write;
@@ -141,7 +142,20 @@ impl Drop for Proc {
 /// `cargo test` rebuilds the libraries the tests link, not the binaries
 /// they run, so the first call (re)builds them with the cargo that runs
 /// the tests: a test never runs a stale `dfoodd`.
+///
+/// `DFOOD_TEST_BIN_DIR`, when set, names a directory of binaries to run
+/// instead (nothing is built): for a target directory that other builds
+/// share, copy or hard-link the binaries aside first.
 pub fn workspace_bin(name: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("DFOOD_TEST_BIN_DIR") {
+        let bin = PathBuf::from(dir).join(name);
+        assert!(
+            bin.exists(),
+            "{} not found (DFOOD_TEST_BIN_DIR)",
+            bin.display()
+        );
+        return bin;
+    }
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     let exe = std::env::current_exe().expect("current exe");
     // target/<profile>/deps/integration-<hash>
@@ -354,6 +368,25 @@ pub fn http_get(host_port: &str, path: &str, timeout: Duration) -> Result<(u16, 
     Ok((code, body.to_string()))
 }
 
+/// The key-encryption key file every etcd-backed node of this test process
+/// is given (one per process, 0600; clusters need one KEK for all nodes).
+pub fn test_kek() -> PathBuf {
+    static KEK: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    KEK.get_or_init(|| {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("kek");
+        use base64::Engine;
+        let key: [u8; 32] = rand::random();
+        let text = base64::engine::general_purpose::STANDARD.encode(key);
+        std::fs::write(&path, format!("{text}\n")).expect("write kek");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        (dir, path)
+    })
+    .1
+    .clone()
+}
+
 /// A `dfoodd` process.
 pub struct Daemon {
     pub node: String,
@@ -434,7 +467,11 @@ impl Daemon {
             cmd.arg("--config").arg(c);
         }
         if !etcd.is_empty() {
-            cmd.arg("--etcd").arg(etcd.join(","));
+            // Every node of a cluster is given the same key-encryption key.
+            cmd.arg("--etcd")
+                .arg(etcd.join(","))
+                .arg("--kek-file")
+                .arg(test_kek());
         }
         Proc::spawn(node, cmd, log)
     }

@@ -1,6 +1,7 @@
-//! Accounts and sessions: `signup`, `login`, `logout`, `whoami`,
-//! `service-account create`, `admin bootstrap`, `admin rotate-key`, and
-//! [`connect_authed`], which every command that needs a login uses.
+//! Accounts and sessions: `signup`, `login`, `logout`, `whoami`, `passwd`,
+//! `service-account create|delete|rotate-secret`, `admin bootstrap`,
+//! `admin rotate-key`, `admin disable|enable`, and [`connect_authed`],
+//! which every command that needs a login uses.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -8,8 +9,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use protocol::client::ClientError;
 use protocol::messages::auth::{
-    Account, BootstrapRequest, LogoutRequest, LogoutResponse, RotateKeyRequest, RotateKeyResponse,
-    ServiceAccountCreateRequest, ServiceAccountCreated, SignupRequest, TokenRequest, TokenResponse,
+    Account, AccountRef, BootstrapRequest, LogoutRequest, LogoutResponse, PasswordChangeRequest,
+    RotateKeyRequest, RotateKeyResponse, ServiceAccountCreateRequest, ServiceAccountCreated,
+    ServiceAccountDeleted, ServiceAccountRef, SignupRequest, TokenRequest, TokenResponse,
     WhoamiRequest, WhoamiResponse, types,
 };
 use protocol::session::Session;
@@ -58,6 +60,15 @@ pub struct LoginArgs {
     pub password_stdin: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct PasswdArgs {
+    /// Read the current password, then the new one, from the first two
+    /// lines of stdin (else DFOOD_PASSWORD and DFOOD_NEW_PASSWORD, else
+    /// prompts when stdin is a terminal).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ServiceAccountCmd {
     /// Create a service account; prints its client_id and client_secret
@@ -67,6 +78,12 @@ pub enum ServiceAccountCmd {
         /// Same rules as a username.
         name: String,
     },
+    /// Delete a service account: its secret and every token it holds stop
+    /// working at once.
+    Delete { name: String },
+    /// Give a service account a new secret (printed once); the old secret
+    /// and every token issued with it stop working at once.
+    RotateSecret { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,8 +103,25 @@ pub enum AdminCmd {
         password_stdin: bool,
     },
     /// Make a new token signing key current (operators). Tokens signed with
-    /// older keys stay valid until they expire.
-    RotateKey,
+    /// older keys stay valid until they expire, unless --revoke-old.
+    RotateKey {
+        /// Also delete every older key: tokens they signed are refused on
+        /// every node within a second (clients renew theirs with their
+        /// refresh tokens). For a key that may have leaked.
+        #[arg(long)]
+        revoke_old: bool,
+    },
+    /// Disable an account (operators): it cannot log in, and its sessions
+    /// and tokens are refused on every node at once.
+    Disable {
+        /// The username (or service account name).
+        username: String,
+    },
+    /// Enable a disabled account again (operators); it logs in anew.
+    Enable {
+        /// The username (or service account name).
+        username: String,
+    },
 }
 
 /// What login, signup and bootstrap print.
@@ -164,11 +198,38 @@ pub async fn renew_saved_token(g: &Global, client: &Session) -> Result<Option<St
     refresh_saved(client, &path).await.map(Some)
 }
 
+/// Renews the saved session's access token even though it has not expired
+/// (the daemon refused it: its signing key was revoked, say). True when a
+/// new one was saved; false when there is nothing to renew with (`--token`,
+/// no saved session, a service account's) or the session is over.
+pub async fn force_refresh(g: &Global) -> bool {
+    if g.token.as_deref().is_some_and(|t| !t.is_empty()) {
+        return false;
+    }
+    let Ok(path) = credentials_path(g) else {
+        return false;
+    };
+    match credentials::load(&path) {
+        Ok(Some(c)) if c.refresh_token.is_some() => {}
+        _ => return false,
+    }
+    let Ok(client) = connect(g).await else {
+        return false;
+    };
+    let renewed = renew(&client, &path, true).await.is_ok();
+    client.close().await;
+    renewed
+}
+
 async fn refresh_saved(client: &Session, path: &Path) -> Result<String, CliError> {
+    renew(client, path, false).await
+}
+
+async fn renew(client: &Session, path: &Path, force: bool) -> Result<String, CliError> {
     // One refresher at a time: a refresh token works once.
     let _lock = credentials::lock(path)?;
     let creds = credentials::load(path)?.ok_or_else(not_logged_in)?;
-    if !creds.stale(unix_now(), REFRESH_MARGIN_SECS) {
+    if !force && !creds.stale(unix_now(), REFRESH_MARGIN_SECS) {
         return Ok(creds.access_token); // another dfood refreshed meanwhile
     }
     let Some(rt) = creds.refresh_token.clone() else {
@@ -448,7 +509,93 @@ pub async fn service_account(g: &Global, cmd: ServiceAccountCmd) -> Result<(), C
             client.close().await;
             Ok(())
         }
+        ServiceAccountCmd::Delete { name } => {
+            let (client, token) = connect_authed(g).await?;
+            let d: ServiceAccountDeleted = client
+                .call(
+                    types::SERVICE_ACCOUNT_DELETE,
+                    Some(&token),
+                    &ServiceAccountRef { name },
+                )
+                .await?;
+            emit(g.output, &d, |d| {
+                format!("service account {} ({}) deleted", d.name, d.client_id)
+            });
+            client.close().await;
+            Ok(())
+        }
+        ServiceAccountCmd::RotateSecret { name } => {
+            let (client, token) = connect_authed(g).await?;
+            let sa: ServiceAccountCreated = client
+                .call(
+                    types::SERVICE_ACCOUNT_ROTATE,
+                    Some(&token),
+                    &ServiceAccountRef { name },
+                )
+                .await?;
+            emit(g.output, &sa, |s| {
+                format!(
+                    "{}\n\nThe new secret is shown only this once: store it now. The old one no longer works.",
+                    kv_table(&[
+                        ("name", s.name.clone()),
+                        ("client_id", s.client_id.clone()),
+                        ("client_secret", s.client_secret.clone()),
+                    ])
+                )
+            });
+            client.close().await;
+            Ok(())
+        }
     }
+}
+
+async fn set_disabled(g: &Global, ty: &str, username: String) -> Result<(), CliError> {
+    let (client, token) = connect_authed(g).await?;
+    let a: Account = client
+        .call(ty, Some(&token), &AccountRef { username })
+        .await?;
+    emit(g.output, &a, |a| {
+        if a.disabled {
+            format!(
+                "{} is disabled: no login, and its sessions are refused",
+                a.username
+            )
+        } else {
+            format!("{} is enabled: it may log in again", a.username)
+        }
+    });
+    client.close().await;
+    Ok(())
+}
+
+pub async fn passwd(g: &Global, a: PasswdArgs) -> Result<(), CliError> {
+    let current = read_secret(
+        "current password",
+        a.password_stdin,
+        "DFOOD_PASSWORD",
+        false,
+    )?;
+    let new = read_secret("new password", a.password_stdin, "DFOOD_NEW_PASSWORD", true)?;
+    let (client, token) = connect_authed(g).await?;
+    let t: TokenResponse = client
+        .call(
+            types::PASSWORD,
+            Some(&token),
+            &PasswordChangeRequest {
+                current_password: current,
+                new_password: new,
+            },
+        )
+        .await?;
+    let out = save_session(g, &client, &t)?;
+    emit(g.output, &out, |s| {
+        format!(
+            "password changed; every other session has ended. {}",
+            human_session("Logged in as", s)
+        )
+    });
+    client.close().await;
+    Ok(())
 }
 
 pub async fn admin(g: &Global, cmd: AdminCmd) -> Result<(), CliError> {
@@ -494,20 +641,31 @@ pub async fn admin(g: &Global, cmd: AdminCmd) -> Result<(), CliError> {
             client.close().await;
             Ok(())
         }
-        AdminCmd::RotateKey => {
+        AdminCmd::RotateKey { revoke_old } => {
             let (client, token) = connect_authed(g).await?;
             let r: RotateKeyResponse = client
-                .call(types::ROTATE_KEY, Some(&token), &RotateKeyRequest {})
+                .call(
+                    types::ROTATE_KEY,
+                    Some(&token),
+                    &RotateKeyRequest { revoke_old },
+                )
                 .await?;
-            emit(g.output, &r, |r| match &r.previous_kid {
-                Some(p) => format!(
+            emit(g.output, &r, |r| match (&r.previous_kid, revoke_old) {
+                (_, true) => format!(
+                    "signing key {} is now current; {} older key(s) deleted: tokens they signed are refused (logged-in clients renew theirs)",
+                    r.kid,
+                    r.revoked.len()
+                ),
+                (Some(p), false) => format!(
                     "signing key {} is now current; tokens signed with {p} stay valid until they expire",
                     r.kid
                 ),
-                None => format!("signing key {} is now current", r.kid),
+                (None, false) => format!("signing key {} is now current", r.kid),
             });
             client.close().await;
             Ok(())
         }
+        AdminCmd::Disable { username } => set_disabled(g, types::ACCOUNT_DISABLE, username).await,
+        AdminCmd::Enable { username } => set_disabled(g, types::ACCOUNT_ENABLE, username).await,
     }
 }

@@ -61,13 +61,49 @@ pub fn main() -> u8 {
             return crate::exit::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let rerun = may_rerun(&cli.command);
+    let result = match runtime.block_on(run(cli)) {
+        // The saved session's access token was refused though it has not
+        // expired (its signing key was revoked, say): renew it once and
+        // run the command again. It was refused before doing anything.
+        Err(e) if e.exit == crate::exit::UNAUTHENTICATED && rerun => match Cli::try_parse() {
+            Ok(again) if runtime.block_on(auth::force_refresh(&again.global)) => {
+                runtime.block_on(run(again))
+            }
+            _ => Err(e),
+        },
+        other => other,
+    };
+    match result {
         Ok(()) => crate::exit::OK,
         Err(e) => {
             report_error(format, &e);
             e.exit
         }
     }
+}
+
+/// Commands that may run a second time after their saved login was renewed:
+/// not those that log in or read secrets from stdin, nor the interactive
+/// and streaming ones (which renew as they go).
+fn may_rerun(c: &Command) -> bool {
+    !matches!(
+        c,
+        Command::Status
+            | Command::Config { .. }
+            | Command::Signup(_)
+            | Command::Login(_)
+            | Command::Logout
+            | Command::Passwd(_)
+            | Command::Admin {
+                cmd: auth::AdminCmd::Bootstrap { .. }
+            }
+            | Command::Bench { .. }
+            | Command::Board(_)
+            | Command::Top
+            | Command::Events { .. }
+            | Command::Completions { .. }
+    )
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -78,6 +114,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Login(a) => auth::login(&cli.global, a).await,
         Command::Logout => auth::logout(&cli.global).await,
         Command::Whoami => auth::whoami(&cli.global).await,
+        Command::Passwd(a) => auth::passwd(&cli.global, a).await,
         Command::ServiceAccount { cmd } => auth::service_account(&cli.global, cmd).await,
         Command::Admin { cmd } => auth::admin(&cli.global, cmd).await,
         Command::Restaurant { cmd } => catalog::restaurant(&cli.global, cmd).await,

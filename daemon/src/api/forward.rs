@@ -2,7 +2,9 @@
 //! needs forwards it, token and all, to a live member that has the role
 //! (and is not draining), and relays the answer. A forwarded request
 //! carries `via` = the forwarding node; a node never forwards a request
-//! that was already forwarded, so a misconfiguration cannot loop.
+//! that was already forwarded, so a misconfiguration cannot loop. It also
+//! carries the client's address (`peer`, with `peer_mac` made from the
+//! KEK), which the serving node believes only when the MAC holds.
 //!
 //! Subscriptions are served by whichever node the client is connected to:
 //! every node can watch the store.
@@ -63,6 +65,13 @@ pub async fn forward(
     candidates.rotate_left(start);
     let mut fwd = req.clone();
     fwd.via = Some(ctx.node.to_string());
+    // The client's address, for the serving node's login throttling,
+    // vouched for with a MAC only the cluster's nodes can make.
+    fwd.peer = ctx.peer.map(|p| p.to_string());
+    fwd.peer_mac = fwd
+        .peer
+        .as_deref()
+        .map(|p| crate::secrets::peer_mac(ctx.auth.keys.kek(), ctx.node, p));
     let mut last = String::new();
     for m in candidates {
         let client = match peer(cs, &m.addr).await {
@@ -74,7 +83,12 @@ pub async fn forward(
         };
         match client.request(&fwd).await {
             Ok(v) => return Ok(v),
-            Err(ClientError::Server(e)) => return Err(ApiError::new(e.code, e.message)),
+            Err(ClientError::Server(e)) => {
+                let mut err = ApiError::new(e.code, e.message);
+                err.order = e.order;
+                err.retry_after_ms = e.retry_after_ms;
+                return Err(err);
+            }
             Err(e @ (ClientError::Connect { .. } | ClientError::GoingAway { .. })) => {
                 // Never reached it: safe to try the next one.
                 cs.peers.lock().await.remove(&m.addr);

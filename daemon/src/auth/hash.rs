@@ -7,8 +7,12 @@
 //! keep at most that many blocks, and bounds the CPU a burst of logins can
 //! take from everything else. Owned by the node's `AuthState` (not a
 //! static), started on first use, stopped when dropped.
+//!
+//! The queue to the threads is bounded ([`HASH_QUEUE`]): a burst of logins
+//! beyond it is answered `unavailable` with a retry hint at once, instead
+//! of queueing for seconds ahead of everyone's next login.
 
-use std::sync::mpsc::{Sender, channel};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use argon2::password_hash::SaltString;
@@ -19,20 +23,27 @@ use crate::rpc::{ApiError, ApiResult};
 
 /// Threads that compute password hashes, per node.
 pub const HASH_THREADS: usize = 2;
+/// Hashes waiting for a thread, per node (at ~30 ms a hash, the last
+/// waits about a quarter of a second).
+pub const HASH_QUEUE: usize = 16;
+/// What a client is told to wait when the queue is full.
+pub const BUSY_RETRY_MS: u64 = 500;
 
 type HashJob = Box<dyn FnOnce() + Send>;
 
 /// The hashing threads of one node.
 #[derive(Default)]
 pub struct Hasher {
-    jobs: OnceLock<Mutex<Sender<HashJob>>>,
+    jobs: OnceLock<Mutex<SyncSender<HashJob>>>,
     /// A hash of a throwaway password, verified against for unknown users.
     dummy: tokio::sync::OnceCell<String>,
+    /// Password verifications run (unknown users included).
+    verified: std::sync::atomic::AtomicU64,
 }
 
 impl Hasher {
-    fn start() -> Sender<HashJob> {
-        let (tx, rx) = channel::<HashJob>();
+    fn start() -> SyncSender<HashJob> {
+        let (tx, rx) = sync_channel::<HashJob>(HASH_QUEUE);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..HASH_THREADS {
             let rx = rx.clone();
@@ -55,11 +66,23 @@ impl Hasher {
         tx
     }
 
-    /// Runs `f` on one of the hashing threads.
+    /// Runs `f` on one of the hashing threads; `unavailable` (with a retry
+    /// hint) when [`HASH_QUEUE`] jobs are already waiting.
     pub async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> ApiResult<T> {
+        self.submit(f)?
+            .await
+            .map_err(|_| ApiError::internal("password hashing failed"))
+    }
+
+    /// Queues `f` for a hashing thread, or refuses at once when the queue
+    /// is full; the receiver gets its result.
+    pub fn submit<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> ApiResult<tokio::sync::oneshot::Receiver<T>> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: HashJob = Box::new(move || {
             let _ = tx.send(f());
@@ -68,10 +91,17 @@ impl Hasher {
             .get_or_init(|| Mutex::new(Self::start()))
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .send(job)
-            .map_err(|_| ApiError::internal("the password hashing threads are gone"))?;
-        rx.await
-            .map_err(|_| ApiError::internal("password hashing failed"))
+            .try_send(job)
+            .map_err(|e| match e {
+                TrySendError::Full(_) => ApiError::unavailable(
+                    "this node is busy checking passwords: try again in a moment",
+                )
+                .retry_after(BUSY_RETRY_MS),
+                TrySendError::Disconnected(_) => {
+                    ApiError::internal("the password hashing threads are gone")
+                }
+            })?;
+        Ok(rx)
     }
 
     /// argon2id with the crate's default parameters.
@@ -93,13 +123,11 @@ impl Hasher {
         let known = hash.is_some();
         let hash = match hash {
             Some(h) => h.to_string(),
-            None => self
-                .dummy
-                .get_or_try_init(|| self.hash_password("not a real password"))
-                .await?
-                .clone(),
+            None => self.dummy_hash().await?,
         };
         let pw = pw.to_string();
+        self.verified
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.run(move || {
             let parsed = PasswordHash::new(&hash)
                 .map_err(|e| ApiError::internal(format!("damaged password hash: {e}")))?;
@@ -111,6 +139,21 @@ impl Hasher {
             Ok(known && matches)
         })
         .await?
+    }
+
+    /// How many password verifications this node ran.
+    pub fn verifications(&self) -> u64 {
+        self.verified.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The hash unknown users are checked against (made once per node,
+    /// with the same parameters as every real hash).
+    pub async fn dummy_hash(&self) -> ApiResult<String> {
+        Ok(self
+            .dummy
+            .get_or_try_init(|| self.hash_password("not a real password"))
+            .await?
+            .clone())
     }
 }
 
@@ -161,5 +204,39 @@ mod tests {
         // A panicking job fails alone; the threads carry on.
         assert!(h.run(|| panic!("boom")).await.is_err());
         assert!(h.run(|| 7).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_answers_unavailable_with_a_retry_hint() {
+        let h = Hasher::default();
+        // Hold both threads, then fill the queue.
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let release_rx = Arc::new(Mutex::new(release_rx));
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let mut pending = Vec::new();
+        for _ in 0..HASH_THREADS {
+            let (rx, started) = (release_rx.clone(), started_tx.clone());
+            pending.push(
+                h.submit(move || {
+                    let _ = started.send(());
+                    let _ = rx.lock().unwrap().recv();
+                })
+                .unwrap(),
+            );
+        }
+        for _ in 0..HASH_THREADS {
+            started_rx.recv().unwrap();
+        }
+        let queued: Vec<_> = (0..HASH_QUEUE).map(|_| h.submit(|| ()).unwrap()).collect();
+        let err = h.submit(|| ()).unwrap_err();
+        assert_eq!(err.code, protocol::wire::ErrorCode::Unavailable);
+        assert_eq!(err.retry_after_ms, Some(BUSY_RETRY_MS));
+        assert!(err.message.contains("busy"), "{}", err.message);
+        for _ in 0..HASH_THREADS {
+            release_tx.send(()).unwrap();
+        }
+        for rx in pending.into_iter().chain(queued) {
+            rx.await.expect("queued work still runs");
+        }
     }
 }

@@ -2,6 +2,19 @@
 //! [`Principal`] every other domain checks. Works on the store and the
 //! node's [`AuthState`] only ([`Identity`]), so `Ctx` and the auth handlers
 //! sit above it and its tests need nothing else.
+//!
+//! Revocation costs no extra store read: every request already reads the
+//! caller's account record, and that record carries what ends tokens —
+//! `disabled`, the token generation `tgen` (moved on by a password change,
+//! a disable, a service account's new secret: every older token is
+//! refused) and `revoked_sessions` (sessions logged out or revoked for
+//! refresh-token reuse, kept until their last access token has expired).
+//! A change is seen by the next request on every node.
+//!
+//! [`follow`] keeps a node's view fresh: one store watch on the signing
+//! keys (a deleted key leaves the cache), and watches on accounts and staff
+//! whose changes it announces on [`AuthState::changes`], so that open
+//! subscriptions re-check their caller at once.
 
 use std::path::{Path, PathBuf};
 
@@ -10,9 +23,11 @@ use serde::{Deserialize, Serialize};
 
 use super::hash::Hasher;
 use super::keys::{self, Claims, KeyCache};
+use super::throttle::Throttle;
 use crate::clock::Clock;
 use crate::rpc::{ApiError, ApiResult, Principal, from_doc};
-use crate::store::{KeyValue, Store};
+use crate::secrets::Kek;
+use crate::store::{EventKind, KeyValue, Store, StoreError};
 
 pub const USERS_PREFIX: &str = "/dfood/auth/users/";
 pub const USERNAMES_PREFIX: &str = "/dfood/auth/usernames/";
@@ -25,7 +40,8 @@ pub const SETUP_TOKEN_FILE: &str = "setup-token";
 pub struct AuthSettings {
     /// Lifetime of access tokens, seconds [default: 900].
     pub access_ttl_secs: u64,
-    /// Lifetime of refresh tokens, seconds [default: 30 days].
+    /// Lifetime of a login session (its refresh tokens), seconds from the
+    /// login, however often it is renewed [default: 30 days].
     pub refresh_ttl_secs: u64,
 }
 
@@ -62,19 +78,36 @@ pub struct AuthState {
     pub settings: AuthSettings,
     /// Where this node writes its setup token.
     pub data_dir: PathBuf,
-    /// Signing keys seen so far.
+    /// Signing keys seen so far (and the KEK that opens them).
     pub keys: KeyCache,
     /// This node's password hashing threads.
     pub hasher: Hasher,
+    /// Failed logins, per account and per source address.
+    pub throttle: Throttle,
+    /// Accounts and staff memberships changed (see [`follow`]).
+    pub changes: tokio::sync::broadcast::Sender<AuthChange>,
+}
+
+/// Announced by [`follow`]: what changed, for open subscriptions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthChange {
+    /// The account record of this user id changed or went away.
+    User(String),
+    /// A staff membership changed: the key under `/dfood/staff/`.
+    Staff(String),
+    /// Changes may have been missed: everyone checks again.
+    Everything,
 }
 
 impl AuthState {
-    pub fn new(settings: AuthSettings, data_dir: &Path) -> AuthState {
+    pub fn new(settings: AuthSettings, data_dir: &Path, kek: Kek) -> AuthState {
         AuthState {
             settings,
             data_dir: data_dir.to_path_buf(),
-            keys: KeyCache::default(),
+            keys: KeyCache::new(kek),
             hasher: Hasher::default(),
+            throttle: Throttle::default(),
+            changes: tokio::sync::broadcast::channel(1024).0,
         }
     }
 
@@ -100,7 +133,30 @@ pub struct UserRecord {
     pub service: bool,
     #[serde(default)]
     pub created_at: u64,
+    /// Disabled by an operator: no login, no token accepted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+    /// Token generation: tokens and sessions issued under an older one are
+    /// refused (see the module doc).
+    #[serde(default)]
+    pub tgen: u64,
+    /// Sessions ended while their access tokens may still live.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked_sessions: Vec<RevokedSession>,
 }
+
+/// A session whose access tokens are refused until `until` (Unix seconds:
+/// when the last of them expires).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedSession {
+    pub sid: String,
+    pub until: u64,
+}
+
+/// At most this many revoked sessions are listed per account; beyond, the
+/// account's token generation moves on (every access token of the account
+/// is refused; its other sessions renew theirs).
+pub const MAX_REVOKED_SESSIONS: usize = 64;
 
 impl UserRecord {
     pub fn account(&self) -> Account {
@@ -110,7 +166,49 @@ impl UserRecord {
             operator: self.operator,
             service: self.service,
             created_at: self.created_at,
+            disabled: self.disabled,
         }
+    }
+
+    /// Lists `sid` as revoked until `until`, dropping entries past their
+    /// time; when the list is full, ends every token instead.
+    pub fn revoke_session(&mut self, sid: &str, now: u64, until: u64) {
+        self.revoked_sessions
+            .retain(|r| r.until >= now && r.sid != sid);
+        if self.revoked_sessions.len() >= MAX_REVOKED_SESSIONS {
+            self.revoked_sessions.clear();
+            self.tgen += 1;
+            return;
+        }
+        self.revoked_sessions.push(RevokedSession {
+            sid: sid.to_string(),
+            until,
+        });
+    }
+
+    /// Why tokens with `claims` no longer stand, if they do not.
+    pub fn refuses(&self, claims: &Claims, now: u64) -> Option<ApiError> {
+        if self.disabled {
+            return Some(ApiError::unauthenticated(
+                "this account is disabled: ask an operator",
+            ));
+        }
+        if claims.tgen != self.tgen {
+            return Some(ApiError::unauthenticated(
+                "this token's session has ended (password changed, or credentials reset): run `dfood login`",
+            ));
+        }
+        if !claims.sid.is_empty()
+            && self
+                .revoked_sessions
+                .iter()
+                .any(|r| r.sid == claims.sid && r.until >= now)
+        {
+            return Some(ApiError::unauthenticated(
+                "this session was logged out or revoked: run `dfood login`",
+            ));
+        }
+        None
     }
 
     pub fn principal(&self) -> Principal {
@@ -235,18 +333,155 @@ impl Identity<'_> {
     /// start other reads in between, but must not act before the account
     /// is checked.
     pub async fn verify_token(&self, token: &str) -> ApiResult<Claims> {
-        keys::verify(&self.auth.keys, self.store, token).await
+        keys::verify(
+            &self.auth.keys,
+            self.store,
+            token,
+            self.clock.now_secs(),
+            self.auth.settings.access_ttl_secs,
+        )
+        .await
     }
 
     /// The second half of [`Identity::authenticate`]: the account the
-    /// verified claims name, read from the store (so a deleted account's
-    /// tokens stop working).
+    /// verified claims name, read from the store (so a deleted or disabled
+    /// account's tokens, and a revoked session's, stop working).
     pub async fn principal_for(&self, claims: &Claims) -> ApiResult<Principal> {
         let user = user_by_id(self.store, &claims.sub).await?.ok_or_else(|| {
             ApiError::unauthenticated(
                 "the account this token was issued to no longer exists: run `dfood login`",
             )
         })?;
+        if let Some(e) = user.refuses(claims, self.clock.now_secs()) {
+            return Err(e);
+        }
         Ok(user.principal())
+    }
+}
+
+/// Where staff memberships live (the catalog's `/dfood/staff/R/<user id>`):
+/// watched here only to announce changes.
+const STAFF_PREFIX: &str = "/dfood/staff/";
+
+/// Follows the store for this node's auth state until `stop` turns true:
+/// signing keys (the cache forgets deleted keys and is trusted only while
+/// its watch runs), accounts and staff memberships (announced on
+/// [`AuthState::changes`]). One watch per prefix; a broken watch resumes
+/// after the last revision it delivered; one that cannot (compacted)
+/// starts afresh: the key cache is emptied and [`AuthChange::Everything`]
+/// announced.
+pub async fn follow(store: &dyn Store, auth: &AuthState, stop: tokio::sync::watch::Receiver<bool>) {
+    futures::join!(
+        follow_prefix(store, auth, keys::KEYS_PREFIX, stop.clone()),
+        follow_prefix(store, auth, USERS_PREFIX, stop.clone()),
+        follow_prefix(store, auth, STAFF_PREFIX, stop),
+    );
+}
+
+async fn follow_prefix(
+    store: &dyn Store,
+    auth: &AuthState,
+    prefix: &str,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    use futures::StreamExt;
+    let keys = prefix == keys::KEYS_PREFIX;
+    let mut resume: Option<crate::store::Revision> = None;
+    let mut backoff = std::time::Duration::from_millis(100);
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let from = match resume {
+            Some(r) => r,
+            None => match store.revision().await {
+                Ok(r) => r + 1,
+                Err(_) => {
+                    if wait_or_stop(&mut stop, backoff).await {
+                        return;
+                    }
+                    backoff = (backoff * 2).min(std::time::Duration::from_secs(2));
+                    continue;
+                }
+            },
+        };
+        let mut stream = match store.watch(prefix, from).await {
+            Ok(s) => s,
+            Err(e) => {
+                if matches!(e, StoreError::Compacted { .. }) {
+                    resume = None;
+                }
+                tracing::debug!(prefix, error = %e, "auth follower: cannot watch; trying again");
+                if wait_or_stop(&mut stop, backoff).await {
+                    return;
+                }
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(2));
+                continue;
+            }
+        };
+        if resume.is_none() {
+            // Starting afresh: whatever changed before `from` is read from
+            // the store from now on.
+            if keys {
+                auth.keys.clear();
+            } else {
+                let _ = auth.changes.send(AuthChange::Everything);
+            }
+        }
+        if keys {
+            auth.keys.set_synced(true);
+        }
+        backoff = std::time::Duration::from_millis(100);
+        let mut last = from - 1;
+        let ended: Option<StoreError> = loop {
+            tokio::select! {
+                item = stream.next() => match item {
+                    Some(Ok(batch)) => {
+                        for ev in &batch.events {
+                            let key = ev.kv.key.as_str();
+                            if keys {
+                                let value = (ev.kind == EventKind::Put).then_some(ev.kv.value.as_slice());
+                                auth.keys.apply(key, value);
+                            } else if let Some(id) = key.strip_prefix(USERS_PREFIX) {
+                                let _ = auth.changes.send(AuthChange::User(id.to_string()));
+                            } else {
+                                let _ = auth.changes.send(AuthChange::Staff(key.to_string()));
+                            }
+                        }
+                        last = batch.revision;
+                    }
+                    Some(Err(e)) => break Some(e),
+                    None => break None,
+                },
+                _ = stop.changed() => {
+                    if keys {
+                        auth.keys.set_synced(false);
+                    }
+                    return;
+                }
+            }
+        };
+        if keys {
+            auth.keys.set_synced(false);
+        }
+        resume = match ended {
+            Some(StoreError::Compacted { .. }) => None,
+            _ => Some(last + 1),
+        };
+        tracing::debug!(prefix, error = ?ended, "auth follower: watch ended; resuming");
+        if wait_or_stop(&mut stop, std::time::Duration::from_millis(50)).await {
+            return;
+        }
+    }
+}
+
+/// Sleeps `d`; true when `stop` turned true meanwhile.
+async fn wait_or_stop(
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+    d: std::time::Duration,
+) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => *stop.borrow(),
+        _ = stop.changed() => true,
     }
 }

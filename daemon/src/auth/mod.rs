@@ -1,36 +1,51 @@
 //! Accounts and tokens: signup, the OAuth 2.0-style `auth.token` grants
-//! (password, refresh_token, client_credentials), logout, whoami, service
-//! accounts, signing-key rotation, and the first operator's bootstrap.
+//! (password, refresh_token, client_credentials), logout, password change,
+//! whoami, service accounts, account disable/enable, signing-key rotation,
+//! and the first operator's bootstrap.
 //!
 //! Store keys (all under `/dfood/auth/`):
 //!
 //! | key                           | value                                         |
 //! |-------------------------------|-----------------------------------------------|
-//! | `users/<user_id>`             | [`UserRecord`] (argon2id hash, flags)         |
+//! | `users/<user_id>`             | [`UserRecord`] (argon2id hash, flags, token generation, revoked sessions) |
 //! | `usernames/<username>`        | the user id (uniqueness index, service accounts too) |
-//! | `keys/<kid>`, `current_kid`   | JWT signing keys, see [`keys`]                |
+//! | `keys/<kid>`, `current_kid`   | JWT signing keys, sealed, see [`keys`]        |
 //! | `refresh/<sha256 hex>`        | [`RefreshRecord`]: one refresh token, hashed  |
 //! | `families/<family>`           | [`FamilyRecord`]: one login session           |
+//! | `throttle/<username>`         | failed logins, under a lease, see [`throttle`] |
 //! | `setup`                       | [`SetupRecord`]: pending bootstrap token hash |
 //! | `bootstrapped`                | set once the first operator exists            |
 //!
-//! Access tokens are short-lived HS256 JWTs; every request re-reads the
-//! user record, so a deleted account is refused at once and the operator
-//! flag comes from the store, not the token. Refresh tokens are random,
-//! stored only as SHA-256 hashes, and rotate on every use in one store
-//! transaction guarded by the old record's and the family's revisions;
-//! presenting an already-rotated token revokes its whole family.
+//! Access tokens are short-lived HS256 JWTs naming their session (`sid`,
+//! the family) and the account's token generation (`tgen`); every request
+//! re-reads the account record, which says whether they still stand (see
+//! [`identity`]): logout and refresh-token reuse list the session as
+//! revoked there, a password change, a disable or a service account's new
+//! secret move the generation on. Refresh tokens are random, stored only as
+//! SHA-256 hashes, and rotate on every use in one store transaction guarded
+//! by the old record's and the family's revisions; presenting an
+//! already-rotated token revokes its whole family. A session lives at most
+//! `refresh_ttl_secs` from its login, however often it is renewed.
+//!
+//! Logins are throttled per account and per source address ([`throttle`]),
+//! cost the same for unknown usernames (a dummy hash is checked), and new
+//! passwords follow [`policy`].
 
 pub mod crypto;
 pub mod hash;
 pub mod identity;
 pub mod keys;
+pub mod policy;
+pub mod throttle;
 
 use std::path::{Path, PathBuf};
 
+use std::net::IpAddr;
+
 use protocol::messages::auth::{
-    Account, BootstrapRequest, LogoutRequest, LogoutResponse, RotateKeyRequest, RotateKeyResponse,
-    ServiceAccountCreateRequest, ServiceAccountCreated, SignupRequest, TokenRequest, TokenResponse,
+    Account, AccountRef, BootstrapRequest, LogoutRequest, LogoutResponse, PasswordChangeRequest,
+    RotateKeyRequest, RotateKeyResponse, ServiceAccountCreateRequest, ServiceAccountCreated,
+    ServiceAccountDeleted, ServiceAccountRef, SignupRequest, TokenRequest, TokenResponse,
     WhoamiRequest, WhoamiResponse, grant, types,
 };
 use protocol::wire::Request;
@@ -52,9 +67,7 @@ pub const FAMILIES_PREFIX: &str = "/dfood/auth/families/";
 pub const SETUP_KEY: &str = "/dfood/auth/setup";
 pub const BOOTSTRAPPED_KEY: &str = "/dfood/auth/bootstrapped";
 
-pub const MIN_PASSWORD_LEN: usize = 8;
-/// Bounds the work one signup can cause.
-pub const MAX_PASSWORD_LEN: usize = 1024;
+pub use policy::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 
 /// One refresh token (stored under the SHA-256 of the token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +92,13 @@ pub struct FamilyRecord {
     pub revoked_reason: Option<String>,
     #[serde(default)]
     pub created_at: u64,
+    /// The session ends then, however often it is renewed (0: a session
+    /// from before absolute lifetimes: its refresh token's own expiry).
+    #[serde(default)]
+    pub expires_at: u64,
+    /// The account's token generation at login.
+    #[serde(default)]
+    pub tgen: u64,
 }
 
 /// The pending bootstrap token (only its hash).
@@ -89,21 +109,6 @@ pub struct SetupRecord {
     pub node: String,
     pub path: String,
     pub created_at: u64,
-}
-
-pub fn validate_password(pw: &str) -> ApiResult<()> {
-    let n = pw.chars().count();
-    if n < MIN_PASSWORD_LEN {
-        return Err(ApiError::bad_request(format!(
-            "password too short: at least {MIN_PASSWORD_LEN} characters"
-        )));
-    }
-    if pw.len() > MAX_PASSWORD_LEN {
-        return Err(ApiError::bad_request(format!(
-            "password too long: at most {MAX_PASSWORD_LEN} bytes"
-        )));
-    }
-    Ok(())
 }
 
 fn wrong_credentials() -> ApiError {
@@ -138,19 +143,33 @@ async fn create_user(store: &dyn Store, user: &UserRecord, extra: Txn) -> ApiRes
 
 /// Routes `auth.*` and `admin.*` requests.
 pub async fn route(ctx: &Ctx<'_>, req: &Request) -> Option<ApiResult<serde_json::Value>> {
-    let (id, t) = (ctx.identity(), ctx.token);
+    let (id, t, peer) = (ctx.identity(), ctx.token, ctx.peer);
     Some(match req.ty.as_str() {
         types::SIGNUP => call(req, |b: SignupRequest| signup(id, b)).await,
-        types::TOKEN => call(req, |b: TokenRequest| token(id, b)).await,
+        types::TOKEN => call(req, |b: TokenRequest| token(id, peer, b)).await,
         types::LOGOUT => call(req, |b: LogoutRequest| logout(id, b)).await,
         types::WHOAMI => call(req, |_: WhoamiRequest| whoami(id, t)).await,
+        types::PASSWORD => {
+            call(req, |b: PasswordChangeRequest| {
+                change_password(id, t, peer, b)
+            })
+            .await
+        }
         types::SERVICE_ACCOUNT_CREATE => {
             call(req, |b: ServiceAccountCreateRequest| {
                 create_service_account(id, t, b)
             })
             .await
         }
-        types::ROTATE_KEY => call(req, |_: RotateKeyRequest| rotate_key(id, t)).await,
+        types::SERVICE_ACCOUNT_DELETE => {
+            call(req, |b: ServiceAccountRef| delete_service_account(id, t, b)).await
+        }
+        types::SERVICE_ACCOUNT_ROTATE => {
+            call(req, |b: ServiceAccountRef| rotate_service_secret(id, t, b)).await
+        }
+        types::ACCOUNT_DISABLE => call(req, |b: AccountRef| set_disabled(id, t, b, true)).await,
+        types::ACCOUNT_ENABLE => call(req, |b: AccountRef| set_disabled(id, t, b, false)).await,
+        types::ROTATE_KEY => call(req, |b: RotateKeyRequest| rotate_key(id, t, b)).await,
         types::BOOTSTRAP => call(req, |b: BootstrapRequest| bootstrap(id, b)).await,
         _ => return None,
     })
@@ -158,7 +177,7 @@ pub async fn route(ctx: &Ctx<'_>, req: &Request) -> Option<ApiResult<serde_json:
 
 pub async fn signup(id: Identity<'_>, b: SignupRequest) -> ApiResult<Account> {
     validate_username(&b.username, "username")?;
-    validate_password(&b.password)?;
+    policy::check(&b.password, &b.username)?;
     let user = UserRecord {
         user_id: format!("usr_{}", random_hex(12)),
         username: b.username,
@@ -167,25 +186,71 @@ pub async fn signup(id: Identity<'_>, b: SignupRequest) -> ApiResult<Account> {
         operator: false,
         service: false,
         created_at: id.clock.now_secs(),
+        disabled: false,
+        tgen: 0,
+        revoked_sessions: Vec::new(),
     };
     create_user(id.store, &user, Txn::new()).await?;
     info!(username = %user.username, user_id = %user.user_id, "account created");
     Ok(user.account())
 }
 
-pub async fn token(id: Identity<'_>, b: TokenRequest) -> ApiResult<TokenResponse> {
+fn disabled() -> ApiError {
+    ApiError::unauthenticated("this account is disabled: ask an operator")
+}
+
+/// Checks `password` for `username` the same way whether or not the
+/// account exists (a dummy hash for unknown ones), throttled per account
+/// and per `peer`; the account when it matches.
+async fn check_password(
+    id: Identity<'_>,
+    peer: Option<IpAddr>,
+    username: &str,
+    password: &str,
+) -> ApiResult<Option<UserRecord>> {
+    if password.len() > MAX_PASSWORD_LEN {
+        return Err(ApiError::bad_request(format!(
+            "password too long: at most {MAX_PASSWORD_LEN} bytes"
+        )));
+    }
+    let name_ok = validate_username(username, "username").is_ok();
+    let now_ms = id.clock.now_ms();
+    let attempt = id
+        .auth
+        .throttle
+        .admit(id.store, now_ms, name_ok.then_some(username), peer)
+        .await?;
+    let user = if name_ok {
+        user_by_name(id.store, username).await?
+    } else {
+        None
+    };
+    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+    if !id.auth.hasher.verify_password(password, hash).await? {
+        id.auth.throttle.failed(id.store, now_ms, &attempt).await;
+        return Ok(None);
+    }
+    id.auth.throttle.succeeded(id.store, &attempt).await;
+    Ok(user)
+}
+
+pub async fn token(
+    id: Identity<'_>,
+    peer: Option<IpAddr>,
+    b: TokenRequest,
+) -> ApiResult<TokenResponse> {
     let missing =
         |f: &str| ApiError::bad_request(format!("grant_type {:?} needs {f}", b.grant_type));
     match b.grant_type.as_str() {
         grant::PASSWORD => {
             let username = b.username.as_deref().ok_or_else(|| missing("username"))?;
             let password = b.password.as_deref().ok_or_else(|| missing("password"))?;
-            let user = user_by_name(id.store, username).await?;
-            let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
-            if !id.auth.hasher.verify_password(password, hash).await? {
-                return Err(wrong_credentials());
+            let user = check_password(id, peer, username, password)
+                .await?
+                .ok_or_else(wrong_credentials)?;
+            if user.disabled {
+                return Err(disabled());
             }
-            let user = user.expect("verified");
             issue(id, &user, true).await
         }
         grant::REFRESH_TOKEN => {
@@ -210,6 +275,9 @@ pub async fn token(id: Identity<'_>, b: TokenRequest) -> ApiResult<TokenResponse
             if !constant_time_eq(sha256_hex(secret).as_bytes(), want.as_bytes()) {
                 return Err(bad());
             }
+            if user.disabled {
+                return Err(disabled());
+            }
             issue(id, &user, false).await
         }
         other => Err(ApiError::bad_request(format!(
@@ -220,42 +288,49 @@ pub async fn token(id: Identity<'_>, b: TokenRequest) -> ApiResult<TokenResponse
 
 /// Signs an access token, and with `refresh`, starts a new session.
 async fn issue(id: Identity<'_>, user: &UserRecord, refresh: bool) -> ApiResult<TokenResponse> {
-    let refresh_token = if refresh {
-        let family = format!("fam_{}", random_hex(12));
-        let now = id.clock.now_secs();
-        let fam = FamilyRecord {
-            user_id: user.user_id.clone(),
-            revoked: false,
-            revoked_reason: None,
-            created_at: now,
-        };
-        let (token, rec) = new_refresh(id, user, &family);
-        let txn = Txn::new()
-            .when([Compare::absent(format!("{FAMILIES_PREFIX}{family}"))])
-            .and_then([
-                TxnOp::put(format!("{FAMILIES_PREFIX}{family}"), to_doc(&fam)?),
-                TxnOp::put(refresh_key(&token), to_doc(&rec)?),
-            ]);
-        if !id.store.txn(txn).await?.succeeded {
-            return Err(ApiError::internal("session id collision; try again"));
-        }
-        Some(token)
-    } else {
-        None
+    let now = id.clock.now_secs();
+    let ttl = id.auth.settings.refresh_ttl_secs;
+    if !refresh {
+        // Client credentials: no refresh token, a session of one token.
+        let sid = format!("cc_{}", random_hex(12));
+        return access_response(id, user, &sid, None).await;
+    }
+    let family = format!("fam_{}", random_hex(12));
+    let fam = FamilyRecord {
+        user_id: user.user_id.clone(),
+        revoked: false,
+        revoked_reason: None,
+        created_at: now,
+        expires_at: now + ttl,
+        tgen: user.tgen,
     };
-    access_response(id, user, refresh_token).await
+    let (token, rec) = new_refresh(id, user, &family, fam.expires_at);
+    let txn = Txn::new()
+        .when([Compare::absent(format!("{FAMILIES_PREFIX}{family}"))])
+        .and_then([
+            TxnOp::put(format!("{FAMILIES_PREFIX}{family}"), to_doc(&fam)?),
+            TxnOp::put(refresh_key(&token), to_doc(&rec)?),
+        ]);
+    if !id.store.txn(txn).await?.succeeded {
+        return Err(ApiError::internal("session id collision; try again"));
+    }
+    access_response(id, user, &family, Some((token, ttl))).await
 }
 
-fn new_refresh(id: Identity<'_>, user: &UserRecord, family: &str) -> (String, RefreshRecord) {
-    let now = id.clock.now_secs();
+fn new_refresh(
+    id: Identity<'_>,
+    user: &UserRecord,
+    family: &str,
+    expires_at: u64,
+) -> (String, RefreshRecord) {
     (
         random_secret(),
         RefreshRecord {
             user_id: user.user_id.clone(),
             family: family.to_string(),
-            expires_at: now + id.auth.settings.refresh_ttl_secs,
+            expires_at,
             used: false,
-            created_at: now,
+            created_at: id.clock.now_secs(),
         },
     )
 }
@@ -264,14 +339,17 @@ fn refresh_key(token: &str) -> String {
     format!("{REFRESH_PREFIX}{}", sha256_hex(token))
 }
 
+/// The answer to a grant: an access token for session `sid`, and the
+/// refresh token with the seconds it has left, if any.
 async fn access_response(
     id: Identity<'_>,
     user: &UserRecord,
-    refresh_token: Option<String>,
+    sid: &str,
+    refresh: Option<(String, u64)>,
 ) -> ApiResult<TokenResponse> {
-    let key = id.auth.keys.current(id.store, id.clock.now_secs()).await?;
     let now = id.clock.now_secs();
     let ttl = id.auth.settings.access_ttl_secs;
+    let key = id.auth.keys.current(id.store, now, ttl).await?;
     let claims = Claims {
         sub: user.user_id.clone(),
         name: user.username.clone(),
@@ -280,15 +358,19 @@ async fn access_response(
         exp: now + ttl,
         iat: now,
         jti: random_hex(16),
+        sid: sid.to_string(),
+        tgen: user.tgen,
     };
     let roles = roles(user.operator, user.service);
+    let (refresh_token, refresh_expires_in) = match refresh {
+        Some((t, left)) => (Some(t), Some(left)),
+        None => (None, None),
+    };
     Ok(TokenResponse {
         access_token: keys::sign(&key, &claims)?,
         token_type: "Bearer".into(),
         expires_in: ttl,
-        refresh_expires_in: refresh_token
-            .as_ref()
-            .map(|_| id.auth.settings.refresh_ttl_secs),
+        refresh_expires_in,
         refresh_token,
         scope: roles.join(" "),
         roles,
@@ -325,9 +407,59 @@ async fn revoke_family(store: &dyn Store, family: &str, reason: &str) -> ApiResu
     ))
 }
 
+/// Changes the account `user_id` with `f`, guarded by its revision (tried
+/// again on a concurrent change); `not_found` when it does not exist.
+async fn update_user(
+    store: &dyn Store,
+    user_id: &str,
+    f: impl Fn(&mut UserRecord) -> ApiResult<()>,
+) -> ApiResult<UserRecord> {
+    let key = format!("{USERS_PREFIX}{user_id}");
+    for _ in 0..5 {
+        let Some((mut user, kv)) = get_doc::<UserRecord>(store, &key).await? else {
+            return Err(ApiError::not_found("no such account"));
+        };
+        f(&mut user)?;
+        let txn = Txn::new()
+            .when([Compare::mod_revision(&key, kv.mod_revision)])
+            .and_then([TxnOp::put(&key, to_doc(&user)?)]);
+        if store.txn(txn).await?.succeeded {
+            return Ok(user);
+        }
+    }
+    Err(ApiError::unavailable(
+        "the account kept changing; try again",
+    ))
+}
+
+/// Ends session `family` of `user_id` for good: its refresh tokens (the
+/// family) and its access tokens (listed on the account until the last
+/// of them expires).
+async fn end_session(id: Identity<'_>, user_id: &str, family: &str, reason: &str) -> ApiResult<()> {
+    revoke_family(id.store, family, reason).await?;
+    let now = id.clock.now_secs();
+    let until = now + id.auth.settings.access_ttl_secs + keys::CLOCK_SKEW_SECS;
+    match update_user(id.store, user_id, |u| {
+        u.revoke_session(family, now, until);
+        Ok(())
+    })
+    .await
+    {
+        Ok(_) => Ok(()),
+        // No account, no tokens to refuse.
+        Err(e) if e.code == protocol::wire::ErrorCode::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The `refresh_token` grant: one use, then rotated; reuse revokes the family.
 async fn refresh(id: Identity<'_>, token: &str) -> ApiResult<TokenResponse> {
     let store = id.store;
+    if token.len() > 256 {
+        return Err(ApiError::unauthenticated(
+            "refresh token not recognised: run `dfood login`",
+        ));
+    }
     let key = refresh_key(token);
     for _ in 0..5 {
         let Some((rec, kv)) = get_doc::<RefreshRecord>(store, &key).await? else {
@@ -344,20 +476,34 @@ async fn refresh(id: Identity<'_>, token: &str) -> ApiResult<TokenResponse> {
         }
         if rec.used {
             warn!(user_id = %rec.user_id, family = %rec.family, "refresh token reused: revoking its session");
-            revoke_family(store, &rec.family, "refresh token reused").await?;
+            end_session(id, &rec.user_id, &rec.family, "refresh token reused").await?;
             return Err(ApiError::unauthenticated(
                 "refresh token was already used, so the session has been revoked for safety: run `dfood login`",
             ));
         }
-        if rec.expires_at <= id.clock.now_secs() {
+        let now = id.clock.now_secs();
+        let ends = if fam.expires_at > 0 {
+            fam.expires_at.min(rec.expires_at)
+        } else {
+            rec.expires_at
+        };
+        if ends <= now {
             return Err(ApiError::unauthenticated(
-                "refresh token expired: run `dfood login`",
+                "session expired (sessions last a fixed time from login): run `dfood login`",
             ));
         }
         let user = user_by_id(store, &rec.user_id).await?.ok_or_else(|| {
             ApiError::unauthenticated("the account of this session no longer exists")
         })?;
-        let (new_token, new_rec) = new_refresh(id, &user, &rec.family);
+        if user.disabled {
+            return Err(disabled());
+        }
+        if fam.tgen != user.tgen {
+            return Err(ApiError::unauthenticated(
+                "this session has ended (password changed, or credentials reset): run `dfood login`",
+            ));
+        }
+        let (new_token, new_rec) = new_refresh(id, &user, &rec.family, ends);
         let mut old = rec.clone();
         old.used = true;
         let txn = Txn::new()
@@ -371,7 +517,7 @@ async fn refresh(id: Identity<'_>, token: &str) -> ApiResult<TokenResponse> {
                 TxnOp::put(refresh_key(&new_token), to_doc(&new_rec)?),
             ]);
         if store.txn(txn).await?.succeeded {
-            return access_response(id, &user, Some(new_token)).await;
+            return access_response(id, &user, &rec.family, Some((new_token, ends - now))).await;
         }
         // Lost a race (a concurrent use, or a logout): look again; a
         // concurrent use now shows as reuse.
@@ -382,11 +528,14 @@ async fn refresh(id: Identity<'_>, token: &str) -> ApiResult<TokenResponse> {
 }
 
 pub async fn logout(id: Identity<'_>, b: LogoutRequest) -> ApiResult<LogoutResponse> {
-    let store = id.store;
-    match get_doc::<RefreshRecord>(store, &refresh_key(&b.refresh_token)).await? {
+    if b.refresh_token.len() > 256 {
+        return Ok(LogoutResponse { revoked: false });
+    }
+    match get_doc::<RefreshRecord>(id.store, &refresh_key(&b.refresh_token)).await? {
         None => Ok(LogoutResponse { revoked: false }),
         Some((rec, _)) => {
-            revoke_family(store, &rec.family, "logout").await?;
+            end_session(id, &rec.user_id, &rec.family, "logout").await?;
+            info!(user_id = %rec.user_id, session = %rec.family, "logged out");
             Ok(LogoutResponse { revoked: true })
         }
     }
@@ -403,7 +552,77 @@ pub async fn whoami(id: Identity<'_>, token: Option<&str>) -> ApiResult<WhoamiRe
         operator: p.operator,
         service: p.service,
         token_expires_at: claims.exp,
+        session: (!claims.sid.is_empty()).then_some(claims.sid),
     })
+}
+
+/// `auth.password`: the caller's password changes; every session of the
+/// account ends, and the caller gets a new one.
+pub async fn change_password(
+    id: Identity<'_>,
+    token: Option<&str>,
+    peer: Option<IpAddr>,
+    b: PasswordChangeRequest,
+) -> ApiResult<TokenResponse> {
+    let p = id.principal(token).await?;
+    if p.service {
+        return Err(ApiError::bad_request(
+            "service accounts have no password: an operator gives them a new secret (`dfood service-account rotate-secret`)",
+        ));
+    }
+    let user = check_password(id, peer, &p.username, &b.current_password)
+        .await?
+        .filter(|u| u.user_id == p.user_id)
+        .ok_or_else(|| ApiError::unauthenticated("the current password is wrong"))?;
+    policy::check(&b.new_password, &user.username)?;
+    if b.new_password == b.current_password {
+        return Err(ApiError::bad_request(
+            "the new password is the current one: choose another",
+        ));
+    }
+    let hash = id.auth.hasher.hash_password(&b.new_password).await?;
+    let updated = update_user(id.store, &user.user_id, |u| {
+        u.password_hash = Some(hash.clone());
+        u.tgen += 1;
+        u.revoked_sessions.clear();
+        Ok(())
+    })
+    .await?;
+    info!(username = %updated.username, "password changed; every session of the account ended");
+    issue(id, &updated, true).await
+}
+
+/// The account named `username` (people and service accounts).
+async fn named(store: &dyn Store, username: &str) -> ApiResult<UserRecord> {
+    user_by_name(store, username)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no account named {username:?}")))
+}
+
+/// `auth.account.disable` / `enable` (operators): a disabled account cannot
+/// log in, and its tokens and sessions are refused at once.
+pub async fn set_disabled(
+    id: Identity<'_>,
+    token: Option<&str>,
+    b: AccountRef,
+    disable: bool,
+) -> ApiResult<Account> {
+    let by = id.require_operator(token).await?;
+    let target = named(id.store, &b.username).await?;
+    if disable && target.user_id == by.user_id {
+        return Err(ApiError::bad_request("you cannot disable your own account"));
+    }
+    let updated = update_user(id.store, &target.user_id, |u| {
+        if disable && !u.disabled {
+            u.tgen += 1;
+            u.revoked_sessions.clear();
+        }
+        u.disabled = disable;
+        Ok(())
+    })
+    .await?;
+    info!(username = %updated.username, by = %by.username, disabled = disable, "account {}", if disable { "disabled" } else { "enabled" });
+    Ok(updated.account())
 }
 
 pub async fn create_service_account(
@@ -422,6 +641,9 @@ pub async fn create_service_account(
         operator: false,
         service: true,
         created_at: id.clock.now_secs(),
+        disabled: false,
+        tgen: 0,
+        revoked_sessions: Vec::new(),
     };
     create_user(id.store, &user, Txn::new()).await?;
     info!(name = %user.username, client_id = %user.user_id, by = %by.username, "service account created");
@@ -433,18 +655,106 @@ pub async fn create_service_account(
     })
 }
 
-pub async fn rotate_key(id: Identity<'_>, token: Option<&str>) -> ApiResult<RotateKeyResponse> {
+async fn service_account(store: &dyn Store, name: &str) -> ApiResult<UserRecord> {
+    user_by_name(store, name)
+        .await?
+        .filter(|u| u.service)
+        .ok_or_else(|| ApiError::not_found(format!("no service account named {name:?}")))
+}
+
+/// `auth.service_account.delete` (operators): the account and its name go;
+/// its tokens are refused at once.
+pub async fn delete_service_account(
+    id: Identity<'_>,
+    token: Option<&str>,
+    b: ServiceAccountRef,
+) -> ApiResult<ServiceAccountDeleted> {
     let by = id.require_operator(token).await?;
-    let (kid, previous_kid) = id.auth.keys.rotate(id.store, id.clock.now_secs()).await?;
-    info!(%kid, previous = ?previous_kid, by = %by.username, "signing key rotated");
-    Ok(RotateKeyResponse { kid, previous_kid })
+    for _ in 0..5 {
+        let sa = service_account(id.store, &b.name).await?;
+        let user_key = format!("{USERS_PREFIX}{}", sa.user_id);
+        let name_key = format!("{USERNAMES_PREFIX}{}", sa.username);
+        let Some(kv) = id.store.get(&user_key).await? else {
+            continue;
+        };
+        let txn = Txn::new()
+            .when([
+                Compare::mod_revision(&user_key, kv.mod_revision),
+                Compare::value(&name_key, sa.user_id.clone()),
+            ])
+            .and_then([TxnOp::delete(&user_key), TxnOp::delete(&name_key)]);
+        if id.store.txn(txn).await?.succeeded {
+            info!(name = %sa.username, client_id = %sa.user_id, by = %by.username, "service account deleted");
+            return Ok(ServiceAccountDeleted {
+                name: sa.username,
+                client_id: sa.user_id,
+            });
+        }
+    }
+    Err(ApiError::unavailable(
+        "the service account kept changing; try again",
+    ))
+}
+
+/// `auth.service_account.rotate` (operators): a new secret; the old one
+/// and every token issued with it stop working at once.
+pub async fn rotate_service_secret(
+    id: Identity<'_>,
+    token: Option<&str>,
+    b: ServiceAccountRef,
+) -> ApiResult<ServiceAccountCreated> {
+    let by = id.require_operator(token).await?;
+    let sa = service_account(id.store, &b.name).await?;
+    let secret = random_secret();
+    let digest = sha256_hex(&secret);
+    let updated = update_user(id.store, &sa.user_id, |u| {
+        if !u.service {
+            return Err(ApiError::not_found("no such service account"));
+        }
+        u.secret_sha256 = Some(digest.clone());
+        u.tgen += 1;
+        u.revoked_sessions.clear();
+        Ok(())
+    })
+    .await?;
+    info!(name = %updated.username, by = %by.username, "service account secret rotated");
+    Ok(ServiceAccountCreated {
+        name: updated.username,
+        client_id: updated.user_id,
+        client_secret: secret,
+        created_at: updated.created_at,
+    })
+}
+
+pub async fn rotate_key(
+    id: Identity<'_>,
+    token: Option<&str>,
+    b: RotateKeyRequest,
+) -> ApiResult<RotateKeyResponse> {
+    let by = id.require_operator(token).await?;
+    let (kid, previous_kid, revoked) = id
+        .auth
+        .keys
+        .rotate(
+            id.store,
+            id.clock.now_secs(),
+            id.auth.settings.access_ttl_secs,
+            b.revoke_old,
+        )
+        .await?;
+    info!(%kid, previous = ?previous_kid, revoked = ?revoked, by = %by.username, "signing key rotated");
+    Ok(RotateKeyResponse {
+        kid,
+        previous_kid,
+        revoked,
+    })
 }
 
 /// `admin.bootstrap`: the setup token buys the first operator, once.
 pub async fn bootstrap(id: Identity<'_>, b: BootstrapRequest) -> ApiResult<Account> {
     let store = id.store;
     validate_username(&b.username, "username")?;
-    validate_password(&b.password)?;
+    policy::check(&b.password, &b.username)?;
     let already =
         || ApiError::conflict("the cluster already has an operator; the setup token was used");
     if store.get(BOOTSTRAPPED_KEY).await?.is_some() {
@@ -468,6 +778,9 @@ pub async fn bootstrap(id: Identity<'_>, b: BootstrapRequest) -> ApiResult<Accou
         operator: true,
         service: false,
         created_at: id.clock.now_secs(),
+        disabled: false,
+        tgen: 0,
+        revoked_sessions: Vec::new(),
     };
     let marker = serde_json::json!({"user_id": user.user_id, "at": user.created_at});
     let extra = Txn::new()
@@ -552,22 +865,8 @@ pub async fn prepare_bootstrap(
     Err(ApiError::unavailable("could not settle the setup token"))
 }
 
-/// Writes `text` to `path` atomically, readable by the owner only (0600).
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
+    crate::secrets::write_private(path, text.as_bytes())
 }
 
 #[cfg(test)]

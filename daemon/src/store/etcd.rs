@@ -20,6 +20,15 @@
 //! again, and its compares decide as for any other attempt. (A linearizable
 //! read on the new leader sees every entry the old one committed, and an
 //! entry it did not commit can never be.)
+//!
+//! Security ([`EtcdStore::connect_with`], from the `[etcd]` config):
+//! `https://` endpoints are verified against the given CA only; a client
+//! certificate and key give mutual TLS (etcd's `--client-cert-auth`; with
+//! etcd auth enabled its CN is the user); a username and password log in
+//! to etcd's RBAC (etcd-client renews the auth token when it expires).
+//! Every key the daemon touches is under `/dfood` (the revision probe
+//! too), so one etcd role with read-write on the prefix `/dfood` is
+//! enough.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -56,6 +65,25 @@ struct Endpoint {
 pub struct EtcdStore {
     endpoints: Vec<Endpoint>,
     preferred: AtomicUsize,
+    /// TLS and user for every connection (requests, member status).
+    security: crate::config::EtcdCredentials,
+}
+
+/// The options every connection to etcd starts from: TLS (CA, client
+/// certificate) and user, as configured.
+fn base_options(sec: &crate::config::EtcdCredentials) -> ec::ConnectOptions {
+    let mut opts = ec::ConnectOptions::new();
+    if let Some(ca) = &sec.ca_pem {
+        let mut tls = ec::TlsOptions::new().ca_certificate(ec::Certificate::from_pem(ca));
+        if let Some((cert, key)) = &sec.identity {
+            tls = tls.identity(ec::Identity::from_pem(cert, key));
+        }
+        opts = opts.with_tls(tls);
+    }
+    if let Some((user, password)) = &sec.user {
+        opts = opts.with_user(user.clone(), password.clone());
+    }
+    opts
 }
 
 /// Whether a failed request may have reached etcd.
@@ -65,6 +93,27 @@ enum Delivery {
     NotSent,
     /// It may have been applied (timeout, or the connection broke).
     Unknown,
+}
+
+/// The key a revision probe reads (count only): under `/dfood`, so that
+/// an etcd role limited to that prefix may read it.
+const REVISION_PROBE: &str = "/dfood/\0revision-probe";
+
+/// One line for a connection that etcd refused: authentication failures
+/// say so (they will not pass by waiting).
+fn connect_error(url: &str, e: ec::Error) -> StoreError {
+    let text = e.to_string();
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("authentication failed")
+        || lower.contains("invalid auth")
+        || lower.contains("user name is empty")
+        || lower.contains("permission denied")
+        || lower.contains("certificate")
+        || lower.contains("tls")
+    {
+        return StoreError::Unavailable(format!("{url}: etcd refused the credentials: {text}"));
+    }
+    StoreError::Unavailable(format!("{url}: {e}"))
 }
 
 fn normalise(url: &str) -> String {
@@ -197,6 +246,15 @@ impl EtcdStore {
     /// Connects to the first reachable endpoint. Endpoints that are down now
     /// are connected lazily when requests move to them.
     pub async fn connect(endpoints: &[String]) -> Result<Arc<EtcdStore>, StoreError> {
+        Self::connect_with(endpoints, &crate::config::EtcdCredentials::default()).await
+    }
+
+    /// As [`EtcdStore::connect`], with TLS, a client certificate and an
+    /// etcd user (see the module doc).
+    pub async fn connect_with(
+        endpoints: &[String],
+        security: &crate::config::EtcdCredentials,
+    ) -> Result<Arc<EtcdStore>, StoreError> {
         if endpoints.is_empty() {
             return Err(StoreError::Invalid("no etcd endpoints given".into()));
         }
@@ -209,6 +267,7 @@ impl EtcdStore {
                 })
                 .collect(),
             preferred: AtomicUsize::new(0),
+            security: security.clone(),
         };
         let mut last = None;
         for i in 0..store.endpoints.len() {
@@ -237,14 +296,14 @@ impl EtcdStore {
         if let Some(c) = slot.as_ref() {
             return Ok(c.clone());
         }
-        let opts = ec::ConnectOptions::new()
+        let opts = base_options(&self.security)
             .with_connect_timeout(CONNECT_TIMEOUT)
             .with_timeout(REQUEST_TIMEOUT)
             .with_keep_alive(Duration::from_secs(2), Duration::from_secs(2))
             .with_require_leader(true);
         let c = ec::Client::connect([ep.url.as_str()], Some(opts))
             .await
-            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", ep.url)))?;
+            .map_err(|e| connect_error(&ep.url, e))?;
         *slot = Some(c.clone());
         Ok(c)
     }
@@ -405,7 +464,7 @@ impl Store for EtcdStore {
         let resp = self
             .call(|mut c| async move {
                 c.get(
-                    "\0dfood-revision-probe",
+                    REVISION_PROBE,
                     Some(ec::GetOptions::new().with_count_only()),
                 )
                 .await
@@ -576,7 +635,7 @@ impl Store for EtcdStore {
         for m in members {
             let endpoint = m.client_urls().first().cloned().unwrap_or_default();
             let status = async {
-                let opts = ec::ConnectOptions::new()
+                let opts = base_options(&self.security)
                     .with_connect_timeout(CONNECT_TIMEOUT)
                     .with_timeout(Duration::from_secs(1));
                 let mut c = ec::Client::connect([endpoint.as_str()], Some(opts)).await?;

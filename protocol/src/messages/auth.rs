@@ -7,7 +7,12 @@
 //! | `auth.logout`                 | [`LogoutRequest`]           | [`LogoutResponse`]       | none     |
 //! | `auth.whoami`                 | `{}`                        | [`WhoamiResponse`]       | required |
 //! | `auth.service_account.create` | [`ServiceAccountCreateRequest`] | [`ServiceAccountCreated`] | operator |
-//! | `auth.rotate_key`             | `{}`                        | [`RotateKeyResponse`]    | operator |
+//! | `auth.service_account.delete` | [`ServiceAccountRef`]       | [`ServiceAccountDeleted`] | operator |
+//! | `auth.service_account.rotate` | [`ServiceAccountRef`]       | [`ServiceAccountCreated`] | operator |
+//! | `auth.password`               | [`PasswordChangeRequest`]   | [`TokenResponse`]        | required |
+//! | `auth.account.disable`        | [`AccountRef`]              | [`Account`]              | operator |
+//! | `auth.account.enable`         | [`AccountRef`]              | [`Account`]              | operator |
+//! | `auth.rotate_key`             | [`RotateKeyRequest`]        | [`RotateKeyResponse`]    | operator |
 //! | `admin.bootstrap`             | [`BootstrapRequest`]        | [`Account`]              | none (setup token in body) |
 //!
 //! See `protocol/README.md` §5.3 for the semantics.
@@ -21,6 +26,11 @@ pub mod types {
     pub const LOGOUT: &str = "auth.logout";
     pub const WHOAMI: &str = "auth.whoami";
     pub const SERVICE_ACCOUNT_CREATE: &str = "auth.service_account.create";
+    pub const SERVICE_ACCOUNT_DELETE: &str = "auth.service_account.delete";
+    pub const SERVICE_ACCOUNT_ROTATE: &str = "auth.service_account.rotate";
+    pub const PASSWORD: &str = "auth.password";
+    pub const ACCOUNT_DISABLE: &str = "auth.account.disable";
+    pub const ACCOUNT_ENABLE: &str = "auth.account.enable";
     pub const ROTATE_KEY: &str = "auth.rotate_key";
     pub const BOOTSTRAP: &str = "admin.bootstrap";
     /// Every type above, for "known types" lists.
@@ -30,6 +40,11 @@ pub mod types {
         LOGOUT,
         WHOAMI,
         SERVICE_ACCOUNT_CREATE,
+        SERVICE_ACCOUNT_DELETE,
+        SERVICE_ACCOUNT_ROTATE,
+        PASSWORD,
+        ACCOUNT_DISABLE,
+        ACCOUNT_ENABLE,
         ROTATE_KEY,
         BOOTSTRAP,
     ];
@@ -47,7 +62,8 @@ pub mod grant {
 pub struct SignupRequest {
     /// 3-32 characters of `a-z`, `0-9`, `_`, `.`, `-`.
     pub username: String,
-    /// At least 8 characters.
+    /// 8 to 1024 bytes, not common or easily guessed (see `protocol/README.md`
+    /// §5.3, the password policy).
     pub password: String,
 }
 
@@ -63,6 +79,9 @@ pub struct Account {
     /// Unix seconds.
     #[serde(default)]
     pub created_at: u64,
+    /// Disabled by an operator: no login, no token accepted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
 }
 
 /// `auth.token`: OAuth 2.0-style token request.
@@ -167,6 +186,9 @@ pub struct WhoamiResponse {
     pub roles: Vec<String>,
     /// When the access token used expires, Unix seconds.
     pub token_expires_at: u64,
+    /// The login session the token belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 /// `auth.service_account.create` (operator only).
@@ -187,15 +209,51 @@ pub struct ServiceAccountCreated {
     pub created_at: u64,
 }
 
+/// `auth.service_account.delete` and `.rotate` (operator only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceAccountRef {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceAccountDeleted {
+    pub name: String,
+    pub client_id: String,
+}
+
+/// `auth.password`: change the caller's password. Every session of the
+/// account ends (its access tokens are refused on every node); the answer
+/// is a new session for the caller.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasswordChangeRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// `auth.account.disable` / `auth.account.enable` (operator only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountRef {
+    pub username: String,
+}
+
 /// `auth.rotate_key` (operator only): a new signing key becomes current.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RotateKeyRequest {}
+pub struct RotateKeyRequest {
+    /// Also delete every older key: tokens they signed are refused on
+    /// every node within a second (clients renew theirs with their
+    /// refresh tokens).
+    #[serde(default)]
+    pub revoke_old: bool,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RotateKeyResponse {
     pub kid: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_kid: Option<String>,
+    /// Keys deleted (with `revoke_old`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked: Vec<String>,
 }
 
 /// `admin.bootstrap`: create the first operator with the one-time setup
