@@ -279,38 +279,51 @@ pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiv
             _ = tick.tick() => {}
             _ = stop.wait_for(|s| *s) => break,
         }
-        n += 1;
-        if n.is_multiple_of(window_ticks) {
-            cs.stats.roll_window();
-        }
-        if let Err(e) = step(&deps, &cs).await {
-            tracing::debug!(error = %e, "cluster step failed");
-        }
-        cs.step_down_if_stale();
-        if cs.is_leader() {
-            let fence = cs.fence();
-            let ctx = deps.ctx(None, None);
-            if let Err(e) = crate::orders::worker::once(&ctx, &fence).await {
-                tracing::debug!(error = %e, "leader duties failed this round");
+        // A round is given up when the node stops: under a store that
+        // does not answer, duties and a sweep can take minutes, and a
+        // round cut short is like a leader killed mid-round (which every
+        // duty is written to survive).
+        let stopped = async {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        let round = async {
+            n += 1;
+            if n.is_multiple_of(window_ticks) {
+                cs.stats.roll_window();
             }
-            if last_sweep.is_none_or(|t| t.elapsed() >= sweep_every) {
-                last_sweep = Some(tokio::time::Instant::now());
-                match crate::orders::retention::sweep(&ctx, &deps.retention, &fence).await {
-                    Ok(s) if s != Default::default() => {
-                        info!(archived = s.archived, idempotency_expired = s.idempotency_expired, events_deleted = s.events_deleted, compacted_to = ?s.compacted_to, "retention sweep");
+            if let Err(e) = step(&deps, &cs).await {
+                tracing::debug!(error = %e, "cluster step failed");
+            }
+            cs.step_down_if_stale();
+            if cs.is_leader() {
+                let fence = cs.fence();
+                let ctx = deps.ctx(None, None);
+                if let Err(e) = crate::orders::worker::once(&ctx, &fence).await {
+                    tracing::debug!(error = %e, "leader duties failed this round");
+                }
+                if last_sweep.is_none_or(|t| t.elapsed() >= sweep_every) {
+                    last_sweep = Some(tokio::time::Instant::now());
+                    match crate::orders::retention::sweep(&ctx, &deps.retention, &fence).await {
+                        Ok(s) if s != Default::default() => {
+                            info!(archived = s.archived, idempotency_expired = s.idempotency_expired, events_deleted = s.events_deleted, compacted_to = ?s.compacted_to, "retention sweep");
+                        }
+                        Ok(_) => {}
+                        Err(e) => warn!(error = %e, "retention sweep failed; the next one goes on"),
                     }
-                    Ok(_) => {}
-                    Err(e) => warn!(error = %e, "retention sweep failed; the next one goes on"),
+                    let window_start = ctx
+                        .now_ms()
+                        .saturating_sub(deps.retention.resume_window_secs.saturating_mul(1000));
+                    if let Err(e) = prune_events(&ctx, &fence, window_start).await {
+                        tracing::debug!(error = %e, "pruning leader.changed events failed");
+                    }
                 }
-                let window_start = ctx
-                    .now_ms()
-                    .saturating_sub(deps.retention.resume_window_secs.saturating_mul(1000));
-                if let Err(e) = prune_events(&ctx, &fence, window_start).await {
-                    tracing::debug!(error = %e, "pruning leader.changed events failed");
-                }
+            } else {
+                last_sweep = None;
             }
-        } else {
-            last_sweep = None;
+        };
+        tokio::select! {
+            _ = round => {}
+            _ = stopped => break,
         }
     }
     watchdog.abort();

@@ -69,6 +69,10 @@ pub enum StartError {
     Config(#[from] config::ConfigError),
 }
 
+/// How long a stopping node waits for its cluster work to end (resigning,
+/// leaving the member list) before it stops it anyway.
+const LEAVE_WAIT: Duration = Duration::from_secs(6);
+
 /// A started node: bound, registered, serving.
 pub struct Node {
     config: Config,
@@ -359,9 +363,21 @@ impl Node {
             .close(protocol::wire::close::GOING_AWAY.into(), b"node stopped");
         // 4. Leave the cluster at once rather than when the lease expires.
         //    (Resigns leadership first, so another node takes over at once.)
+        //    Bounded: with the store unreachable (etcd gone) resigning
+        //    cannot finish, and the lease expires by itself.
         self.stop_cluster.send_replace(true);
-        let _ = self.cluster_task.await;
-        let _ = self.follower.await;
+        for (name, mut task) in [
+            ("cluster", self.cluster_task),
+            ("auth follower", self.follower),
+        ] {
+            if tokio::time::timeout(LEAVE_WAIT, &mut task).await.is_err() {
+                warn!(
+                    task = name,
+                    "did not stop within {LEAVE_WAIT:?} (store unreachable?); stopping it"
+                );
+                task.abort();
+            }
+        }
         // 5. Stop the metrics endpoint last, so the end stays observable.
         if let Some(t) = self.metrics_task {
             t.abort();
