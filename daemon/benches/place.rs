@@ -82,6 +82,7 @@ fn lines(n: usize, k: usize) -> Vec<LineRequest> {
 #[divan::bench(args = [1, 10, 50])]
 fn validate_request(bencher: Bencher, k: usize) {
     let req = PlaceOrder {
+        service: None,
         restaurant: "trattoria".into(),
         lines: lines(100, k),
         note: "no onions please, and ring twice".into(),

@@ -106,6 +106,7 @@ async fn place_one(s: &Shared, seq: u64) -> Result<(), String> {
         note: String::new(),
         payment_method: s.pay.clone(),
         idempotency_key: format!("bench-{}-{seq}", s.run),
+        service: None,
     };
     let idem = idem_key(user_id, &req.idempotency_key);
     let ctx = s.deps.ctx(None, None);
@@ -269,6 +270,7 @@ mod tests {
     #[test]
     fn the_seeded_order_is_one_the_daemon_accepts() {
         let req = PlaceOrder {
+            service: None,
             restaurant: "bench".into(),
             lines: order_lines(&seed_menu()),
             note: String::new(),

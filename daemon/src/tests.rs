@@ -130,6 +130,7 @@ async fn open_shop(c: &Client, t: Option<&str>, stock: i64) {
 
 fn pizza_order(key: &str) -> PlaceOrder {
     PlaceOrder {
+        service: None,
         restaurant: "trattoria".into(),
         lines: vec![LineRequest {
             sku: "pizza".into(),
@@ -407,6 +408,7 @@ async fn a_capture_lost_between_gateway_and_record_is_finished_once_by_the_leade
             "order.accept",
             t,
             &OrderRef {
+                expected_version: None,
                 order: o.id.clone(),
             },
         )
@@ -420,6 +422,7 @@ async fn a_capture_lost_between_gateway_and_record_is_finished_once_by_the_leade
                 "order.get",
                 t,
                 &OrderRef {
+                    expected_version: None,
                     order: o.id.clone(),
                 },
             )
@@ -452,5 +455,142 @@ async fn a_capture_lost_between_gateway_and_record_is_finished_once_by_the_leade
         .count();
     assert_eq!(captured, 1, "the capture recorded once");
     scenario.teardown();
+    shop.node.shut_down().await;
+}
+
+/// Issue 15: a bump carries the version the cook saw and is refused once
+/// the order moved; stations bump their own lines and the order is ready
+/// with the last of them; the order type and state times are kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stations_bump_their_lines_and_stale_bumps_are_refused() {
+    use protocol::messages::orders::{OrderRef, OrderState, Service, StationReady};
+    let _one = ONE_AT_A_TIME.lock().await;
+    let shop = Shop::open().await;
+    let (c, t) = (&shop.client, Some(shop.token.as_str()));
+    let item = |sku: &str, station: &str| MenuItem {
+        sku: sku.into(),
+        name: sku.into(),
+        price: 900,
+        station: station.into(),
+        modifiers: vec![],
+        available: true,
+        stock: None,
+        allergens: String::new(),
+    };
+    let _: serde_json::Value = c
+        .call(
+            "menu.import",
+            t,
+            &MenuImport {
+                restaurant: "trattoria".into(),
+                items: vec![item("pizza", "oven"), item("pasta", "pasta")],
+                replace: true,
+            },
+        )
+        .await
+        .unwrap();
+    let mut req = pizza_order("key-stations-1");
+    req.lines.push(LineRequest {
+        sku: "pasta".into(),
+        qty: 2,
+        modifiers: vec![],
+        expected_unit_price: Some(900),
+    });
+    // A table name that would write to the kitchen's terminal, and one
+    // too long, are refused before anything is written.
+    for bad in ["4\u{1b}]0;x\u{7}", &"9".repeat(41)] {
+        let mut r = req.clone();
+        r.service = Some(Service::DineIn { table: bad.into() });
+        let e = c.call::<_, Order>("order.place", t, &r).await.unwrap_err();
+        assert!(
+            matches!(&e, ClientError::Server(b) if b.code == ErrorCode::BadRequest),
+            "{e:?}"
+        );
+    }
+    req.service = Some(Service::DineIn {
+        table: " 4 ".into(),
+    });
+    let o: Order = c.call("order.place", t, &req).await.unwrap();
+    assert_eq!(o.service, Some(Service::DineIn { table: "4".into() }));
+    let step = |ty: &'static str, v: u64| {
+        let o = o.id.clone();
+        async move {
+            c.call::<_, Order>(
+                ty,
+                t,
+                &OrderRef {
+                    order: o,
+                    expected_version: Some(v),
+                },
+            )
+            .await
+        }
+    };
+    let station = |name: &str, ready: bool, v: u64| {
+        let req = StationReady {
+            order: o.id.clone(),
+            station: name.into(),
+            ready,
+            expected_version: Some(v),
+        };
+        async move { c.call::<_, Order>("order.station_ready", t, &req).await }
+    };
+    let accepted = step("order.accept", o.version).await.unwrap();
+    assert_eq!(accepted.state, OrderState::Accepted);
+    assert!(accepted.accepted_at.is_some());
+    // A second board pressed on what it saw before the accept: refused,
+    // nothing changed.
+    let e = step("order.accept", o.version).await.unwrap_err();
+    assert!(
+        matches!(&e, ClientError::Server(b) if b.code == ErrorCode::Conflict && b.message.contains("changed on another screen")),
+        "{e:?}"
+    );
+    let e = step("order.start", o.version).await.unwrap_err();
+    assert!(
+        matches!(&e, ClientError::Server(b) if b.code == ErrorCode::Conflict),
+        "{e:?}"
+    );
+    let now: Order = c
+        .call("order.get", t, &OrderRef::new(o.id.clone()))
+        .await
+        .unwrap();
+    assert_eq!((now.state, now.version), (accepted.state, accepted.version));
+    // The oven's bump: its line ready, the order preparing, not ready.
+    let oven = station("oven", true, accepted.version).await.unwrap();
+    assert_eq!(oven.state, OrderState::Preparing);
+    let ready: Vec<_> = oven.lines.iter().map(|l| l.ready_at.is_some()).collect();
+    assert_eq!(ready, [true, false]);
+    assert_eq!(oven.ready_at, None);
+    // No such station on this order; a stale station bump.
+    let e = station("grill", true, oven.version).await.unwrap_err();
+    assert!(
+        matches!(&e, ClientError::Server(b) if b.code == ErrorCode::Conflict),
+        "{e:?}"
+    );
+    let e = station("pasta", true, accepted.version).await.unwrap_err();
+    assert!(
+        matches!(&e, ClientError::Server(b) if b.code == ErrorCode::Conflict),
+        "{e:?}"
+    );
+    // The pasta's bump: every line ready, so the order is.
+    let pasta = station("pasta", true, oven.version).await.unwrap();
+    assert_eq!(pasta.state, OrderState::Ready);
+    assert!(pasta.ready_at.is_some());
+    // Undone: preparing again, the oven's line still ready.
+    let undone = station("pasta", false, pasta.version).await.unwrap();
+    assert_eq!(undone.state, OrderState::Preparing);
+    assert_eq!(undone.ready_at, None);
+    let ready: Vec<_> = undone.lines.iter().map(|l| l.ready_at.is_some()).collect();
+    assert_eq!(ready, [true, false]);
+    let again = station("pasta", true, undone.version).await.unwrap();
+    let done = step("order.complete", again.version).await.unwrap();
+    assert_eq!(done.state, OrderState::Completed);
+    assert!(done.completed_at.is_some());
+    // A station bump of a completed order is refused.
+    let e = station("oven", false, done.version).await.unwrap_err();
+    assert!(
+        matches!(&e, ClientError::Server(b) if b.code == ErrorCode::Conflict),
+        "{e:?}"
+    );
     shop.node.shut_down().await;
 }

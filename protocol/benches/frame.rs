@@ -12,6 +12,7 @@ fn main() {
 
 fn place_request() -> Request {
     let body = PlaceOrder {
+        service: None,
         restaurant: "trattoria".into(),
         lines: vec![
             LineRequest {

@@ -127,6 +127,7 @@ pub const ALL: &[RequestType] = &[
     RequestType::new(orders::types::REFUND, Unsafe, ORDERS),
     RequestType::new(orders::types::RECALL, Unsafe, ORDERS),
     RequestType::new(orders::types::RUSH, Unsafe, ORDERS),
+    RequestType::new(orders::types::STATION_READY, Unsafe, ORDERS),
     RequestType::new(history::types::HISTORY, Safe, ORDERS),
     RequestType::new(history::types::SALES, Safe, ORDERS),
     RequestType::new(history::types::ITEMS, Safe, ORDERS),

@@ -67,6 +67,8 @@ pub const ALLERGENS: Rule = Rule::line(0, 200);
 pub const NOTE: Rule = Rule::lines(0, 500);
 /// A rejection reason.
 pub const REASON: Rule = Rule::line(1, 200);
+/// A table, or the name an order is called out by (takeout, delivery).
+pub const SERVICE: Rule = Rule::line(1, 40);
 
 /// Checks `s` (trimmed) against `rule`; the error names `field` and never
 /// quotes the text itself.

@@ -10,6 +10,7 @@ const DAY: u64 = 86_400_000;
 fn order(n: u64, customer: &str, state: OrderState, created_at: u64) -> Order {
     let lines = vec![
         OrderLine {
+            ready_at: None,
             sku: "pizza".into(),
             name: "Pizza".into(),
             qty: 2,
@@ -19,6 +20,7 @@ fn order(n: u64, customer: &str, state: OrderState, created_at: u64) -> Order {
             allergens: String::new(),
         },
         OrderLine {
+            ready_at: None,
             sku: "water".into(),
             name: "Water".into(),
             qty: 1,
@@ -31,6 +33,10 @@ fn order(n: u64, customer: &str, state: OrderState, created_at: u64) -> Order {
     let total = 2000;
     let completed = state == OrderState::Completed;
     Order {
+        completed_at: None,
+        service: None,
+        accepted_at: None,
+        ready_at: None,
         id: format!("trattoria-{n}"),
         restaurant: "trattoria".into(),
         ticket: n,

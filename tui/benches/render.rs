@@ -31,6 +31,10 @@ fn order(ticket: u64, version: u64) -> Order {
     ][(ticket % 4) as usize];
     let station = ["oven", "cold", "fry"][(ticket % 3) as usize];
     Order {
+        accepted_at: None,
+        ready_at: None,
+        completed_at: None,
+        service: None,
         id: format!("trattoria-{ticket}"),
         restaurant: "trattoria".into(),
         ticket,
@@ -38,6 +42,7 @@ fn order(ticket: u64, version: u64) -> Order {
         customer: format!("guest{ticket}"),
         lines: vec![
             OrderLine {
+                ready_at: None,
                 sku: "margherita".into(),
                 name: "Margherita".into(),
                 qty: 2,
@@ -47,6 +52,7 @@ fn order(ticket: u64, version: u64) -> Order {
                 allergens: "gluten; milk".into(),
             },
             OrderLine {
+                ready_at: None,
                 sku: format!("item-{}", ticket % 50),
                 name: format!("Item {}", ticket % 50),
                 qty: 1,

@@ -41,6 +41,15 @@ pub enum OrderCmd {
         /// Reuse a key to make retries safe [default: a new random key].
         #[arg(long)]
         idempotency_key: Option<String>,
+        /// Dine-in at this table (shown on the kitchen's ticket).
+        #[arg(long, value_name = "TABLE", group = "service")]
+        table: Option<String>,
+        /// Takeout, called out by this name.
+        #[arg(long, value_name = "NAME", group = "service")]
+        takeout: Option<String>,
+        /// Delivery, for this name.
+        #[arg(long, value_name = "NAME", group = "service")]
+        delivery: Option<String>,
     },
     /// Show an order.
     Status { order: String },
@@ -67,7 +76,13 @@ pub enum OrderCmd {
         cursor: Option<String>,
     },
     /// Cancel your order (before the kitchen accepts it).
-    Cancel { order: String },
+    Cancel {
+        order: String,
+        /// Only if the order is still at this version (its `version`, as
+        /// last seen): refused with nothing done if it moved meanwhile.
+        #[arg(long, value_name = "VERSION")]
+        if_version: Option<u64>,
+    },
     /// Follow an order live until it is done.
     ///
     /// Prints the order as it is now, then once per change, until it
@@ -87,21 +102,73 @@ pub enum OrderCmd {
     /// order is gone, access denied, history compacted).
     Track { order: String },
     /// Kitchen: accept an order (captures the payment).
-    Accept { order: String },
+    Accept {
+        order: String,
+        /// Only if the order is still at this version (its `version`, as
+        /// last seen): refused with nothing done if it moved meanwhile.
+        #[arg(long, value_name = "VERSION")]
+        if_version: Option<u64>,
+    },
     /// Kitchen: reject an order (voids the payment).
     Reject {
         order: String,
         #[arg(long)]
         reason: String,
+        /// Only if the order is still at this version (its `version`, as
+        /// last seen): refused with nothing done if it moved meanwhile.
+        #[arg(long, value_name = "VERSION")]
+        if_version: Option<u64>,
+    },
+    /// Kitchen: a station's lines of an order are ready (or not, --undo).
+    ///
+    /// The order starts preparing with its first station and is ready when
+    /// every line is; `dfood order status` shows each line's station and
+    /// whether it is ready.
+    StationReady {
+        order: String,
+        /// The station whose lines are done (as on the menu).
+        #[arg(long)]
+        station: String,
+        /// Mark them not ready again.
+        #[arg(long)]
+        undo: bool,
+        /// Only if the order is still at this version (its `version`, as
+        /// last seen): refused with nothing done if it moved meanwhile.
+        #[arg(long, value_name = "VERSION")]
+        if_version: Option<u64>,
     },
     /// Kitchen: start preparing an accepted order.
-    Start { order: String },
+    Start {
+        order: String,
+        /// Only if the order is still at this version (its `version`, as
+        /// last seen): refused with nothing done if it moved meanwhile.
+        #[arg(long, value_name = "VERSION")]
+        if_version: Option<u64>,
+    },
     /// Kitchen: the order is ready.
-    Ready { order: String },
+    Ready {
+        order: String,
+        /// Only if the order is still at this version (its `version`, as
+        /// last seen): refused with nothing done if it moved meanwhile.
+        #[arg(long, value_name = "VERSION")]
+        if_version: Option<u64>,
+    },
     /// Kitchen: the order was handed over.
-    Complete { order: String },
+    Complete {
+        order: String,
+        /// Only if the order is still at this version (its `version`, as
+        /// last seen): refused with nothing done if it moved meanwhile.
+        #[arg(long, value_name = "VERSION")]
+        if_version: Option<u64>,
+    },
     /// Manager: refund a captured payment.
-    Refund { order: String },
+    Refund {
+        order: String,
+        /// Only if the order is still at this version (its `version`, as
+        /// last seen): refused with nothing done if it moved meanwhile.
+        #[arg(long, value_name = "VERSION")]
+        if_version: Option<u64>,
+    },
     /// Kitchen: flag an open order as a rush (boards show it first), or
     /// clear the flag with --off. Setting the flag it already has changes
     /// nothing.
@@ -165,16 +232,24 @@ pub fn order_summary(o: &Order) -> String {
         ("state", o.state.to_string()),
         ("customer", o.customer.clone()),
     ];
+    if let Some(s) = &o.service {
+        rows.push(("service", s.label()));
+    }
     for l in &o.lines {
         let mods = if l.modifiers.is_empty() {
             String::new()
         } else {
             format!(" ({})", l.modifiers.join(", "))
         };
+        let station = match (&l.station, l.ready_at) {
+            (s, _) if s.is_empty() => String::new(),
+            (s, Some(_)) => format!(" [{s}: ready]"),
+            (s, None) => format!(" [{s}]"),
+        };
         rows.push((
             "item",
             format!(
-                "{} x {}{} @ {}",
+                "{} x {}{} @ {}{station}",
                 l.qty,
                 l.name,
                 mods,
@@ -225,7 +300,20 @@ pub async fn order(g: &Global, cmd: OrderCmd) -> Result<(), CliError> {
             note,
             pay,
             idempotency_key,
+            table,
+            takeout,
+            delivery,
         } => {
+            let service = match (table, takeout, delivery) {
+                (Some(table), _, _) => Some(Service::DineIn { table }),
+                (_, Some(name), _) => Some(Service::Takeout { name }),
+                (_, _, Some(name)) => Some(Service::Delivery { name }),
+                _ => None,
+            };
+            if let Some(s) = &service {
+                protocol::text::check("the table or name", s.text(), protocol::text::SERVICE)
+                    .map_err(|e| CliError::new(crate::exit::USAGE, "bad_request", e))?;
+            }
             // A card number never leaves this machine (the daemon would
             // refuse it too).
             if protocol::text::card_number_in(&pay, true) {
@@ -266,6 +354,7 @@ pub async fn order(g: &Global, cmd: OrderCmd) -> Result<(), CliError> {
                 }
             }
             let body = PlaceOrder {
+                service,
                 restaurant,
                 lines,
                 note,
@@ -286,7 +375,16 @@ pub async fn order(g: &Global, cmd: OrderCmd) -> Result<(), CliError> {
         }
         OrderCmd::Status { order } => {
             let (c, t) = super::connect_authed(g).await?;
-            let o: Order = c.call(types::GET, Some(&t), &OrderRef { order }).await?;
+            let o: Order = c
+                .call(
+                    types::GET,
+                    Some(&t),
+                    &OrderRef {
+                        expected_version: None,
+                        order,
+                    },
+                )
+                .await?;
             emit(g.output, &o, order_summary);
         }
         OrderCmd::List {
@@ -389,23 +487,73 @@ pub async fn order(g: &Global, cmd: OrderCmd) -> Result<(), CliError> {
         OrderCmd::Track { order } => track(g, &order).await?,
         other => {
             let (ty, body) = match other {
-                OrderCmd::Cancel { order } => {
-                    (types::CANCEL, serde_json::json!(OrderRef { order }))
-                }
-                OrderCmd::Accept { order } => {
-                    (types::ACCEPT, serde_json::json!(OrderRef { order }))
-                }
-                OrderCmd::Start { order } => (types::START, serde_json::json!(OrderRef { order })),
-                OrderCmd::Ready { order } => (types::READY, serde_json::json!(OrderRef { order })),
-                OrderCmd::Complete { order } => {
-                    (types::COMPLETE, serde_json::json!(OrderRef { order }))
-                }
-                OrderCmd::Refund { order } => {
-                    (types::REFUND, serde_json::json!(OrderRef { order }))
-                }
-                OrderCmd::Reject { order, reason } => (
+                OrderCmd::Cancel { order, if_version } => (
+                    types::CANCEL,
+                    serde_json::json!(OrderRef {
+                        expected_version: if_version,
+                        order
+                    }),
+                ),
+                OrderCmd::Accept { order, if_version } => (
+                    types::ACCEPT,
+                    serde_json::json!(OrderRef {
+                        expected_version: if_version,
+                        order
+                    }),
+                ),
+                OrderCmd::Start { order, if_version } => (
+                    types::START,
+                    serde_json::json!(OrderRef {
+                        expected_version: if_version,
+                        order
+                    }),
+                ),
+                OrderCmd::Ready { order, if_version } => (
+                    types::READY,
+                    serde_json::json!(OrderRef {
+                        expected_version: if_version,
+                        order
+                    }),
+                ),
+                OrderCmd::Complete { order, if_version } => (
+                    types::COMPLETE,
+                    serde_json::json!(OrderRef {
+                        expected_version: if_version,
+                        order
+                    }),
+                ),
+                OrderCmd::Refund { order, if_version } => (
+                    types::REFUND,
+                    serde_json::json!(OrderRef {
+                        expected_version: if_version,
+                        order
+                    }),
+                ),
+                OrderCmd::Reject {
+                    order,
+                    reason,
+                    if_version,
+                } => (
                     types::REJECT,
-                    serde_json::json!(RejectOrder { order, reason }),
+                    serde_json::json!(RejectOrder {
+                        expected_version: if_version,
+                        order,
+                        reason
+                    }),
+                ),
+                OrderCmd::StationReady {
+                    order,
+                    station,
+                    undo,
+                    if_version,
+                } => (
+                    types::STATION_READY,
+                    serde_json::json!(StationReady {
+                        order,
+                        station,
+                        ready: !undo,
+                        expected_version: if_version,
+                    }),
                 ),
                 OrderCmd::Rush { order, off } => (
                     types::RUSH,
@@ -439,6 +587,7 @@ async fn track(g: &Global, order: &str) -> Result<(), CliError> {
             types::GET,
             Some(&t),
             &OrderRef {
+                expected_version: None,
                 order: order.to_string(),
             },
         )

@@ -148,6 +148,8 @@ pub async fn transition(
         next.version += 1;
         next.updated_at = ctx.now_ms();
         next.revision = 0;
+        let now = next.updated_at;
+        stamp(&mut next, cur.state, now);
         if reason.is_some() {
             next.reason = reason.clone();
         }
@@ -200,15 +202,134 @@ pub async fn transition(
     )))
 }
 
+/// Keeps the state times and the lines' kitchen state true after a step
+/// from `from` to `o.state` at `now`.
+fn stamp(o: &mut Order, from: OrderState, now: u64) {
+    use OrderState as S;
+    match (from, o.state) {
+        (S::Placed, S::Accepted) => o.accepted_at = Some(now),
+        (S::Preparing, S::Ready) => {
+            o.ready_at = Some(now);
+            for l in &mut o.lines {
+                l.ready_at.get_or_insert(now);
+            }
+        }
+        (S::Ready, S::Completed) => o.completed_at = Some(now),
+        (S::Completed, S::Ready) => o.completed_at = None,
+        (S::Ready, S::Preparing) => {
+            o.ready_at = None;
+            for l in &mut o.lines {
+                l.ready_at = None;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Refuses a step on an order that moved since the caller saw it at
+/// `expected` ("#6 was accepted on another screen").
+pub fn guard_version(o: &Order, expected: Option<u64>) -> ApiResult<()> {
+    match expected {
+        Some(v) if v != o.version => Err(ApiError::conflict(format!(
+            "#{} changed on another screen (it is {} now, version {}; you saw version {v}): nothing was done",
+            o.ticket, o.state, o.version
+        ))),
+        _ => Ok(()),
+    }
+}
+
 async fn kitchen(
     ctx: &Ctx<'_>,
     order: &str,
     action: Action,
     reason: Option<String>,
+    expected: Option<u64>,
 ) -> ApiResult<Order> {
     let r = restaurant_of(order)?;
     catalog::require_staff(ctx, r).await?;
-    transition(ctx, order, action, reason, |_| Ok(()), &[]).await
+    transition(
+        ctx,
+        order,
+        action,
+        reason,
+        |o| guard_version(o, expected),
+        &[],
+    )
+    .await
+}
+
+/// `order.station_ready`: one station's lines ready (or not); the order
+/// starts preparing with its first station bump and is ready with its
+/// last.
+async fn station_ready(ctx: &Ctx<'_>, req: StationReady) -> ApiResult<Order> {
+    let r = restaurant_of(&req.order)?;
+    catalog::require_staff(ctx, r).await?;
+    protocol::text::check("the station", &req.station, protocol::text::STATION)
+        .map_err(ApiError::bad_request)?;
+    let station = req.station.trim();
+    for _ in 0..64 {
+        let (cur, rev) = load(ctx.store, &req.order).await?;
+        guard_version(&cur, req.expected_version)?;
+        if !cur.lines.iter().any(|l| l.station == station) {
+            return Err(ApiError::conflict(format!(
+                "#{} has no line for station {:?}",
+                cur.ticket, station
+            )));
+        }
+        if !matches!(
+            cur.state,
+            OrderState::Accepted | OrderState::Preparing | OrderState::Ready
+        ) {
+            return Err(ApiError::conflict(format!(
+                "cannot bump a station of an order that is {}",
+                cur.state
+            )));
+        }
+        let now = ctx.now_ms();
+        let mut next = cur.clone();
+        for l in next.lines.iter_mut().filter(|l| l.station == station) {
+            l.ready_at = if req.ready {
+                l.ready_at.or(Some(now))
+            } else {
+                None
+            };
+        }
+        let all_ready = next.lines.iter().all(|l| l.ready_at.is_some());
+        next.state = match (req.ready, all_ready) {
+            (true, true) => OrderState::Ready,
+            (true, false) => OrderState::Preparing,
+            (false, _) if cur.state == OrderState::Accepted => OrderState::Accepted,
+            (false, _) => OrderState::Preparing,
+        };
+        if next.state == OrderState::Ready && cur.state != OrderState::Ready {
+            next.ready_at = Some(now);
+        }
+        if next.state != OrderState::Ready {
+            next.ready_at = None;
+        }
+        if next.lines == cur.lines && next.state == cur.state {
+            return Ok(cur);
+        }
+        next.version += 1;
+        next.updated_at = now;
+        next.revision = 0;
+        let key = order_key(&req.order)?;
+        let resp = ctx
+            .store
+            .txn(
+                Txn::new()
+                    .when([Compare::mod_revision(&key, rev)])
+                    .and_then([TxnOp::put(&key, to_doc(&next)?), event_op(&next)?]),
+            )
+            .await?;
+        if resp.succeeded {
+            next.revision = wire_revision(resp.revision);
+            return Ok(next);
+        }
+    }
+    Err(ApiError::unavailable(
+        "order is changing too fast; try again",
+    ))
 }
 
 async fn recall(ctx: &Ctx<'_>, req: RecallOrder) -> ApiResult<Order> {
@@ -221,6 +342,7 @@ async fn recall(ctx: &Ctx<'_>, req: RecallOrder) -> ApiResult<Order> {
         Action::Recall,
         None,
         |o| {
+            guard_version(o, req.expected_version)?;
             if o.state != req.state {
                 return Err(ApiError::conflict(format!(
                     "cannot recall #{}: it is {} now, not {} (someone moved it meanwhile)",
@@ -278,7 +400,7 @@ async fn rush(ctx: &Ctx<'_>, req: RushOrder) -> ApiResult<Order> {
     ))
 }
 
-async fn cancel(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
+async fn cancel(ctx: &Ctx<'_>, order: &str, expected: Option<u64>) -> ApiResult<Order> {
     let p = ctx.principal().await?;
     transition(
         ctx,
@@ -287,7 +409,7 @@ async fn cancel(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
         Some("cancelled by the customer".into()),
         |o| {
             if o.customer_id == p.user_id {
-                Ok(())
+                guard_version(o, expected)
             } else {
                 Err(ApiError::not_found(format!("no order {order} of yours")))
             }
@@ -297,11 +419,12 @@ async fn cancel(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
     .await
 }
 
-async fn refund(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
+async fn refund(ctx: &Ctx<'_>, order: &str, expected: Option<u64>) -> ApiResult<Order> {
     let r = restaurant_of(order)?;
     catalog::require_manager(ctx, r).await?;
     for _ in 0..64 {
         let (cur, rev) = load(ctx.store, order).await?;
+        guard_version(&cur, expected)?;
         if cur.payment.state != PaymentState::Captured {
             return Err(ApiError::conflict(format!(
                 "cannot refund order {order}: its payment is {:?}, not captured",
@@ -483,33 +606,32 @@ pub async fn route(ctx: &Ctx<'_>, req: &Request) -> Option<ApiResult<serde_json:
         types::GET => api::call(req, |b: OrderRef| async move { get(ctx, &b.order).await }).await,
         types::LIST => api::call(req, |b| list(ctx, b)).await,
         types::CANCEL => {
-            api::call(
-                req,
-                |b: OrderRef| async move { cancel(ctx, &b.order).await },
-            )
+            api::call(req, |b: OrderRef| async move {
+                cancel(ctx, &b.order, b.expected_version).await
+            })
             .await
         }
         types::ACCEPT => {
             api::call(req, |b: OrderRef| async move {
-                kitchen(ctx, &b.order, Action::Accept, None).await
+                kitchen(ctx, &b.order, Action::Accept, None, b.expected_version).await
             })
             .await
         }
         types::START => {
             api::call(req, |b: OrderRef| async move {
-                kitchen(ctx, &b.order, Action::Start, None).await
+                kitchen(ctx, &b.order, Action::Start, None, b.expected_version).await
             })
             .await
         }
         types::READY => {
             api::call(req, |b: OrderRef| async move {
-                kitchen(ctx, &b.order, Action::Ready, None).await
+                kitchen(ctx, &b.order, Action::Ready, None, b.expected_version).await
             })
             .await
         }
         types::COMPLETE => {
             api::call(req, |b: OrderRef| async move {
-                kitchen(ctx, &b.order, Action::Complete, None).await
+                kitchen(ctx, &b.order, Action::Complete, None, b.expected_version).await
             })
             .await
         }
@@ -518,20 +640,27 @@ pub async fn route(ctx: &Ctx<'_>, req: &Request) -> Option<ApiResult<serde_json:
                 let reason = b.reason.trim();
                 protocol::text::check("a rejection's reason", reason, protocol::text::REASON)
                     .map_err(ApiError::bad_request)?;
-                kitchen(ctx, &b.order, Action::Reject, Some(reason.to_string())).await
+                kitchen(
+                    ctx,
+                    &b.order,
+                    Action::Reject,
+                    Some(reason.to_string()),
+                    b.expected_version,
+                )
+                .await
             })
             .await
         }
         types::RECALL => api::call(req, |b: RecallOrder| async move { recall(ctx, b).await }).await,
         types::RUSH => api::call(req, |b: RushOrder| async move { rush(ctx, b).await }).await,
+        types::STATION_READY => api::call(req, |b| station_ready(ctx, b)).await,
         HISTORY => api::call(req, |b| history::history(ctx, b)).await,
         SALES => api::call(req, |b| history::sales(ctx, b)).await,
         ITEMS => api::call(req, |b| history::items(ctx, b)).await,
         types::REFUND => {
-            api::call(
-                req,
-                |b: OrderRef| async move { refund(ctx, &b.order).await },
-            )
+            api::call(req, |b: OrderRef| async move {
+                refund(ctx, &b.order, b.expected_version).await
+            })
             .await
         }
         _ => return None,

@@ -145,7 +145,34 @@ pub fn validate(req: &PlaceOrder) -> ApiResult<()> {
             "the note looks like it holds a card number: never send card numbers (it was neither kept nor logged)",
         ));
     }
+    if let Some(s) = &req.service {
+        let field = match s {
+            Service::DineIn { .. } => "the table",
+            Service::Takeout { .. } | Service::Delivery { .. } => "the name to call",
+        };
+        text::check(field, s.text(), text::SERVICE).map_err(ApiError::bad_request)?;
+        if text::card_number_in(s.text(), false) {
+            return Err(ApiError::bad_request(format!(
+                "{field} looks like it holds a card number: never send card numbers (it was neither kept nor logged)"
+            )));
+        }
+    }
     Ok(())
+}
+
+/// The service as stored: its text trimmed (checked by `validate`).
+fn trimmed_service(s: &Service) -> Service {
+    match s {
+        Service::DineIn { table } => Service::DineIn {
+            table: table.trim().to_string(),
+        },
+        Service::Takeout { name } => Service::Takeout {
+            name: name.trim().to_string(),
+        },
+        Service::Delivery { name } => Service::Delivery {
+            name: name.trim().to_string(),
+        },
+    }
 }
 
 /// The most one line and one order may cost at `restaurant`, minor units.
@@ -260,6 +287,7 @@ pub fn price_lines(
             modifiers: names,
             station: item.station.clone(),
             allergens: item.allergens.clone(),
+            ready_at: None,
         });
     }
     if total <= 0 {
@@ -408,6 +436,7 @@ pub fn plan(
         state: OrderState::PendingPayment,
         reason: None,
         rush: false,
+        service: req.service.as_ref().map(trimmed_service),
         payment: Payment {
             state: PaymentState::Authorizing,
             method: req.payment_method.clone(),
@@ -421,6 +450,9 @@ pub fn plan(
         },
         created_at: now,
         updated_at: now,
+        accepted_at: None,
+        ready_at: None,
+        completed_at: None,
         version: 1,
         revision: 0,
     };
@@ -722,6 +754,7 @@ mod tests {
 
     fn request(pay: &str) -> PlaceOrder {
         PlaceOrder {
+            service: None,
             restaurant: R.into(),
             lines: vec![
                 LineRequest {
@@ -965,6 +998,7 @@ mod tests {
         let wide = |n: usize| "🍕".repeat(n);
         let lines = (0..MAX_LINES)
             .map(|i| OrderLine {
+                ready_at: None,
                 sku: format!("{i:0>40}"),
                 name: wide(100),
                 qty: MAX_QTY,
@@ -977,6 +1011,10 @@ mod tests {
             })
             .collect();
         Order {
+            completed_at: None,
+            service: None,
+            accepted_at: None,
+            ready_at: None,
             id: format!("{}-{}", "r".repeat(40), u64::MAX),
             restaurant: "r".repeat(40),
             ticket: u64::MAX,

@@ -11,10 +11,19 @@
 //! | `order.refund`   | manager                           | [`OrderRef`] → [`Order`] |
 //! | `order.recall`   | kitchen or manager                | [`RecallOrder`] → [`Order`] |
 //! | `order.rush`     | kitchen or manager                | [`RushOrder`] → [`Order`] |
+//! | `order.station_ready` | kitchen or manager           | [`StationReady`] → [`Order`] |
+//!
+//! Every request that changes an order may carry `expected_version`: the
+//! order's `version` the caller saw. The daemon then refuses (`conflict`,
+//! "#6 was accepted on another screen") when the order has moved since,
+//! so one press is at most one step, whatever the timing.
 //!
 //! Subscriptions: topic `restaurant:<id>` (its staff) and `order:<id>` (as
 //! `order.get`) deliver events of kind `order.<state>` whose `data` is the
-//! [`Order`] after the change, and `menu.changed` with the [`Menu`].
+//! [`Order`] after the change (a station's bump that leaves the order's
+//! state as it was is an event of that same kind, with a higher `version`
+//! and the lines' `ready_at` changed), and `menu.changed` with the
+//! [`Menu`].
 
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +40,7 @@ pub mod types {
     pub const REFUND: &str = "order.refund";
     pub const RECALL: &str = "order.recall";
     pub const RUSH: &str = "order.rush";
+    pub const STATION_READY: &str = "order.station_ready";
 }
 
 /// `order.recall` (kitchen or manager): undo a mistaken bump within
@@ -42,6 +52,69 @@ pub struct RecallOrder {
     pub order: String,
     /// The state the caller saw after its bump.
     pub state: OrderState,
+    /// The order's version the caller saw (see the module's docs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<u64>,
+}
+
+/// `order.station_ready` (kitchen or manager): a station's bump. Marks
+/// every line of `station` ready (`ready: false` undoes it); an accepted
+/// order starts preparing with it, and the order becomes `ready` when its
+/// last line is (and `preparing` again when a ready order's station is
+/// undone). Refused (`conflict`) unless the order is accepted, preparing
+/// or ready, or when it has no line of `station`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StationReady {
+    pub order: String,
+    pub station: String,
+    #[serde(default = "yes")]
+    pub ready: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<u64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How the customer is served, given at placement and shown on the
+/// kitchen's ticket. `table` and `name`: one line, 1 to
+/// [`SERVICE_TEXT_MAX`] characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Service {
+    DineIn { table: String },
+    Takeout { name: String },
+    Delivery { name: String },
+}
+
+/// The longest table name or pickup name.
+pub const SERVICE_TEXT_MAX: usize = crate::text::SERVICE.max;
+
+impl Service {
+    /// `dine_in`, `takeout` or `delivery`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Service::DineIn { .. } => "dine_in",
+            Service::Takeout { .. } => "takeout",
+            Service::Delivery { .. } => "delivery",
+        }
+    }
+    /// The table or the name.
+    pub fn text(&self) -> &str {
+        match self {
+            Service::DineIn { table } => table,
+            Service::Takeout { name } | Service::Delivery { name } => name,
+        }
+    }
+    /// For a ticket: `table 4`, `takeout: Ana`, `delivery: Bo`.
+    pub fn label(&self) -> String {
+        match self {
+            Service::DineIn { table } => format!("table {table}"),
+            Service::Takeout { name } => format!("takeout: {name}"),
+            Service::Delivery { name } => format!("delivery: {name}"),
+        }
+    }
 }
 
 /// How long after a bump it can be recalled.
@@ -170,6 +243,10 @@ pub struct OrderLine {
     pub station: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub allergens: String,
+    /// When the line's station marked it ready (Unix ms); absent: not
+    /// ready yet. Every line is ready once the order is `ready`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_at: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,10 +268,21 @@ pub struct Order {
     pub reason: Option<String>,
     #[serde(default)]
     pub rush: bool,
+    /// Dine-in (table), takeout or delivery (name); absent: not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<Service>,
     pub payment: Payment,
     /// Unix milliseconds.
     pub created_at: u64,
     pub updated_at: u64,
+    /// When the order was accepted, became ready, was completed (Unix ms;
+    /// a recall clears the later ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<u64>,
     /// Number of changes so far (1 after placement).
     pub version: u64,
     /// Store revision of this version (set when read; 0 inside events).
@@ -226,17 +314,36 @@ pub struct PlaceOrder {
     /// Chosen by the client, reused on retries: the same key always
     /// yields the same order.
     pub idempotency_key: String,
+    /// Dine-in, takeout or delivery, for the ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<Service>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderRef {
     pub order: String,
+    /// For the steps that change the order: the version the caller saw
+    /// (see the module's docs). Ignored by `order.get`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<u64>,
+}
+
+impl OrderRef {
+    /// A reference with no version guard.
+    pub fn new(order: impl Into<String>) -> OrderRef {
+        OrderRef {
+            order: order.into(),
+            expected_version: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RejectOrder {
     pub order: String,
     pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<u64>,
 }
 
 /// `order.list`, one page at a time: orders sorted by `created_at`, then

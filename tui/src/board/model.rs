@@ -152,6 +152,12 @@ pub enum Step {
     Rush {
         rush: bool,
     },
+    /// A station's bump (`order.station_ready`): its lines ready (or
+    /// not); the order is ready when every station's are.
+    Station {
+        station: String,
+        ready: bool,
+    },
 }
 
 impl Step {
@@ -176,7 +182,7 @@ impl Step {
             Step::Ready => Some(OrderState::Preparing),
             Step::Complete => Some(OrderState::Ready),
             Step::Recall { state } => Some(*state),
-            Step::Rush { .. } => None,
+            Step::Rush { .. } | Step::Station { .. } => None,
         }
     }
 
@@ -195,7 +201,7 @@ impl Step {
                 OrderState::Completed => Some(OrderState::Ready),
                 _ => None,
             },
-            Step::Rush { .. } => None,
+            Step::Rush { .. } | Step::Station { .. } => None,
         }
     }
 
@@ -210,6 +216,7 @@ impl Step {
             Step::Reject { .. } => types::REJECT,
             Step::Recall { .. } => types::RECALL,
             Step::Rush { .. } => types::RUSH,
+            Step::Station { .. } => types::STATION_READY,
         }
     }
 
@@ -223,6 +230,8 @@ impl Step {
             Step::Recall { .. } => "recall",
             Step::Rush { rush: true } => "mark rush",
             Step::Rush { rush: false } => "unmark rush",
+            Step::Station { ready: true, .. } => "mark station ready",
+            Step::Station { ready: false, .. } => "unmark station",
         }
     }
 
@@ -244,6 +253,12 @@ impl Step {
             self,
             Step::Accept | Step::Start | Step::Ready | Step::Complete
         )
+    }
+
+    /// Whether a press that could not be sent stays on the ticket as
+    /// failed (every step that moves work along: bumps and station bumps).
+    pub fn keeps_failed(&self) -> bool {
+        self.is_bump() || matches!(self, Step::Station { .. })
     }
 }
 
@@ -457,11 +472,86 @@ pub fn merge_lines(lines: &[OrderLine]) -> Vec<TicketLine> {
                 modifiers: l.modifiers.clone(),
                 station: l.station.clone(),
                 allergens: l.allergens.clone(),
-                state: None,
+                state: l.ready_at.map(|_| OrderState::Ready),
             }),
         }
     }
     out
+}
+
+/// Whether every line of `station` in `o` is ready (true when it has
+/// none: nothing is waiting on it).
+pub fn station_ready(o: &Order, station: &str) -> bool {
+    o.lines
+        .iter()
+        .filter(|l| l.station == station)
+        .all(|l| l.ready_at.is_some())
+}
+
+/// Each station of an order with whether its lines are ready, in the
+/// order the stations first appear.
+pub fn station_progress(o: &Order) -> Vec<(String, bool)> {
+    let mut out: Vec<(String, bool)> = Vec::new();
+    for l in &o.lines {
+        if l.station.is_empty() {
+            continue;
+        }
+        match out.iter_mut().find(|(s, _)| s == &l.station) {
+            Some((_, r)) => *r &= l.ready_at.is_some(),
+            None => out.push((l.station.clone(), l.ready_at.is_some())),
+        }
+    }
+    out
+}
+
+/// Ticket times of one station: average and 90th percentile, ms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StationTimes {
+    pub station: String,
+    pub count: usize,
+    pub avg_ms: u64,
+    pub p90_ms: u64,
+}
+
+/// Ticket times per station over the hour before `now`: for each line
+/// marked ready within it, from the order's placement to the line ready
+/// (`orders` are every order the board knows, open and completed).
+pub fn station_times<'a>(orders: impl Iterator<Item = &'a Order>, now: u64) -> Vec<StationTimes> {
+    let since = now.saturating_sub(3_600_000);
+    let mut per: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for o in orders {
+        let mut seen = Vec::new();
+        for l in &o.lines {
+            let Some(at) = l.ready_at else { continue };
+            let station = if l.station.is_empty() {
+                "-"
+            } else {
+                l.station.as_str()
+            };
+            if at < since || seen.contains(&station) {
+                continue;
+            }
+            seen.push(station);
+            per.entry(station.to_string())
+                .or_default()
+                .push(at.saturating_sub(o.created_at));
+        }
+    }
+    per.into_iter()
+        .map(|(station, mut v)| {
+            v.sort_unstable();
+            let n = v.len();
+            let avg_ms = v.iter().sum::<u64>() / n as u64;
+            // Nearest rank.
+            let p90_ms = v[(n * 9).div_ceil(10).saturating_sub(1)];
+            StationTimes {
+                station,
+                count: n,
+                avg_ms,
+                p90_ms,
+            }
+        })
+        .collect()
 }
 
 /// A request this board made about an order and has not settled.
@@ -497,6 +587,7 @@ impl Pending {
     fn carry(self, o: &Order) -> (Option<Pending>, Option<String>) {
         let moved = match &self.step {
             Step::Rush { rush } => o.rush == *rush,
+            Step::Station { station, ready } => station_ready(o, station) == *ready,
             step => step.from_state() != Some(o.state),
         };
         if moved && o.version > self.expected_version {
@@ -838,6 +929,17 @@ impl Board {
     /// Completed orders seen, newest first.
     pub fn completed(&self) -> impl ExactSizeIterator<Item = &Done> + '_ {
         self.completed.iter()
+    }
+    /// Ticket times per station over the last hour, from the orders the
+    /// board holds (open tickets and the recent completed ones).
+    pub fn ticket_times(&self, now_ms: u64) -> Vec<StationTimes> {
+        station_times(
+            self.tickets
+                .values()
+                .map(|t| &t.order)
+                .chain(self.completed.iter().map(|d| &d.order)),
+            now_ms,
+        )
     }
     /// Tickets (and completed orders) with a request not settled: sent
     /// and unanswered, unconfirmed, or failed.
@@ -1193,6 +1295,26 @@ impl Board {
             self.say(m, now_ms);
             return None;
         }
+        if let Some(station) = self.station.clone()
+            && matches!(state, OrderState::Accepted | OrderState::Preparing)
+        {
+            let done = self
+                .tickets
+                .get(&id)
+                .is_some_and(|t| station_ready(&t.order, &station));
+            if done {
+                self.say(
+                    format!("#{ticket}: {station} is done; waiting for the other stations"),
+                    now_ms,
+                );
+                return None;
+            }
+            let step = Step::Station {
+                station,
+                ready: true,
+            };
+            return self.send(&id, ticket, step, now_ms);
+        }
         match Step::bump_from(state) {
             Some(step) => self.send(&id, ticket, step, now_ms),
             None => {
@@ -1353,7 +1475,7 @@ impl Board {
                 "disconnected: nothing sent, #{ticket} not {}",
                 step.not_done()
             );
-            if step.is_bump()
+            if step.keeps_failed()
                 && let Some(t) = self.tickets.get_mut(id)
             {
                 t.pending = Some(Pending {

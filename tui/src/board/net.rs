@@ -306,23 +306,39 @@ async fn load(session: &Session, restaurant: &str, token: &str) -> Result<Loaded
 /// The request for a command: its type and body.
 pub fn request_for(restaurant: &str, c: &Command) -> (&'static str, Value) {
     match c {
-        // `expected_version` stays off the wire until the daemon guards
-        // bumps with it (an unknown field would be ignored, not checked).
-        Command::Transition { order, step, .. } => {
+        // Every step carries the version the cook saw: the daemon refuses
+        // it if the order moved since (one press, at most one step).
+        Command::Transition {
+            order,
+            step,
+            expected_version,
+        } => {
+            let expected_version = Some(*expected_version);
             let body = match step {
                 Step::Reject { reason } => json!(RejectOrder {
+                    expected_version,
                     order: order.clone(),
                     reason: reason.clone(),
                 }),
                 Step::Recall { state } => json!(protocol::messages::orders::RecallOrder {
+                    expected_version,
                     order: order.clone(),
                     state: *state,
                 }),
+                Step::Station { station, ready } => {
+                    json!(protocol::messages::orders::StationReady {
+                        order: order.clone(),
+                        station: station.clone(),
+                        ready: *ready,
+                        expected_version,
+                    })
+                }
                 Step::Rush { rush } => json!(protocol::messages::orders::RushOrder {
                     order: order.clone(),
                     rush: *rush,
                 }),
                 _ => json!(OrderRef {
+                    expected_version,
                     order: order.clone()
                 }),
             };

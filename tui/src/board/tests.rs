@@ -375,7 +375,7 @@ fn commands_become_requests() {
     assert_eq!(ty, "order.reject");
     assert_eq!(
         body,
-        serde_json::json!({"order": "trattoria-1", "reason": "closing"})
+        serde_json::json!({"order": "trattoria-1", "reason": "closing", "expected_version": 2})
     );
     let (ty, body) = request_for(
         "trattoria",
@@ -389,7 +389,8 @@ fn commands_become_requests() {
         body,
         serde_json::json!({"restaurant": "trattoria", "sku": "fries"})
     );
-    let (ty, _) = request_for(
+    // Every step carries the version the cook saw: the daemon's guard.
+    let (ty, body) = request_for(
         "trattoria",
         &Command::Transition {
             order: "trattoria-1".into(),
@@ -398,6 +399,26 @@ fn commands_become_requests() {
         },
     );
     assert_eq!(ty, "order.start");
+    assert_eq!(
+        body,
+        serde_json::json!({"order": "trattoria-1", "expected_version": 3})
+    );
+    let (ty, body) = request_for(
+        "trattoria",
+        &Command::Transition {
+            order: "trattoria-1".into(),
+            step: Step::Station {
+                station: "oven".into(),
+                ready: true,
+            },
+            expected_version: 4,
+        },
+    );
+    assert_eq!(ty, "order.station_ready");
+    assert_eq!(
+        body,
+        serde_json::json!({"order": "trattoria-1", "station": "oven", "ready": true, "expected_version": 4})
+    );
     let (ty, body) = request_for(
         "trattoria",
         &Command::Transition {

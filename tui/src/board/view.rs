@@ -25,8 +25,9 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 use super::layout::{self, ColumnGeom};
 use super::model::{
     Age, Board, Column, Conn, Mode, Pending, PendingStatus, RECALL_WINDOW_MS, Ticket, TicketLine,
+    station_progress,
 };
-use protocol::messages::orders::Order;
+use protocol::messages::orders::{Order, OrderState};
 
 /// The board as of `now_ms` (Unix milliseconds), ready to draw.
 pub struct BoardView<'a> {
@@ -186,14 +187,13 @@ fn item_lines(b: &Board, lines: &[TicketLine], w: usize, out: &mut Vec<Line<'sta
         if !b.shows_line(&l.station) {
             continue;
         }
-        push_wrapped(
-            out,
-            &format!("{}× ", l.qty),
-            &l.name,
-            w,
-            Style::new().bold(),
-            Style::new(),
-        );
+        // A line its station marked ready: ticked and quiet.
+        let (lead, style) = if l.state == Some(OrderState::Ready) {
+            (format!("✓{}× ", l.qty), Style::new().green().dim())
+        } else {
+            (format!("{}× ", l.qty), Style::new())
+        };
+        push_wrapped(out, &lead, &l.name, w, style.bold(), style);
         for m in &l.modifiers {
             push_wrapped(out, "  + ", m, w, Style::new(), Style::new().italic());
         }
@@ -269,6 +269,29 @@ pub fn card_lines(b: &Board, t: &Ticket, card_w: u16) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     if let Some(p) = &t.pending {
         pending_lines(p, w, false, &mut out);
+    }
+    if let Some(sv) = &t.order.service {
+        push_wrapped(
+            &mut out,
+            "",
+            &sv.label(),
+            w,
+            Style::new().cyan().bold(),
+            Style::new().cyan().bold(),
+        );
+    }
+    // Expo (no station chosen): each station's progress on an order
+    // being cooked, once one station has bumped.
+    if b.station().is_none() && t.order.state == OrderState::Preparing {
+        let progress = station_progress(&t.order);
+        if progress.iter().any(|(_, r)| *r) {
+            let text = progress
+                .iter()
+                .map(|(s, r)| format!("{s} {}", if *r { "✓" } else { "…" }))
+                .collect::<Vec<_>>()
+                .join("  ");
+            push_wrapped(&mut out, "", &text, w, Style::new(), Style::new().dim());
+        }
     }
     item_lines(b, &t.lines, w, &mut out);
     note_lines(&t.order.note, w, &mut out);
@@ -460,11 +483,34 @@ impl BoardView<'_> {
             .border_style(Style::new().cyan());
         let inner = block.inner(area);
         block.render(area, buf);
+        // Ticket times per station over the last hour, at the bottom.
+        let times = self.board.ticket_times(self.now_ms);
+        let times_h = if times.is_empty() || inner.height < 6 {
+            0
+        } else {
+            (times.len() + 1).min(usize::from(inner.height) / 2)
+        };
+        for (i, line) in std::iter::once(Line::from(" ticket time, 1 h: avg / p90").dim())
+            .chain(times.iter().map(|t| {
+                Line::from(format!(
+                    " {} {} / {} ({})",
+                    fit(&t.station, 12),
+                    format_age(t.avg_ms),
+                    format_age(t.p90_ms),
+                    t.count
+                ))
+            }))
+            .take(times_h)
+            .enumerate()
+        {
+            let y = inner.y + inner.height - times_h as u16 + i as u16;
+            line.render(Rect::new(inner.x, y, inner.width, 1), buf);
+        }
         for (row, a) in self
             .board
             .all_day()
             .iter()
-            .take(inner.height as usize)
+            .take(usize::from(inner.height) - times_h)
             .enumerate()
         {
             let r = Rect::new(inner.x, inner.y + row as u16, inner.width, 1);
@@ -529,6 +575,9 @@ impl BoardView<'_> {
             head.push(Span::raw(" RUSH ").white().on_magenta().bold());
         }
         out.push(Line::from(head));
+        if let Some(sv) = &order.service {
+            out.push(Line::from(Span::raw(sv.label()).cyan().bold()));
+        }
         if let Some(p) = pending {
             if p.status == PendingStatus::Sent {
                 out.push(
@@ -550,7 +599,15 @@ impl BoardView<'_> {
             );
             let mut tail = Vec::new();
             if !l.station.is_empty() {
-                tail.push(format!("station {}", l.station));
+                tail.push(format!(
+                    "station {}{}",
+                    l.station,
+                    if l.state == Some(OrderState::Ready) {
+                        " ✓ ready"
+                    } else {
+                        ""
+                    }
+                ));
             }
             for m in &l.modifiers {
                 push_wrapped(

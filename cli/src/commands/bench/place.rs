@@ -20,6 +20,7 @@ pub(super) fn place_op(
             let s = &sessions[seq as usize % sessions.len()];
             let token = &tokens[seq as usize % tokens.len()];
             let req = PlaceOrder {
+                service: None,
                 restaurant: restaurants[seq as usize % restaurants.len()].clone(),
                 lines: lines.clone(),
                 note: String::new(),

@@ -7,6 +7,7 @@ const MIN: u64 = 60_000;
 
 pub(crate) fn line(sku: &str, name: &str, qty: u32, station: &str) -> OrderLine {
     OrderLine {
+        ready_at: None,
         sku: sku.into(),
         name: name.into(),
         qty,
@@ -19,6 +20,10 @@ pub(crate) fn line(sku: &str, name: &str, qty: u32, station: &str) -> OrderLine 
 
 pub(crate) fn order(ticket: u64, state: OrderState, version: u64, lines: Vec<OrderLine>) -> Order {
     Order {
+        accepted_at: None,
+        ready_at: None,
+        completed_at: None,
+        service: None,
         id: format!("trattoria-{ticket}"),
         restaurant: "trattoria".into(),
         ticket,
@@ -1415,4 +1420,134 @@ fn a_refusal_is_not_wiped_by_the_winners_event() {
         Some("#1: cannot accept an order that is accepted · cursor moved to #12")
     );
     assert!(b.settling(T0 + 30));
+}
+
+/// A pizza and a pasta: two stations on one order.
+fn two_stations(state: OrderState, version: u64) -> Order {
+    order(
+        1,
+        state,
+        version,
+        vec![
+            line("margherita", "Margherita", 1, "oven"),
+            line("carbonara", "Carbonara", 1, "pasta"),
+        ],
+    )
+}
+
+#[test]
+fn a_station_board_bumps_its_own_lines_and_the_expo_board_the_order() {
+    // The oven's board: Enter on an accepted order is the oven's bump,
+    // guarded by the version the cook saw.
+    let mut oven = Board::new("trattoria", Some("oven".into()), Settings::default());
+    oven.incoming(connected(), T0);
+    oven.incoming(
+        Incoming::Snapshot {
+            orders: vec![two_stations(OrderState::Accepted, 3)],
+            menu: menu(),
+        },
+        T0,
+    );
+    keys(&mut oven, &[Key::Right]);
+    let oven_step = Step::Station {
+        station: "oven".into(),
+        ready: true,
+    };
+    assert_eq!(
+        oven.key(Key::Enter, T0),
+        [tr("trattoria-1", oven_step.clone(), 3)]
+    );
+    // The daemon's answer: the oven's line ready, the order preparing.
+    let mut after = two_stations(OrderState::Preparing, 4);
+    after.lines[0].ready_at = Some(T0 + 5 * MIN);
+    oven.incoming(answer("trattoria-1", oven_step, 3, Ok(after.clone())), T0);
+    assert!(oven.ticket("trattoria-1").unwrap().pending.is_none());
+    assert_eq!(
+        oven.ticket("trattoria-1").unwrap().lines[0].state,
+        Some(OrderState::Ready)
+    );
+    // A second press on the oven's board sends nothing: its part is done.
+    keys(&mut oven, &[Key::Right]);
+    assert_eq!(oven.key(Key::Enter, T0 + 1000), []);
+    assert_eq!(
+        oven.message(),
+        Some("#1: oven is done; waiting for the other stations")
+    );
+    assert_eq!(
+        station_progress(&after),
+        [("oven".into(), true), ("pasta".into(), false)]
+    );
+    // The expo board (no station): Enter on a preparing order is the
+    // whole order's bump, and on a ready one its completion.
+    let mut expo = board_with(vec![after]);
+    keys(&mut expo, &[Key::Right, Key::Right]);
+    assert_eq!(expo.focus(), Column::Preparing);
+    assert_eq!(
+        expo.key(Key::Enter, T0),
+        [tr("trattoria-1", Step::Ready, 4)]
+    );
+}
+
+#[test]
+fn a_station_bump_that_could_not_leave_stays_failed_on_the_ticket() {
+    let mut b = Board::new("trattoria", Some("pasta".into()), Settings::default());
+    b.incoming(connected(), T0);
+    b.incoming(
+        Incoming::Snapshot {
+            orders: vec![two_stations(OrderState::Preparing, 4)],
+            menu: menu(),
+        },
+        T0,
+    );
+    b.incoming(
+        Incoming::Conn(Conn::Reconnecting {
+            reason: "node died".into(),
+        }),
+        T0,
+    );
+    keys(&mut b, &[Key::Right, Key::Right]);
+    assert_eq!(b.key(Key::Enter, T0), []);
+    let p = b.ticket("trattoria-1").unwrap().pending.clone().unwrap();
+    assert!(matches!(p.status, PendingStatus::Failed(_)), "{p:?}");
+    assert!(matches!(p.step, Step::Station { .. }));
+}
+
+#[test]
+fn ticket_times_per_station_over_the_last_hour() {
+    let now = T0 + 120 * MIN;
+    let mut orders = Vec::new();
+    // Ten oven lines ready 1..=10 minutes after placement, within the hour.
+    for i in 1..=10u64 {
+        let mut o = order(i, OrderState::Completed, 6, vec![line("m", "M", 1, "oven")]);
+        o.created_at = now - 30 * MIN;
+        o.lines[0].ready_at = Some(o.created_at + i * MIN);
+        orders.push(o);
+    }
+    // One pasta line ready two hours ago: outside the hour.
+    let mut old = order(
+        11,
+        OrderState::Completed,
+        6,
+        vec![line("c", "C", 1, "pasta")],
+    );
+    old.created_at = T0 - 10 * MIN;
+    old.lines[0].ready_at = Some(T0);
+    orders.push(old);
+    // A line not ready yet counts nowhere.
+    orders.push(order(
+        12,
+        OrderState::Preparing,
+        4,
+        vec![line("c", "C", 1, "pasta")],
+    ));
+    let t = station_times(orders.iter(), now);
+    assert_eq!(
+        t,
+        [StationTimes {
+            station: "oven".into(),
+            count: 10,
+            avg_ms: 55 * MIN / 10,
+            p90_ms: 9 * MIN,
+        }]
+    );
 }
