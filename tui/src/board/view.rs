@@ -1052,6 +1052,7 @@ impl TicketCard<'_> {
 const HELP: &[(&str, &str)] = &[
     ("←↓↑→ / hjkl", "move between tickets and columns"),
     ("Enter / space", "bump: accept → start → ready → complete"),
+    ("", "(station board: its own lines)"),
     ("x", "reject a new ticket (asks for a reason)"),
     ("u", "recall the last bump (not an acceptance)"),
     ("c", "completed orders: recall one to Ready"),

@@ -55,6 +55,11 @@ pub enum Op {
     },
     Pause,
     Resume,
+    /// Forced failover to `to`: for a cluster with no leader (paused, or
+    /// its leader gone), whatever the election would decide.
+    Failover {
+        to: String,
+    },
     /// Drain `node` (`drain: false`: take connections again).
     Drain {
         node: String,
@@ -74,6 +79,13 @@ impl Op {
                 Some(l) => format!("Switch leadership from {l} to the best candidate?"),
                 None => "Elect the best candidate?".into(),
             },
+            Op::Failover { to } => format!(
+                "FORCE {to} to lead now ({})?",
+                match leader {
+                    Some(l) => format!("{l} leads now; it is deposed"),
+                    None => "there is no leader".into(),
+                }
+            ),
             Op::Pause => "Pause the cluster (no automatic leader change)?".into(),
             Op::Resume => "Resume automatic leader changes?".into(),
             Op::Drain { node, drain: true } => {
@@ -87,6 +99,7 @@ impl Op {
     pub fn name(&self) -> String {
         match self {
             Op::Switchover { .. } => "switchover".into(),
+            Op::Failover { to } => format!("failover to {to}"),
             Op::Pause => "pause".into(),
             Op::Resume => "resume".into(),
             Op::Drain { node, drain: true } => format!("drain {node}"),
@@ -420,6 +433,17 @@ impl Top {
             Key::Char('p') => match self.dash.as_ref().map(|d| d.status.paused) {
                 Some(true) => self.ask(Op::Resume),
                 Some(false) => self.ask(Op::Pause),
+                None => self.not_yet(),
+            },
+            // Forced failover to the selected member: the way out when no
+            // leader is elected (a paused cluster), confirmed like the rest.
+            Key::Char('f') => match self.selected_member() {
+                Some(m) => {
+                    let op = Op::Failover {
+                        to: m.member.node.clone(),
+                    };
+                    self.ask(op);
+                }
                 None => self.not_yet(),
             },
             Key::Char('d') => match self.selected_member() {

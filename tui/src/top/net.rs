@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use protocol::client::ClientError;
-use protocol::messages::cluster::{Dashboard, Drain, Switchover, types as cluster};
+use protocol::messages::cluster::{Dashboard, Drain, Failover, Switchover, types as cluster};
 use protocol::session::Session;
 use protocol::wire::ErrorCode;
 use serde_json::{Value, json};
@@ -40,6 +40,7 @@ pub fn request_for(op: &Op) -> (&'static str, Value) {
                 scheduled_at: None,
             }),
         ),
+        Op::Failover { to } => (cluster::FAILOVER, json!(Failover { to: to.clone() })),
         Op::Pause => (cluster::PAUSE, json!({})),
         Op::Resume => (cluster::RESUME, json!({})),
         Op::Drain { node, drain } => (

@@ -494,7 +494,7 @@ impl TopView<'_> {
                 },
             )),
             None => spans.push(Span::styled(
-                "j/k select · s switchover · p pause/resume · d drain · ? help · q quit",
+                "j/k select · s switch · f failover · p pause · d drain · ? help · q quit",
                 Style::new().dim(),
             )),
         }
@@ -532,6 +532,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "s",
         "switchover: to the selected node (from the leader: to the best candidate)",
+    ),
+    (
+        "f",
+        "forced failover to the selected node (for a cluster with no leader)",
     ),
     ("p", "pause / resume automatic leader changes"),
     (

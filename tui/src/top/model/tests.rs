@@ -452,3 +452,21 @@ fn a_member_without_figures_is_suspect() {
         .unwrap();
     assert_eq!(t.health(&n3, T0), Health::Suspect("no figures".into()));
 }
+
+#[test]
+fn forced_failover_to_the_selected_node_asks_first() {
+    let mut t = ready();
+    t.key(Key::Char('j'), T0);
+    assert!(t.key(Key::Char('f'), T0).is_empty(), "asks first");
+    let op = Op::Failover { to: "n2".into() };
+    assert_eq!(t.mode, Mode::Confirm(op.clone()));
+    assert_eq!(
+        op.question(None),
+        "FORCE n2 to lead now (there is no leader)?"
+    );
+    assert_eq!(t.key(Key::Char('y'), T0), vec![Effect::Send(op.clone())]);
+    assert_eq!(
+        crate::top::net::request_for(&op),
+        ("cluster.failover", serde_json::json!({"to": "n2"}))
+    );
+}
