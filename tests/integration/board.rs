@@ -404,7 +404,9 @@ fn two_boards_bumping_one_ticket_make_one_step() {
 
     // One success, one clear refusal; whichever board won.
     let won = |s: &str| s.contains("#1 accepted");
-    let lost = |s: &str| s.contains("#1: cannot accept an order that is accepted");
+    // The loser's press carried the version it saw: the daemon refuses
+    // it as stale, whatever the timing.
+    let lost = |s: &str| s.contains("#1 changed on another screen");
     let sa = a.wait("an answer to its bump", |s| won(s) || lost(s));
     let sb = b.wait("an answer to its bump", |s| won(s) || lost(s));
     assert!(
@@ -595,4 +597,121 @@ fn a_board_without_a_node_says_so_and_refuses_bumps() {
     tmux.wait("the accepted ticket", |s| {
         s.contains("#1 accepted") && s.contains("Accepted (1)")
     });
+}
+
+const STATIONS_CSV: &str = "sku,name,price,station,stock,allergens,modifiers
+margherita,Margherita,9.50,oven,,gluten; milk,
+carbonara,Spaghetti carbonara,11.00,pasta,,egg; milk,
+";
+
+const PEANUT: &str = "Table 4: SEVERE peanut allergy - cook in a clean pan, no peanut oil, no satay sauce anywhere near it. EpiPen at table";
+
+/// Issue 15's "done when": a cook on the oven station and one on pasta
+/// finish their lines of one order on two boards; the expo board shows it
+/// ready only then, and completes it. On the way: the order type on the
+/// ticket, a long allergy note read in full in the detail view, and a
+/// stale step from the CLI (`--if-version`) refused with nothing changed.
+#[test]
+fn oven_and_pasta_finish_their_lines_and_expo_sees_ready_only_then() {
+    let oven = Tmux::new("st-oven");
+    let pasta = Tmux::new("st-pasta");
+    let expo = Tmux::new("st-expo");
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start("node-1", &dir.path().join("d"), &[]);
+    let mut mia = User::new(&d, "mia");
+    let kai = User::new(&d, "kai");
+    let lea = User::new(&d, "lea");
+    let mut cleo = User::new(&d, "cleo");
+    tests::open_shop(&mut mia, "trattoria", STATIONS_CSV, &["kai", "lea"]);
+    oven.start(&format!(
+        "{} --station oven",
+        board_command(&d, kai.cli.home())
+    ));
+    pasta.start(&format!(
+        "{} --station pasta",
+        board_command(&d, lea.cli.home())
+    ));
+    expo.start(&board_command(&d, mia.cli.home()));
+    for t in [&oven, &pasta, &expo] {
+        t.wait("the connected node", |s| s.contains("● node-1"));
+    }
+    let o = cleo.ok(&[
+        "order",
+        "place",
+        "trattoria",
+        "--item",
+        "margherita",
+        "--item",
+        "carbonara",
+        "--table",
+        "4",
+        "--note",
+        PEANUT,
+        "--pay",
+        "pm_card_visa",
+    ]);
+    let id = o["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        o["service"],
+        serde_json::json!({"kind": "dine_in", "table": "4"})
+    );
+    let placed_version = o["version"].as_u64().unwrap();
+    // The manager accepts from the CLI; a second accept made on what was
+    // seen before it is refused (exit 4) and changes nothing.
+    let v = placed_version.to_string();
+    let accepted = mia.ok(&["order", "accept", &id, "--if-version", &v]);
+    assert_eq!(accepted["state"], "accepted");
+    let msg = mia.fails(&["order", "start", &id, "--if-version", &v], 4);
+    assert!(msg.contains("changed on another screen"), "{msg}");
+    assert_eq!(
+        wait_state(&mut mia, &id, "accepted")["version"],
+        accepted["version"]
+    );
+
+    // Expo: the ticket with its table; the whole allergy note in the
+    // detail view.
+    let s = expo.wait("the accepted ticket", |s| {
+        s.contains("Accepted (1)") && s.contains("table 4")
+    });
+    assert!(s.contains("#1 cleo"), "{s}");
+    expo.keys(&["l", "i"]);
+    expo.wait("the note in full", |s| {
+        s.contains("EpiPen at table") && s.contains("SEVERE peanut allergy")
+    });
+    expo.keys(&["Escape"]);
+    expo.wait("the detail closed", |s| !s.contains("any key closes"));
+
+    // The oven's cook: its line only, bumped from Accepted.
+    let s = oven.wait("the oven's ticket", |s| s.contains("Accepted (1)"));
+    assert!(s.contains("Margherita") && !s.contains("carbonara"), "{s}");
+    oven.keys(&["l", "Enter"]);
+    oven.wait("the oven's line ticked", |s| s.contains("✓1× Margherita"));
+    let now = wait_state(&mut mia, &id, "preparing");
+    assert!(now["lines"][0]["ready_at"].is_u64(), "{now}");
+    assert!(now["lines"][1]["ready_at"].is_null(), "{now}");
+    // Expo: preparing, the oven done and pasta not: not ready.
+    let s = expo.wait("the stations' progress", |s| {
+        s.contains("oven ✓") && s.contains("pasta …")
+    });
+    assert!(s.contains("Ready (0)"), "{s}");
+    // A second press on the oven's board does nothing.
+    oven.keys(&["l", "Enter"]);
+    oven.wait("the oven told it is done", |s| {
+        s.contains("oven is done; waiting for the other stations")
+    });
+
+    // The pasta cook finishes: now the order is ready, on every board.
+    pasta.wait("the pasta's ticket", |s| s.contains("Preparing (1)"));
+    pasta.keys(&["l", "l", "Enter"]);
+    wait_state(&mut mia, &id, "ready");
+    expo.wait("the order ready", |s| s.contains("Ready (1)"));
+    // The expo completes it.
+    expo.keys(&["l", "l", "Enter"]);
+    let done = wait_state(&mut mia, &id, "completed");
+    for k in ["accepted_at", "ready_at", "completed_at"] {
+        assert!(done[k].is_u64(), "{k}: {done}");
+    }
+    for t in [&oven, &pasta, &expo] {
+        t.keys(&["q"]);
+    }
 }

@@ -1685,7 +1685,14 @@ impl Board {
                 if mine && let Some(s) = self.slot_mut(&order) {
                     *s = None;
                 }
-                self.say(format!("{name}: {e}"), now_ms);
+                // The daemon's refusals of a stale press name the ticket
+                // already ("#6 changed on another screen …").
+                let m = if e.starts_with(&format!("{name} ")) {
+                    e
+                } else {
+                    format!("{name}: {e}")
+                };
+                self.say(m, now_ms);
             }
             Err(StepError::NotSent(e)) => {
                 if mine && let Some(Some(p)) = self.slot_mut(&order) {
