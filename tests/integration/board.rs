@@ -715,3 +715,81 @@ fn oven_and_pasta_finish_their_lines_and_expo_sees_ready_only_then() {
         t.keys(&["q"]);
     }
 }
+
+/// Finding 4 of issue 15: a bump pressed as the board's node dies is never
+/// silently lost. The node is stopped (SIGSTOP) so the press is sent and
+/// cannot be answered, then killed (-9): the board sends it again through
+/// another node with the same version guard, and the order makes exactly
+/// one step.
+#[test]
+fn a_bump_pressed_as_the_node_dies_is_sent_again_and_made_once() {
+    let tmux = Tmux::new("bump-kill");
+    let etcd = Etcd::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let mut nodes: Vec<Daemon> = (1..=3)
+        .map(|i| {
+            Daemon::start(
+                &format!("node-{i}"),
+                &dir.path().join(format!("n{i}")),
+                &etcd.endpoints(),
+            )
+        })
+        .collect();
+    let all = nodes
+        .iter()
+        .map(|d| d.endpoint())
+        .collect::<Vec<_>>()
+        .join(",");
+    let ca = nodes[0].ca_path();
+    let mut mia = User::new(&nodes[0], "mia");
+    let kai = User::new(&nodes[0], "kai");
+    let mut cleo = User::new(&nodes[0], "cleo");
+    tests::open_shop(&mut mia, "trattoria", BREAD_CSV, &["kai"]);
+    let o = cleo.ok(&[
+        "order",
+        "place",
+        "trattoria",
+        "--item",
+        "bread",
+        "--pay",
+        "pm_card_visa",
+    ]);
+    let id = o["id"].as_str().unwrap().to_string();
+    tmux.start(&board_command_for(&all, &ca, kai.cli.home()));
+    let s = tmux.wait("the board connected with the ticket", |s| {
+        connected_node(s).is_some() && s.contains("New (1)")
+    });
+    let victim_name = connected_node(&s).unwrap();
+    let victim = nodes
+        .iter()
+        .position(|d| d.node == victim_name)
+        .unwrap_or_else(|| panic!("the status line names no node of ours:\n{s}"));
+    via(&mut mia, &nodes[(victim + 1) % 3].endpoint());
+
+    signal(nodes[victim].proc.pid(), libc::SIGSTOP);
+    tmux.keys(&["Enter"]);
+    tmux.wait("the press sent and waiting", |s| s.contains("#1 cleo …"));
+    nodes[victim].proc.kill9();
+
+    // Sent again through a live node, with the version the cook saw: one
+    // step, and the board shows it done.
+    wait_state(&mut mia, &id, "accepted");
+    tmux.wait_for(
+        "the ticket accepted through another node",
+        Duration::from_secs(30),
+        |s| {
+            connected_node(s).is_some_and(|n| n != victim_name)
+                && s.contains("Accepted (1)")
+                && s.contains("New (0)")
+                && !s.contains("accept failed")
+                && !s.contains("no answer")
+        },
+    );
+    // Exactly one step (accepted, not started) and paid once.
+    let now = wait_order(&mut mia, &id, "its payment captured", |o| {
+        o["payment"]["state"] == "captured"
+    });
+    assert_eq!(now["state"], "accepted", "{now}");
+    assert_eq!(now["payment"]["captured"], o["total"], "{now}");
+    drop(etcd);
+}

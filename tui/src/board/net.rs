@@ -378,6 +378,31 @@ pub fn step_error(e: &ClientError) -> StepError {
     }
 }
 
+/// An error after which the request may or may not have been carried
+/// out (no answer), as opposed to an answer.
+fn lost_answer(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::Timeout { .. }
+            | ClientError::Transport { .. }
+            | ClientError::GoingAway { .. }
+            | ClientError::Connect { .. }
+    )
+}
+
+/// Whether `o` is where `step` takes an order (the step, or one just like
+/// it from another screen, is done).
+fn settled_by(step: &Step, o: &Order) -> bool {
+    match step {
+        Step::Rush { rush } => o.rush == *rush,
+        Step::Station { station, ready } => {
+            super::model::station_ready(o, station) == *ready
+                && o.lines.iter().any(|l| &l.station == station)
+        }
+        s => s.target() == Some(o.state),
+    }
+}
+
 async fn execute<T: Tokens>(
     session: &Session,
     restaurant: &str,
@@ -394,6 +419,34 @@ async fn execute<T: Tokens>(
         // Refused before anything happened: safe to send again.
         *token = t;
         result = session.call::<_, Value>(ty, Some(token), &body).await;
+    }
+    // A step whose answer was lost is sent again (through the session,
+    // so to another node if this one died): it carries the version the
+    // cook saw, so if the first one landed the daemon refuses this one as
+    // stale instead of making a second step. A few tries, ~2 s in all.
+    if let Command::Transition { order, step, .. } = &c {
+        let mut tries = 0u64;
+        while tries < 4 && result.as_ref().is_err_and(lost_answer) {
+            tries += 1;
+            tokio::time::sleep(Duration::from_millis(150 * tries)).await;
+            result = session.call::<_, Value>(ty, Some(token), &body).await;
+            if let Err(e) = &result
+                && code(e) == Some(ErrorCode::Conflict)
+            {
+                // Stale: someone moved the order, perhaps our first try.
+                // What the cook asked for is done if the order is where
+                // the step takes it.
+                result = match session
+                    .call::<_, Order>(orders::GET, Some(token), &OrderRef::new(order.clone()))
+                    .await
+                {
+                    Ok(o) if settled_by(step, &o) => {
+                        serde_json::to_value(&o).map_err(|_| result.unwrap_err())
+                    }
+                    _ => result,
+                };
+            }
+        }
     }
     match c {
         Command::Transition {
