@@ -316,6 +316,13 @@ pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiv
                     if let Err(e) = prune_events(&ctx, &fence, window_start).await {
                         tracing::debug!(error = %e, "pruning leader.changed events failed");
                     }
+                    match crate::auth::sweep_ended_sessions(ctx.store, ctx.now_ms() / 1000, &fence)
+                        .await
+                    {
+                        Ok(0) => {}
+                        Ok(n) => info!(records = n, "ended login sessions deleted"),
+                        Err(e) => tracing::debug!(error = %e, "deleting ended sessions failed"),
+                    }
                 }
             } else {
                 last_sweep = None;

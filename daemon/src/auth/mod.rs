@@ -111,6 +111,88 @@ pub struct SetupRecord {
     pub created_at: u64,
 }
 
+/// Deletes the sessions that have ended for good: a family past its
+/// absolute lifetime with its refresh tokens, and refresh tokens past
+/// their own expiry whose family is gone or ended (a used token is kept as
+/// long as its family lives, so presenting it still revokes the family).
+/// For the leader's retention sweep (`now_secs`: Unix seconds); `fence`
+/// guards every delete. Returns how many records went.
+pub async fn sweep_ended_sessions(
+    store: &dyn Store,
+    now_secs: u64,
+    fence: &[Compare],
+) -> ApiResult<usize> {
+    // Session records keep Unix seconds.
+    let now = now_secs;
+    #[derive(PartialEq)]
+    enum Family {
+        Ended,
+        Live,
+        /// From before absolute lifetimes: ends with its last token.
+        Legacy,
+    }
+    let families = store.range(FAMILIES_PREFIX).await?.kvs;
+    let status: std::collections::HashMap<&str, Family> = families
+        .iter()
+        .map(|kv| {
+            let id = &kv.key[FAMILIES_PREFIX.len()..];
+            let st = match serde_json::from_slice::<FamilyRecord>(&kv.value) {
+                Ok(f) if f.expires_at == 0 => Family::Legacy,
+                Ok(f) if f.expires_at < now => Family::Ended,
+                // Unreadable: left alone.
+                _ => Family::Live,
+            };
+            (id, st)
+        })
+        .collect();
+    let refresh = store.range(REFRESH_PREFIX).await?.kvs;
+    let mut gone = Vec::new();
+    let mut legacy_alive = std::collections::HashSet::new();
+    for kv in &refresh {
+        let Ok(r) = serde_json::from_slice::<RefreshRecord>(&kv.value) else {
+            continue;
+        };
+        let expired = r.expires_at < now;
+        let delete = match status.get(r.family.as_str()) {
+            Some(Family::Ended) => true,
+            Some(Family::Live) => false,
+            Some(Family::Legacy) => {
+                if !expired {
+                    legacy_alive.insert(r.family.clone());
+                }
+                expired
+            }
+            None => expired,
+        };
+        if delete {
+            gone.push(kv);
+        }
+    }
+    gone.extend(families.iter().filter(|kv| {
+        let id = &kv.key[FAMILIES_PREFIX.len()..];
+        match status.get(id) {
+            Some(Family::Ended) => true,
+            Some(Family::Legacy) => !legacy_alive.contains(id),
+            _ => false,
+        }
+    }));
+    let mut n = 0;
+    for chunk in gone.chunks(16) {
+        let txn = Txn::new()
+            .when(fence.iter().cloned())
+            .when(
+                chunk
+                    .iter()
+                    .map(|kv| Compare::mod_revision(&kv.key, kv.mod_revision)),
+            )
+            .and_then(chunk.iter().map(|kv| TxnOp::delete(&kv.key)));
+        if store.txn(txn).await?.succeeded {
+            n += chunk.len();
+        }
+    }
+    Ok(n)
+}
+
 fn wrong_credentials() -> ApiError {
     ApiError::unauthenticated("wrong username or password")
 }

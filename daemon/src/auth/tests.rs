@@ -1183,3 +1183,76 @@ async fn checking_a_token_costs_one_store_read_revocation_included() {
     s.authenticate(&t.access_token).await.unwrap();
     assert_eq!(counting.count() - before, 2);
 }
+
+/// Issue 13: ended sessions leave the store. A family past its absolute
+/// lifetime goes with its refresh tokens (used ones included); a live
+/// session, and its used tokens (kept so that presenting one still revokes
+/// the family), stay.
+#[tokio::test]
+async fn the_retention_sweep_deletes_ended_sessions_only() {
+    let settings = AuthSettings {
+        access_ttl_secs: 60,
+        refresh_ttl_secs: 3600,
+    };
+    let (f, clock) = manual_fixture(settings);
+    let s = on(&f, &clock);
+    let old = signup_login(s, "lea").await;
+    // Renewed once: one used token, one current.
+    let renewed = token(
+        s,
+        None,
+        TokenRequest::refresh(old.refresh_token.as_ref().unwrap()),
+    )
+    .await
+    .unwrap();
+    let count = |prefix: &'static str| {
+        let store = f.store.clone();
+        async move { store.range(prefix).await.unwrap().kvs.len() }
+    };
+    assert_eq!(
+        (count(FAMILIES_PREFIX).await, count(REFRESH_PREFIX).await),
+        (1, 2)
+    );
+    // Half an hour later a second session starts; nothing has ended.
+    clock.advance(1_800_000);
+    let second = signup_login(s, "kai").await;
+    let n = sweep_ended_sessions(f.store.as_ref(), clock.now_secs(), &[])
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    // Past the first session's hour: it goes (its family and both tokens),
+    // the second stays and still renews.
+    clock.advance(1_900_000);
+    let n = sweep_ended_sessions(f.store.as_ref(), clock.now_secs(), &[])
+        .await
+        .unwrap();
+    assert_eq!(n, 3);
+    assert_eq!(
+        (count(FAMILIES_PREFIX).await, count(REFRESH_PREFIX).await),
+        (1, 1)
+    );
+    token(
+        s,
+        None,
+        TokenRequest::refresh(second.refresh_token.as_ref().unwrap()),
+    )
+    .await
+    .unwrap();
+    // The ended session's token is refused, as before the sweep.
+    let e = token(
+        s,
+        None,
+        TokenRequest::refresh(renewed.refresh_token.as_ref().unwrap()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Unauthenticated, "{e}");
+    // A fence that no longer holds deletes nothing.
+    clock.advance(3_700_000);
+    let fence = [Compare::mod_revision("/dfood/leader", 999_999)];
+    let n = sweep_ended_sessions(f.store.as_ref(), clock.now_secs(), &fence)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(count(FAMILIES_PREFIX).await, 1);
+}

@@ -290,6 +290,15 @@ pub async fn sweep(ctx: &Ctx<'_>, s: &RetentionSettings, fence: &[Compare]) -> A
     // 1. Finished orders, to the archive and out of the hot store, a
     //    batch at a time (one archive transaction per batch).
     let orders = store.range(ORDERS_PREFIX).await?.kvs;
+    // Holds that may still turn up, read once (not one read per order).
+    let orphan_prefix = super::pay::orphan_key("");
+    let orphans: HashSet<String> = store
+        .range(&orphan_prefix)
+        .await?
+        .kvs
+        .into_iter()
+        .map(|kv| kv.key[orphan_prefix.len()..].to_string())
+        .collect();
     let mut hot: HashSet<String> = HashSet::with_capacity(orders.len());
     let mut due: Vec<(Order, &KeyValue)> = Vec::new();
     for kv in &orders {
@@ -300,7 +309,7 @@ pub async fn sweep(ctx: &Ctx<'_>, s: &RetentionSettings, fence: &[Compare]) -> A
             && !money_moving(&o)
             && o.updated_at.saturating_add(secs_ms(s.finished_after_secs)) <= now
             // A hold that may still turn up is the worker's to void first.
-            && store.get(&super::pay::orphan_key(&o.id)).await?.is_none();
+            && !orphans.contains(&o.id);
         if finished {
             due.push((o, kv));
         } else {
