@@ -41,6 +41,10 @@ pub enum Repeat {
     /// Safe when the body carries a non-empty `idempotency_key`
     /// (`order.place`: the server answers a repeat with the same order).
     WithIdempotencyKey,
+    /// Safe when the body carries `expected_version` (an order step): if
+    /// the first delivery acted, the order's version moved and the repeat
+    /// is refused as stale (`conflict`) instead of acting twice.
+    WithExpectedVersion,
     /// `auth.token`: safe for the `password` and `client_credentials`
     /// grants (a repeat at worst opens one more session), never for
     /// `refresh_token`, which rotates: a repeat would present a used token
@@ -76,7 +80,7 @@ impl RequestType {
     }
 }
 
-use Repeat::{ByGrant, Safe, Unsafe, WithIdempotencyKey};
+use Repeat::{ByGrant, Safe, Unsafe, WithExpectedVersion, WithIdempotencyKey};
 
 const AUTH: Option<Role> = Some(Role::Auth);
 const CATALOG: Option<Role> = Some(Role::Catalog);
@@ -118,16 +122,16 @@ pub const ALL: &[RequestType] = &[
     RequestType::new(orders::types::PLACE, WithIdempotencyKey, ORDERS),
     RequestType::new(orders::types::GET, Safe, ORDERS),
     RequestType::new(orders::types::LIST, Safe, ORDERS),
-    RequestType::new(orders::types::CANCEL, Unsafe, ORDERS),
-    RequestType::new(orders::types::ACCEPT, Unsafe, ORDERS),
-    RequestType::new(orders::types::REJECT, Unsafe, ORDERS),
-    RequestType::new(orders::types::START, Unsafe, ORDERS),
-    RequestType::new(orders::types::READY, Unsafe, ORDERS),
-    RequestType::new(orders::types::COMPLETE, Unsafe, ORDERS),
-    RequestType::new(orders::types::REFUND, Unsafe, ORDERS),
-    RequestType::new(orders::types::RECALL, Unsafe, ORDERS),
+    RequestType::new(orders::types::CANCEL, WithExpectedVersion, ORDERS),
+    RequestType::new(orders::types::ACCEPT, WithExpectedVersion, ORDERS),
+    RequestType::new(orders::types::REJECT, WithExpectedVersion, ORDERS),
+    RequestType::new(orders::types::START, WithExpectedVersion, ORDERS),
+    RequestType::new(orders::types::READY, WithExpectedVersion, ORDERS),
+    RequestType::new(orders::types::COMPLETE, WithExpectedVersion, ORDERS),
+    RequestType::new(orders::types::REFUND, WithExpectedVersion, ORDERS),
+    RequestType::new(orders::types::RECALL, WithExpectedVersion, ORDERS),
     RequestType::new(orders::types::RUSH, Unsafe, ORDERS),
-    RequestType::new(orders::types::STATION_READY, Unsafe, ORDERS),
+    RequestType::new(orders::types::STATION_READY, WithExpectedVersion, ORDERS),
     RequestType::new(history::types::HISTORY, Safe, ORDERS),
     RequestType::new(history::types::SALES, Safe, ORDERS),
     RequestType::new(history::types::ITEMS, Safe, ORDERS),

@@ -32,6 +32,9 @@ use crate::requests::{self, Repeat};
 /// - reads: yes;
 /// - `order.place`: yes, when it carries an `idempotency_key` (the server
 ///   answers a repeat with the same order);
+/// - order steps (`order.accept`, `order.cancel`, ... `order.station_ready`):
+///   yes, when they carry `expected_version` (a repeat of a step that
+///   acted is refused as stale instead of acting twice);
 /// - `auth.token`: yes for the `password` and `client_credentials` grants
 ///   (a repeat at worst opens one more session); never for
 ///   `refresh_token`, which rotates: a repeat would present a used token,
@@ -45,6 +48,9 @@ pub fn idempotent(ty: &str, body: &serde_json::Value) -> bool {
             .get("idempotency_key")
             .and_then(|k| k.as_str())
             .is_some_and(|k| !k.is_empty()),
+        Some(Repeat::WithExpectedVersion) => body
+            .get("expected_version")
+            .is_some_and(serde_json::Value::is_u64),
         Some(Repeat::ByGrant) => matches!(
             body.get("grant_type").and_then(|g| g.as_str()),
             Some(grant::PASSWORD | grant::CLIENT_CREDENTIALS)
@@ -481,6 +487,24 @@ mod tests {
         assert!(!idempotent("order.place", &json!({"restaurant": "r"})));
         assert!(!idempotent("order.place", &json!({"idempotency_key": ""})));
         assert!(!idempotent("order.place", &json!({"idempotency_key": 7})));
+        // Order steps: only with the version guard.
+        assert!(idempotent(
+            "order.accept",
+            &json!({"order": "r-1", "expected_version": 2})
+        ));
+        assert!(!idempotent("order.accept", &json!({"order": "r-1"})));
+        assert!(!idempotent(
+            "order.accept",
+            &json!({"order": "r-1", "expected_version": null})
+        ));
+        assert!(idempotent(
+            "order.station_ready",
+            &json!({"order": "r-1", "station": "oven", "expected_version": 4})
+        ));
+        assert!(!idempotent(
+            "order.rush",
+            &json!({"order": "r-1", "rush": true})
+        ));
     }
 
     #[test]

@@ -420,13 +420,18 @@ async fn execute<T: Tokens>(
         *token = t;
         result = session.call::<_, Value>(ty, Some(token), &body).await;
     }
-    // A step whose answer was lost is sent again (through the session,
-    // so to another node if this one died): it carries the version the
-    // cook saw, so if the first one landed the daemon refuses this one as
-    // stale instead of making a second step. A few tries, ~2 s in all.
+    // A step whose answer was lost is sent again (the session already
+    // did, within its own budget; these are a few more tries, ~2 s in all,
+    // for a cluster still electing): it carries the version the cook saw,
+    // so the request table calls it safe to repeat, and if the first one
+    // landed the daemon refuses this one as stale instead of making a
+    // second step.
     if let Command::Transition { order, step, .. } = &c {
         let mut tries = 0u64;
-        while tries < 4 && result.as_ref().is_err_and(lost_answer) {
+        while tries < 4
+            && result.as_ref().is_err_and(lost_answer)
+            && protocol::retry::idempotent(ty, &body)
+        {
             tries += 1;
             tokio::time::sleep(Duration::from_millis(150 * tries)).await;
             result = session.call::<_, Value>(ty, Some(token), &body).await;
