@@ -373,6 +373,9 @@ _dfood() {
             dfood__subcmd__help__subcmd__order,start)
                 cmd="dfood__subcmd__help__subcmd__order__subcmd__start"
                 ;;
+            dfood__subcmd__help__subcmd__order,station-ready)
+                cmd="dfood__subcmd__help__subcmd__order__subcmd__station__subcmd__ready"
+                ;;
             dfood__subcmd__help__subcmd__order,status)
                 cmd="dfood__subcmd__help__subcmd__order__subcmd__status"
                 ;;
@@ -490,6 +493,9 @@ _dfood() {
             dfood__subcmd__order,start)
                 cmd="dfood__subcmd__order__subcmd__start"
                 ;;
+            dfood__subcmd__order,station-ready)
+                cmd="dfood__subcmd__order__subcmd__station__subcmd__ready"
+                ;;
             dfood__subcmd__order,status)
                 cmd="dfood__subcmd__order__subcmd__status"
                 ;;
@@ -528,6 +534,9 @@ _dfood() {
                 ;;
             dfood__subcmd__order__subcmd__help,start)
                 cmd="dfood__subcmd__order__subcmd__help__subcmd__start"
+                ;;
+            dfood__subcmd__order__subcmd__help,station-ready)
+                cmd="dfood__subcmd__order__subcmd__help__subcmd__station__subcmd__ready"
                 ;;
             dfood__subcmd__order__subcmd__help,status)
                 cmd="dfood__subcmd__order__subcmd__help__subcmd__status"
@@ -2992,7 +3001,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__help__subcmd__order)
-            opts="place status list cancel track accept reject start ready complete refund rush"
+            opts="place status list cancel track accept reject station-ready start ready complete refund rush"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3132,6 +3141,20 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__help__subcmd__order__subcmd__start)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__help__subcmd__order__subcmd__station__subcmd__ready)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -4014,7 +4037,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__order)
-            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help place status list cancel track accept reject start ready complete refund rush help"
+            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help place status list cancel track accept reject station-ready start ready complete refund rush help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4060,12 +4083,16 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__order__subcmd__accept)
-            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help"
+            opts="-o -h --if-version --endpoint --ca --server-name --output --config --timeout --token --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --if-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --endpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -4106,12 +4133,16 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__order__subcmd__cancel)
-            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help"
+            opts="-o -h --if-version --endpoint --ca --server-name --output --config --timeout --token --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --if-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --endpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -4152,12 +4183,16 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__order__subcmd__complete)
-            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help"
+            opts="-o -h --if-version --endpoint --ca --server-name --output --config --timeout --token --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --if-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --endpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -4198,7 +4233,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__order__subcmd__help)
-            opts="place status list cancel track accept reject start ready complete refund rush help"
+            opts="place status list cancel track accept reject station-ready start ready complete refund rush help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4365,6 +4400,20 @@ _dfood() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dfood__subcmd__order__subcmd__help__subcmd__station__subcmd__ready)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dfood__subcmd__order__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -4460,7 +4509,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__order__subcmd__place)
-            opts="-i -o -h --item --note --pay --idempotency-key --endpoint --ca --server-name --output --config --timeout --token --help"
+            opts="-i -o -h --item --note --pay --idempotency-key --table --takeout --delivery --endpoint --ca --server-name --output --config --timeout --token --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4483,6 +4532,18 @@ _dfood() {
                     return 0
                     ;;
                 --idempotency-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --takeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delivery)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4526,12 +4587,16 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__order__subcmd__ready)
-            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help"
+            opts="-o -h --if-version --endpoint --ca --server-name --output --config --timeout --token --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --if-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --endpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -4572,12 +4637,16 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__order__subcmd__refund)
-            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help"
+            opts="-o -h --if-version --endpoint --ca --server-name --output --config --timeout --token --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --if-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --endpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -4618,13 +4687,17 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__order__subcmd__reject)
-            opts="-o -h --reason --endpoint --ca --server-name --output --config --timeout --token --help"
+            opts="-o -h --reason --if-version --endpoint --ca --server-name --output --config --timeout --token --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --if-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4714,12 +4787,70 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__order__subcmd__start)
-            opts="-o -h --endpoint --ca --server-name --output --config --timeout --token --help"
+            opts="-o -h --if-version --endpoint --ca --server-name --output --config --timeout --token --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --if-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dfood__subcmd__order__subcmd__station__subcmd__ready)
+            opts="-o -h --station --undo --if-version --endpoint --ca --server-name --output --config --timeout --token --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --station)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --if-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --endpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
