@@ -147,8 +147,14 @@ fn flow(d: &Daemon) {
     );
 
     // Track it live in the background while the kitchen works.
-    let tracker = cleo.spawn(d, &["order", "track", &id]);
-    std::thread::sleep(Duration::from_millis(500));
+    // It says on stderr once it is subscribed: from then on, no change
+    // can slip past it.
+    let mut tracker = cleo
+        .cli
+        .spawn_stream("order-track", &["order", "track", &id, "-o", "json"]);
+    tracker.wait_until("order track subscribed", Duration::from_secs(30), |p| {
+        p.notices().iter().any(|n| n["notice"] == "subscribed")
+    });
 
     // Who may do what.
     dan.fails(&["order", "status", &id], NOT_FOUND);
@@ -178,12 +184,24 @@ fn flow(d: &Daemon) {
     let done = kai.ok(&["order", "complete", &id]);
     assert_eq!(done["state"], "completed");
 
-    let out = tracker.wait_with_output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let seen: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    // It ends by itself once the order is terminal.
+    tracker.wait_until("order track ended", Duration::from_secs(30), |p| {
+        p.docs().last().is_some_and(|o| o["state"] == "completed")
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let code = loop {
+        if let Some(c) = tracker.proc.exit_code() {
+            break c;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "order track still runs after the order completed: {}",
+            tracker.describe()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code, 0, "{}", tracker.describe());
+    let seen: Vec<Value> = tracker.docs();
     let steps: Vec<(String, String)> = seen
         .iter()
         .map(|o| {

@@ -338,8 +338,15 @@ fn http_get_ok(url: &str) -> bool {
     }
     let mut body = String::new();
     let _ = s.read_to_string(&mut body);
-    body.starts_with("HTTP/1.0 200")
-        || body.starts_with("HTTP/1.1 200") && body.contains("\"health\":\"true\"")
+    healthy_answer(&body)
+}
+
+/// An HTTP answer says healthy: status 200 (HTTP/1.0 or 1.1) *and* a body
+/// of `"health":"true"` (etcd's `/health`). Without the parentheses a bare
+/// HTTP/1.0 200 passed whatever its body said.
+fn healthy_answer(raw: &str) -> bool {
+    (raw.starts_with("HTTP/1.0 200") || raw.starts_with("HTTP/1.1 200"))
+        && raw.contains("\"health\":\"true\"")
 }
 
 /// `GET path` over plain HTTP/1.0 to `host_port` (loopback or a test
@@ -1027,5 +1034,23 @@ impl DfoodProc {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+}
+
+#[cfg(test)]
+mod harness_tests {
+    #[test]
+    fn a_health_answer_needs_status_200_and_a_healthy_body() {
+        let ok = "\r\n\r\n{\"health\":\"true\",\"reason\":\"\"}";
+        let bad = "\r\n\r\n{\"health\":\"false\",\"reason\":\"RAFT NO LEADER\"}";
+        for v in ["HTTP/1.0 200 OK", "HTTP/1.1 200 OK"] {
+            assert!(super::healthy_answer(&format!("{v}{ok}")), "{v}");
+            assert!(!super::healthy_answer(&format!("{v}{bad}")), "{v}");
+            assert!(!super::healthy_answer(&format!("{v}\r\n\r\n")), "{v}");
+        }
+        assert!(!super::healthy_answer(&format!(
+            "HTTP/1.1 503 Service Unavailable{ok}"
+        )));
+        assert!(!super::healthy_answer(""));
     }
 }
