@@ -16,6 +16,7 @@ mod demo;
 mod deploy;
 mod docs;
 mod events;
+mod expiry;
 mod failover;
 mod history;
 mod metrics;
