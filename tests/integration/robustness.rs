@@ -50,6 +50,7 @@ async fn robustness_kill_the_etcd_leader() {
         faults: vec![Failure::KillEtcdLeader, Failure::KillEtcdLeader],
         spacing: Duration::from_secs(8),
         retention: false,
+        leave_alone_every: 0,
     })
     .await;
 }
@@ -73,6 +74,7 @@ async fn robustness_drain_then_switchover() {
         faults: vec![Failure::DrainDaemon, Failure::Switchover],
         spacing: Duration::from_secs(5),
         retention: false,
+        leave_alone_every: 0,
     })
     .await;
 }
@@ -100,6 +102,7 @@ async fn robustness_idle_streams_across_kills() {
             ],
             spacing: Duration::from_secs(22),
             retention: false,
+            leave_alone_every: 0,
         },
         settings,
     )
@@ -117,7 +120,32 @@ async fn robustness_kill_the_leader_while_it_archives() {
         faults: vec![Failure::KillLeaderDaemon],
         spacing: Duration::ZERO,
         retention: true,
+        leave_alone_every: 0,
     })
+    .await;
+}
+
+/// The kitchen leaves every third order alone: nobody accepts them, and
+/// the leader's expiry duty must expire each after the acceptance timeout
+/// (stock back, hold voided), though the leader is killed just as the
+/// first of them fall due.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn robustness_orders_expire_while_the_leader_is_killed() {
+    let mut settings = Settings::from_env();
+    settings.fail_after = settings
+        .fail_after
+        .max(Duration::from_secs(ACCEPTANCE_TIMEOUT_SECS + 1));
+    scenario_with(
+        Scenario {
+            name: "expire-while-leader-killed",
+            store: StoreKind::Etcd,
+            faults: vec![Failure::KillLeaderDaemon],
+            spacing: Duration::ZERO,
+            retention: false,
+            leave_alone_every: 3,
+        },
+        settings,
+    )
     .await;
 }
 
@@ -224,6 +252,7 @@ fn good_history() -> Saved {
         }],
         subscribers: vec![sub],
         retention: false,
+        leave_alone_every: 0,
         final_state: Snapshot {
             archived: vec![],
             revision: 200,
@@ -289,6 +318,17 @@ fn robustness_checker_passes_a_good_history_and_names_each_broken_promise() {
     let mut none = good_history();
     none.retention = true;
     breaks("nothing archived", none, "none is archived");
+
+    // An etcd leader killed with our leader unknown on either side proves
+    // nothing about it.
+    let mut h = good_history();
+    h.planned = vec![Failure::KillEtcdLeader];
+    h.faults[0].kind = Failure::KillEtcdLeader;
+    breaks(
+        "our leader unknown around an etcd leader kill",
+        h,
+        "no leader_before recorded",
+    );
 
     let mut h = good_history();
     h.faults[0].evidence.clear();
@@ -356,6 +396,41 @@ fn robustness_checker_passes_a_good_history_and_names_each_broken_promise() {
     h.ops[0].outcome = "err:unavailable".into();
     h.ops[0].message = "store unavailable: h2 protocol error: error reading a body".into();
     breaks("raw transport text", h, "debug text");
+
+    // Expiry: orders the kitchen left alone must expire, not early, and
+    // some must have.
+    let mut h = good_history();
+    h.leave_alone_every = 1;
+    breaks(
+        "left alone, yet completed",
+        h.clone(),
+        "left alone by the kitchen but is completed",
+    );
+    breaks("none expired", h.clone(), "only 0 expired");
+    for o in &mut h.final_state.orders {
+        o["state"] = json!("expired");
+        o["payment"]["state"] = json!("voided");
+        o["created_at"] = json!(1_000);
+        o["updated_at"] = json!(1_000 + ACCEPTANCE_TIMEOUT_SECS * 1000 + 500);
+    }
+    for p in &mut h.final_state.payments {
+        p["payment"]["amount_captured"] = json!(0);
+    }
+    h.final_state.stock = json!({"units": {STOCKED: INITIAL_STOCK}});
+    assert_eq!(
+        check(&h),
+        Vec::<String>::new(),
+        "every order left alone expired"
+    );
+    let mut early = h.clone();
+    early.final_state.orders[0]["updated_at"] = json!(1_000 + 5_000);
+    breaks("expired early", early, "before its 15 s timeout");
+    let mut kept = h.clone();
+    kept.final_state.stock = json!({"units": {STOCKED: INITIAL_STOCK - 5}});
+    breaks("expired, stock not back", kept, "but orders hold 0");
+    let mut held = h;
+    held.final_state.orders[0]["payment"]["state"] = json!("authorized");
+    breaks("expired, hold not voided", held, "expected voided");
 
     // A saved history reads back as it was written.
     let h = good_history();

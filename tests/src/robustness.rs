@@ -48,6 +48,9 @@ pub const RESTAURANT: &str = "robusta";
 /// The quiet restaurant: nothing happens there until the end, so its
 /// subscribers stay idle across every fault.
 pub const QUIET: &str = "quieta";
+/// The restaurants' acceptance timeout: an order not accepted this long
+/// after it was placed expires.
+pub const ACCEPTANCE_TIMEOUT_SECS: u64 = 15;
 /// The item whose stock is counted (and must never go negative).
 pub const STOCKED: &str = "truffle";
 pub const INITIAL_STOCK: i64 = 30;
@@ -102,6 +105,11 @@ pub struct Scenario {
     /// an archive in a real PostgreSQL (etcd scenarios): faults then meet
     /// the leader in the middle of archiving.
     pub retention: bool,
+    /// When non-zero, the kitchen leaves alone every order whose ticket is
+    /// a multiple of it: nobody accepts them, and they must expire after
+    /// the restaurant's acceptance timeout (the leader's expiry duty),
+    /// faults or not.
+    pub leave_alone_every: u64,
 }
 
 impl Scenario {
@@ -117,6 +125,7 @@ impl Scenario {
             faults: vec![f],
             spacing: Duration::ZERO,
             retention: false,
+            leave_alone_every: 0,
         }
     }
 }
@@ -302,6 +311,11 @@ pub struct Saved {
     /// [`Scenario::retention`]): some must have been archived.
     #[serde(default)]
     pub retention: bool,
+    /// See [`Scenario::leave_alone_every`]: the orders the kitchen left
+    /// alone must have expired (unless cancelled or declined first), not
+    /// before the acceptance timeout, and some must have.
+    #[serde(default)]
+    pub leave_alone_every: u64,
 }
 
 impl Saved {
@@ -379,6 +393,7 @@ pub fn check(h: &Saved) -> Vec<String> {
     let mut problems = Vec::new();
     check_faults(h, &mut problems);
     check_orders(h, &mut problems);
+    check_expiry(h, &mut problems);
     check_answers(h, &mut problems);
     check_subscribers(h, &mut problems);
     check_goaway(h, &mut problems);
@@ -409,7 +424,18 @@ fn check_faults(h: &Saved, problems: &mut Vec<String>) {
         if f.healed_ms.is_none() {
             problems.push(format!("fault {i} ({:?}): never healed", f.kind));
         }
-        // A leader change inside etcd must not depose our leader.
+        // A leader change inside etcd must not depose our leader; both
+        // ends must be known, or the comparison proves nothing.
+        if f.kind == Failure::KillEtcdLeader {
+            for k in ["leader_before", "leader_after"] {
+                if !f.facts.contains_key(k) {
+                    problems.push(format!(
+                        "fault {i} ({:?}): no {k} recorded: whether our leader survived is unknown",
+                        f.kind
+                    ));
+                }
+            }
+        }
         if f.kind == Failure::KillEtcdLeader
             && f.facts.get("leader_before") != f.facts.get("leader_after")
         {
@@ -422,6 +448,52 @@ fn check_faults(h: &Saved, problems: &mut Vec<String>) {
         if let Some(e) = f.facts.get("broken") {
             problems.push(format!("fault {i} ({:?}): {e}", f.kind));
         }
+    }
+}
+
+/// The orders the kitchen left alone expired, each after its timeout
+/// (its payment voided and its stock back: [`check_orders`] checks those
+/// of every expired order).
+fn check_expiry(h: &Saved, problems: &mut Vec<String>) {
+    if h.leave_alone_every == 0 {
+        return;
+    }
+    let (orders, _) = h.all_orders();
+    let mut expired = 0;
+    for (id, o) in &orders {
+        if o["restaurant"] != RESTAURANT {
+            continue;
+        }
+        let ticket = o["ticket"].as_u64().unwrap_or(1);
+        let state = o["state"].as_str().unwrap_or_default();
+        let left_alone = ticket.is_multiple_of(h.leave_alone_every);
+        if state == "expired" {
+            let lived = o["updated_at"]
+                .as_u64()
+                .unwrap_or(0)
+                .saturating_sub(o["created_at"].as_u64().unwrap_or(0));
+            if lived < ACCEPTANCE_TIMEOUT_SECS * 1000 {
+                problems.push(format!(
+                    "order {id} expired {lived} ms after it was placed, before its {ACCEPTANCE_TIMEOUT_SECS} s timeout"
+                ));
+            }
+        }
+        if !left_alone {
+            continue;
+        }
+        match state {
+            "expired" => expired += 1,
+            "cancelled" | "payment_failed" => {}
+            other => problems.push(format!(
+                "order {id} (ticket {ticket}) was left alone by the kitchen but is {other}, not expired"
+            )),
+        }
+    }
+    if expired < 3 {
+        problems.push(format!(
+            "the kitchen left every {}th order alone, yet only {expired} expired: the expiry duty proved nothing",
+            h.leave_alone_every
+        ));
     }
 }
 
@@ -1110,7 +1182,7 @@ impl World {
                 &s,
                 m,
                 "restaurant.create",
-                json!({"id": r, "name": r, "acceptance_timeout_secs": 15}),
+                json!({"id": r, "name": r, "acceptance_timeout_secs": ACCEPTANCE_TIMEOUT_SECS}),
             )
             .await;
             call(
@@ -1517,10 +1589,12 @@ fn cli_customer(mut cli: Dfood, name: String, until: Instant, rec: Arc<Recorder>
 /// `stop` is set, keeps going until none of them is open (bounded by
 /// `deadline`). Every step is recorded. (Several cooks, because one
 /// cannot keep up with the customers on a debug build.)
+#[allow(clippy::too_many_arguments)]
 async fn kitchen(
     s: Session,
     token: String,
     (me, of): (u64, u64),
+    leave_alone_every: u64,
     stop: Arc<AtomicBool>,
     deadline: Instant,
     rec: Arc<Recorder>,
@@ -1541,6 +1615,13 @@ async fn kitchen(
             .unwrap_or_default()
             .into_iter()
             .filter(|o| o["ticket"].as_u64().unwrap_or(0) % of == me)
+            .filter(|o| {
+                leave_alone_every == 0
+                    || !o["ticket"]
+                        .as_u64()
+                        .unwrap_or(1)
+                        .is_multiple_of(leave_alone_every)
+            })
             .collect();
         if orders.is_empty() && stop.load(Ordering::Relaxed) {
             return;
@@ -2317,6 +2398,7 @@ pub async fn run(sc: &Scenario, settings: Settings) {
                 w.session(None),
                 w.kitchen.token.clone(),
                 (k, 3),
+                sc.leave_alone_every,
                 stop.clone(),
                 hard_deadline,
                 rec.clone(),
@@ -2389,6 +2471,33 @@ pub async fn run(sc: &Scenario, settings: Settings) {
         let _ = k.await;
     }
     let kitchen_done = started.elapsed();
+    // The orders left alone expire by themselves: wait (bounded) until no
+    // order waits for acceptance any more.
+    if sc.leave_alone_every != 0 {
+        let s = w.session(None);
+        let q = json!({"restaurant": RESTAURANT, "states": ["pending_payment", "placed"]});
+        let deadline = Instant::now() + Duration::from_secs(ACCEPTANCE_TIMEOUT_SECS + 90);
+        loop {
+            let waiting = match s
+                .call::<_, Value>("order.list", Some(&w.kitchen.token), &q)
+                .await
+            {
+                Ok(l) => l["orders"].as_array().map_or(usize::MAX, Vec::len),
+                Err(_) => usize::MAX,
+            };
+            if waiting == 0 {
+                break;
+            }
+            if Instant::now() > deadline {
+                eprintln!(
+                    "[{}] {waiting} order(s) still wait for acceptance (the checker says which)",
+                    sc.name
+                );
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
 
     // The finale: the quiet restaurant wakes up (its idle subscribers must
     // see it), and a menu change on each restaurant marks the end of its
@@ -2455,6 +2564,7 @@ pub async fn run(sc: &Scenario, settings: Settings) {
     let final_state = w.snapshot().await;
     let snapshot_at = started.elapsed();
     let saved = Saved {
+        leave_alone_every: sc.leave_alone_every,
         retention: sc.retention,
         scenario: sc.name.to_string(),
         store: sc.store,
