@@ -190,7 +190,7 @@ async fn setup(d: &Daemon, store: Arc<EtcdStore>) -> World {
         w.ok(
             mgr,
             "menu.import",
-            json!({"restaurant": r, "items": [{"sku": "soup", "name": "Soup", "price": 500}]}),
+            json!({"restaurant": r, "items": [{"sku": "soup", "name": "Soup", "price": 500, "station": "grill"}]}),
         )
         .await;
         w.ok(
@@ -406,7 +406,7 @@ fn matrix(order: &str) -> Vec<Case> {
             "menu.import",
             &[ManagerA],
             fixed(json!({"restaurant": "resta", "items": [
-                {"sku": "soup", "name": "Soup", "price": 500},
+                {"sku": "soup", "name": "Soup", "price": 500, "station": "grill"},
                 {"sku": "bread", "name": "Bread", "price": 100}]})),
         ),
         case(
@@ -477,6 +477,11 @@ fn matrix(order: &str) -> Vec<Case> {
                 &["order.accept", "order.start"],
                 json!({"state": "preparing"}),
             ),
+        ),
+        case(
+            "order.station_ready",
+            &staff_a,
+            Body::FreshOrder(&["order.accept"], json!({"station": "grill"})),
         ),
         case(
             "order.rush",
