@@ -355,11 +355,11 @@ impl Saved {
 // ---------------------------------------------------------------------
 // The checker: pure, over a saved history.
 
+/// A terminal state, by the protocol's own `OrderState::is_terminal` (not
+/// a copy of its list); an unknown state is not.
 fn terminal(state: &str) -> bool {
-    matches!(
-        state,
-        "completed" | "rejected" | "cancelled" | "expired" | "payment_failed"
-    )
+    serde_json::from_value::<protocol::messages::orders::OrderState>(Value::String(state.into()))
+        .is_ok_and(|s| s.is_terminal())
 }
 
 /// Whether a `lost` notice's error is a `goaway` frame rather than a
@@ -562,11 +562,11 @@ fn check_orders(h: &Saved, problems: &mut Vec<String>) {
     let taken: i64 = orders
         .values()
         .filter(|o| o["restaurant"] == RESTAURANT)
+        // Every order holds its stock but those that ended without
+        // completing (their stock went back).
         .filter(|o| {
-            !matches!(
-                o["state"].as_str(),
-                Some("rejected" | "cancelled" | "expired" | "payment_failed")
-            )
+            let st = o["state"].as_str().unwrap_or_default();
+            !terminal(st) || st == "completed"
         })
         .flat_map(|o| o["lines"].as_array().cloned().unwrap_or_default())
         .filter(|l| l["sku"] == STOCKED)
