@@ -2024,7 +2024,15 @@ impl Faults<'_> {
                 if self.w.etcd.is_none() {
                     return Err("KillEtcdLeader: no etcd".into());
                 }
-                let before = self.w.leader(&self.ops).await;
+                // Our leader before (asked again for up to 15 s).
+                let mut before = None;
+                let deadline = Instant::now() + Duration::from_secs(15);
+                while before.is_none() && Instant::now() < deadline {
+                    before = self.w.leader(&self.ops).await;
+                    if before.is_none() {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
                 let m = etcd_leader(self.w.etcd.as_ref().expect("checked"))
                     .await
                     .ok_or("KillEtcdLeader: no etcd member says it is the leader")?;
@@ -2218,8 +2226,18 @@ impl Faults<'_> {
                 });
                 f.evidence
                     .push(format!("{} restarted and healthy", f.target));
-                if let Some(l) = self.w.leader(&self.ops).await {
-                    f.facts.insert("leader_after".into(), format!("{l:?}"));
+                // Our leader afterwards (asked again for up to 15 s: a
+                // status call may meet the member's return).
+                let deadline = Instant::now() + Duration::from_secs(15);
+                loop {
+                    if let Some(l) = self.w.leader(&self.ops).await {
+                        f.facts.insert("leader_after".into(), format!("{l:?}"));
+                        break;
+                    }
+                    if Instant::now() > deadline {
+                        break; // the checker says so
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             }
             Failure::LossyProxy => {
