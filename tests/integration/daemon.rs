@@ -185,14 +185,29 @@ async fn sigterm_moves_clients_and_revokes_the_lease() {
         .await
         .unwrap();
     let mut d2 = d2;
-    let t = Instant::now();
     assert_eq!(
         d2.proc.terminate(Duration::from_secs(15)),
         Some(0),
         "clean exit; log:\n{}",
         d2.proc.log_text()
     );
-    let item = tokio::time::timeout(Duration::from_secs(5), sub.next())
+    // The lease was revoked on the way out, not left to expire: its
+    // member record is gone the moment the process is (a lease left to
+    // expire would keep it for its TTL). No clock involved.
+    let left: Vec<String> = store
+        .range("/dfood/members/")
+        .await
+        .unwrap()
+        .kvs
+        .into_iter()
+        .map(|kv| kv.key)
+        .collect();
+    assert_eq!(
+        left.len(),
+        1,
+        "n2's member record outlived its clean exit: {left:?}"
+    );
+    let item = tokio::time::timeout(Duration::from_secs(30), sub.next())
         .await
         .unwrap()
         .unwrap()
@@ -204,11 +219,6 @@ async fn sigterm_moves_clients_and_revokes_the_lease() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(
-        t.elapsed() < Duration::from_secs(8),
-        "the lease was revoked, not left to expire (TTL 10 s)"
-    );
-    assert_eq!(store.range("/dfood/members/").await.unwrap().kvs.len(), 1);
 
     let mut d1 = d1;
     let pid = d1.proc.pid();
