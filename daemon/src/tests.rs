@@ -594,3 +594,88 @@ async fn stations_bump_their_lines_and_stale_bumps_are_refused() {
     );
     shop.node.shut_down().await;
 }
+
+/// Issue 15, finding 7: an acceptance can be recalled. The order is new
+/// again with a fresh deadline; accepting it again captures nothing more;
+/// rejecting it refunds the captured money instead of voiding it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recalled_acceptance_keeps_its_money_once_and_refunds_on_reject() {
+    use protocol::messages::orders::{
+        OrderRef, OrderState, PaymentState, RecallOrder, RejectOrder,
+    };
+    let _one = ONE_AT_A_TIME.lock().await;
+    let shop = Shop::open().await;
+    let (store, c, t) = (&shop.store, &shop.client, Some(shop.token.as_str()));
+    let get = |id: String| async move {
+        c.call::<_, Order>("order.get", t, &OrderRef::new(id))
+            .await
+            .unwrap()
+    };
+    let recall = |o: &Order| {
+        let req = RecallOrder {
+            order: o.id.clone(),
+            state: OrderState::Accepted,
+            expected_version: Some(o.version),
+        };
+        async move { c.call::<_, Order>("order.recall", t, &req).await }
+    };
+    for (key, reject) in [("key-recall-acc-1", false), ("key-recall-acc-2", true)] {
+        let o: Order = c.call("order.place", t, &pizza_order(key)).await.unwrap();
+        let accepted: Order = c
+            .call("order.accept", t, &OrderRef::new(o.id.clone()))
+            .await
+            .unwrap();
+        assert_eq!(accepted.payment.state, PaymentState::Captured);
+        let back = recall(&accepted).await.unwrap();
+        assert_eq!(back.state, OrderState::Placed);
+        assert_eq!(back.accepted_at, None);
+        assert_eq!(back.payment.state, PaymentState::Captured);
+        // New again: the expiry duty has a deadline for it.
+        let marker = store
+            .get(&crate::orders::expiry_work_key(&o.id))
+            .await
+            .unwrap();
+        assert!(marker.is_some(), "a recalled acceptance gets a deadline");
+        if reject {
+            let _: Order = c
+                .call(
+                    "order.reject",
+                    t,
+                    &RejectOrder {
+                        order: o.id.clone(),
+                        reason: "out of dough".into(),
+                        expected_version: Some(back.version),
+                    },
+                )
+                .await
+                .unwrap();
+            let done = eventually("the refund", || async {
+                let o = get(o.id.clone()).await;
+                (o.payment.state == PaymentState::Refunded).then_some(o)
+            })
+            .await;
+            assert_eq!(done.state, OrderState::Rejected);
+            assert_eq!(done.payment.refunded, done.payment.captured);
+        } else {
+            let again: Order = c
+                .call("order.accept", t, &OrderRef::new(o.id.clone()))
+                .await
+                .unwrap();
+            assert_eq!(again.state, OrderState::Accepted);
+            assert_eq!(again.payment.captured, o.total, "captured once");
+        }
+    }
+    // The gateway saw one capture per order, and one refund.
+    let gw = payments::sandbox::SandboxGateway::new(store.clone());
+    let ps = gw.payments().await.unwrap();
+    assert_eq!(ps.len(), 2, "{ps:?}");
+    for p in &ps {
+        assert_eq!(p.amount_captured, 900, "{p:?}");
+    }
+    assert_eq!(
+        ps.iter().filter(|p| p.amount_refunded == 900).count(),
+        1,
+        "{ps:?}"
+    );
+    shop.node.shut_down().await;
+}

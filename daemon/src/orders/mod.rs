@@ -167,6 +167,15 @@ pub async fn transition(
                         ctx.now_ms().to_string(),
                     ));
                 }
+                // An order whose acceptance was recalled has its money
+                // captured: letting it go refunds instead of voiding.
+                (PaymentState::Voiding, PaymentState::Captured) => {
+                    next.payment.state = PaymentState::Refunding;
+                    ops.push(TxnOp::put(
+                        payment_work_key(order_id),
+                        ctx.now_ms().to_string(),
+                    ));
+                }
                 // Nothing to capture or void (e.g. the authorisation failed).
                 _ => {}
             }
@@ -178,6 +187,12 @@ pub async fn transition(
         }
         if cur.state == OrderState::Placed {
             ops.push(TxnOp::delete(expiry_work_key(order_id)));
+        }
+        if next.state == OrderState::Placed && cur.state == OrderState::Accepted {
+            // A recalled acceptance: new again, with a fresh deadline.
+            let r = crate::catalog::get_restaurant(ctx.store, &cur.restaurant).await?;
+            let deadline = next.updated_at + r.value.acceptance_timeout_secs * 1000;
+            ops.push(TxnOp::put(expiry_work_key(order_id), deadline.to_string()));
         }
         ops.push(TxnOp::put(&key, to_doc(&next)?));
         ops.push(event_op(&next)?);
@@ -208,6 +223,7 @@ fn stamp(o: &mut Order, from: OrderState, now: u64) {
     use OrderState as S;
     match (from, o.state) {
         (S::Placed, S::Accepted) => o.accepted_at = Some(now),
+        (S::Accepted, S::Placed) => o.accepted_at = None,
         (S::Preparing, S::Ready) => {
             o.ready_at = Some(now);
             for l in &mut o.lines {
@@ -347,6 +363,12 @@ async fn recall(ctx: &Ctx<'_>, req: RecallOrder) -> ApiResult<Order> {
                 return Err(ApiError::conflict(format!(
                     "cannot recall #{}: it is {} now, not {} (someone moved it meanwhile)",
                     o.ticket, o.state, req.state
+                )));
+            }
+            if o.state == OrderState::Accepted && o.payment.state == PaymentState::Capturing {
+                return Err(ApiError::conflict(format!(
+                    "cannot recall #{} yet: its payment is being captured; try again in a moment",
+                    o.ticket
                 )));
             }
             if now.saturating_sub(o.updated_at) > RECALL_WINDOW_SECS * 1000 {

@@ -81,9 +81,9 @@ pub fn next(state: OrderState, action: Action) -> Result<Outcome, String> {
         (S::Preparing, Recall) => go(S::Accepted, None, false),
         (S::Ready, Recall) => go(S::Preparing, None, false),
         (S::Completed, Recall) => go(S::Ready, None, false),
-        (S::Accepted, Recall) => {
-            Err("cannot recall an acceptance: the payment is already captured".into())
-        }
+        // Back to new: the captured payment stays (accepting again
+        // captures nothing more; a reject, cancel or expiry refunds it).
+        (S::Accepted, Recall) => go(S::Placed, None, false),
         (S::PendingPayment, Cancel) => Err(
             "cannot cancel an order whose payment is still being confirmed; try again in a moment"
                 .into(),
@@ -134,6 +134,7 @@ mod tests {
                 (S::Placed, Action::Cancel, S::Cancelled),
                 (S::Placed, Action::Expire, S::Expired),
                 (S::Accepted, Action::Start, S::Preparing),
+                (S::Accepted, Action::Recall, S::Placed),
                 (S::Preparing, Action::Ready, S::Ready),
                 (S::Preparing, Action::Recall, S::Accepted),
                 (S::Ready, Action::Complete, S::Completed),

@@ -196,6 +196,7 @@ impl Step {
             Step::Complete => Some(OrderState::Completed),
             Step::Reject { .. } => Some(OrderState::Rejected),
             Step::Recall { state } => match state {
+                OrderState::Accepted => Some(OrderState::Placed),
                 OrderState::Preparing => Some(OrderState::Accepted),
                 OrderState::Ready => Some(OrderState::Preparing),
                 OrderState::Completed => Some(OrderState::Ready),
@@ -1334,16 +1335,6 @@ impl Board {
             self.say(
                 format!(
                     "nothing to recall: the last bump (#{}) was more than {RECALL_WINDOW_SECS} s ago",
-                    b.ticket
-                ),
-                now_ms,
-            );
-            return None;
-        }
-        if b.from == OrderState::Placed {
-            self.say(
-                format!(
-                    "#{}: an acceptance cannot be recalled (its payment is captured)",
                     b.ticket
                 ),
                 now_ms,

@@ -1054,7 +1054,7 @@ const HELP: &[(&str, &str)] = &[
     ("Enter / space", "bump: accept → start → ready → complete"),
     ("", "(station board: its own lines)"),
     ("x", "reject a new ticket (asks for a reason)"),
-    ("u", "recall the last bump (not an acceptance)"),
+    ("u", "recall the last bump (one step back)"),
     ("c", "completed orders: recall one to Ready"),
     ("i", "the selected ticket in full"),
     ("r", "rush on/off (shared with every screen)"),

@@ -366,13 +366,28 @@ fn a_successful_bump_moves_the_ticket_and_can_be_named_for_recall() {
         T0,
     );
     assert_eq!(ids(&b, Column::Accepted), [1]);
-    // An acceptance cannot be recalled (the daemon refuses: the payment
-    // is captured), so nothing is sent.
-    assert_eq!(b.key(Key::Char('u'), T0 + 1000), []);
+    // An acceptance can be recalled too (back to New; the daemon keeps
+    // the captured payment), guarded by the state and version seen.
+    let recall = Step::Recall {
+        state: OrderState::Accepted,
+    };
     assert_eq!(
-        b.message(),
-        Some("#1: an acceptance cannot be recalled (its payment is captured)")
+        b.key(Key::Char('u'), T0 + 1000),
+        [tr("trattoria-1", recall.clone(), 3)]
     );
+    // Refused this time (its capture still in flight): the ticket stays.
+    b.incoming(
+        answer(
+            "trattoria-1",
+            recall,
+            3,
+            Err(StepError::Refused(
+                "cannot recall #1 yet: its payment is being captured; try again in a moment".into(),
+            )),
+        ),
+        T0 + 1000,
+    );
+    assert_eq!(ids(&b, Column::Accepted), [1]);
     // Start it: that one can be recalled, within the daemon's window,
     // with a guarded request naming the state the order must still be in;
     // once sent, there is nothing left to recall.
