@@ -207,9 +207,10 @@ pub async fn place(a: &PlaceArgs) -> Result<Report, String> {
             // The daemon's default gateway, over the same (moved) store:
             // its records ride in the placement transaction as they do in
             // the daemon.
-            gateway: Arc::new(crate::payments::sandbox::SandboxGateway::new(raw)),
+            gateway: Arc::new(crate::payments::sandbox::SandboxGateway::new(raw.clone())),
             clock: Arc::new(clock),
-            placing: Default::default(),
+            // Batched like the daemon's.
+            placing: crate::queues::Queues::batching(raw.clone(), Default::default()),
             archive: None,
             retention: Default::default(),
             limits: Default::default(),
@@ -249,9 +250,26 @@ pub async fn place(a: &PlaceArgs) -> Result<Report, String> {
         (s.commits, s.requests)
     };
     let before = embedded.as_deref().map(stats);
+    let counted = || {
+        let (placed, lost, txns) = shared.deps.placing.counters.snapshot();
+        let cpu = protocol::bench::cpu_ms("self").unwrap_or(0);
+        (placed, lost, txns, cpu)
+    };
+    let counted_before = counted();
     let (plan, rec) = drive(&load, op, "place via raw store", !a.no_progress).await;
     let mut report = Report::new("place", "raw-store", against, &plan, &rec);
     report.lost_races = Some(shared.lost_races.load(Ordering::Relaxed));
+    let (b, e) = (counted_before, counted());
+    report.placement = Some(protocol::bench::PlacementFigures::of(
+        1,
+        plan.elapsed.as_secs_f64(),
+        (
+            e.0.saturating_sub(b.0),
+            e.1.saturating_sub(b.1),
+            e.2.saturating_sub(b.2),
+            e.3.saturating_sub(b.3),
+        ),
+    ));
     if let Some(e) = &embedded {
         if let Some(before) = before {
             report.fsyncs = Some(FsyncStats::between(before, stats(e)));

@@ -707,6 +707,7 @@ mod tests {
             node: name.into(),
             addr: addr.into(),
             draining,
+            roles: vec![],
         }
     }
 
