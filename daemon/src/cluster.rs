@@ -708,3 +708,53 @@ pub async fn route(
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(node: &str, roles: &[&str]) -> Member {
+        Member {
+            node: node.into(),
+            addr: format!("{node}:1"),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            version: "0".into(),
+            started_at: 0,
+            draining: false,
+        }
+    }
+
+    #[test]
+    fn a_placement_goes_to_its_owner_unless_passed_over() {
+        let nodes = ["n1", "n2", "n3"];
+        let cs = ClusterState::new(member("n1", &["orders"]), vec![]);
+        // No member list yet: served here.
+        assert!(cs.owner_of("r").is_none());
+        cs.set_members(
+            nodes
+                .iter()
+                .map(|n| node_addr(member(n, &["orders"])))
+                .collect(),
+        );
+        let r = (0..100)
+            .map(|i| format!("r{i}"))
+            .find(|r| protocol::owner::owner(r, nodes) == Some("n2"))
+            .expect("a restaurant of n2's");
+        assert_eq!(cs.owner_of(&r).map(|m| m.node).as_deref(), Some("n2"));
+        let mine = (0..100)
+            .map(|i| format!("r{i}"))
+            .find(|r| protocol::owner::owner(r, nodes) == Some("n1"))
+            .expect("a restaurant of n1's");
+        assert!(cs.owner_of(&mine).is_none(), "its own: served here");
+        // n2 did not answer: its restaurants go to the next in rank.
+        cs.pass_over("n2");
+        let next = protocol::owner::rank(&r, nodes)[1];
+        let now = cs.owner_of(&r).map(|m| m.node);
+        assert_eq!(now.as_deref().unwrap_or("n1"), next);
+        // A draining member owns nothing.
+        let mut draining = node_addr(member("n3", &["orders"]));
+        draining.draining = true;
+        cs.set_members(vec![node_addr(member("n1", &["orders"])), draining]);
+        assert!(cs.owner_of(&r).is_none());
+    }
+}

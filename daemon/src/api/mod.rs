@@ -23,13 +23,8 @@ pub async fn route(
     let Some(ty) = protocol::requests::find(&req.ty) else {
         return Err(unsupported(req));
     };
-    if let Some(role) = ty.role
-        && !cs.has_role(role.as_str())
-    {
-        return forward::forward(ctx, cs, req, role).await;
-    }
     // A placement goes to the owner of its restaurant, once (a forwarded
-    // one is served where it arrives).
+    // one is served where it arrives); from a node without the role too.
     if req.ty == protocol::messages::orders::types::PLACE
         && req.via.is_none()
         && let Some(r) = req.body.get("restaurant").and_then(|r| r.as_str())
@@ -37,6 +32,11 @@ pub async fn route(
         && let Some(answer) = forward::to_owner(ctx, cs, req, &owner).await
     {
         return answer;
+    }
+    if let Some(role) = ty.role
+        && !cs.has_role(role.as_str())
+    {
+        return forward::forward(ctx, cs, req, role).await;
     }
     if let Some(r) = crate::auth::route(ctx, req).await {
         return r;
