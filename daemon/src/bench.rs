@@ -68,6 +68,10 @@ pub struct PlaceArgs {
     pub rss_every: Duration,
     #[arg(long)]
     pub no_progress: bool,
+    /// Send each placement in a transaction of its own, as the daemon did
+    /// before it batched them (to measure what batching changes).
+    #[arg(long)]
+    pub no_batch: bool,
 }
 
 impl PlaceArgs {
@@ -209,8 +213,12 @@ pub async fn place(a: &PlaceArgs) -> Result<Report, String> {
             // the daemon.
             gateway: Arc::new(crate::payments::sandbox::SandboxGateway::new(raw.clone())),
             clock: Arc::new(clock),
-            // Batched like the daemon's.
-            placing: crate::queues::Queues::batching(raw.clone(), Default::default()),
+            // Batched like the daemon's (unless --no-batch).
+            placing: if a.no_batch {
+                crate::queues::Queues::default()
+            } else {
+                crate::queues::Queues::batching(raw.clone(), Default::default())
+            },
             archive: None,
             retention: Default::default(),
             limits: Default::default(),
@@ -315,6 +323,7 @@ mod tests {
             rss_pids: vec![],
             rss_every: Duration::from_secs(10),
             no_progress: true,
+            no_batch: false,
         };
         let r = place(&args).await.unwrap();
         assert_eq!((r.ok, r.errors), (30, 0), "{:?}", r.errors_by_kind);
