@@ -68,6 +68,10 @@ pub struct PlaceArgs {
     pub rss_every: Duration,
     #[arg(long)]
     pub no_progress: bool,
+    /// Send each placement in a transaction of its own, as the daemon did
+    /// before it batched them (to measure what batching changes).
+    #[arg(long)]
+    pub no_batch: bool,
 }
 
 impl PlaceArgs {
@@ -208,9 +212,14 @@ pub async fn place(a: &PlaceArgs) -> Result<Report, String> {
             // The daemon's default gateway, over the same (moved) store:
             // its records ride in the placement transaction as they do in
             // the daemon.
-            gateway: Arc::new(crate::payments::sandbox::SandboxGateway::new(raw)),
+            gateway: Arc::new(crate::payments::sandbox::SandboxGateway::new(raw.clone())),
             clock: Arc::new(clock),
-            placing: Default::default(),
+            // Batched like the daemon's (unless --no-batch).
+            placing: if a.no_batch {
+                crate::queues::Queues::default()
+            } else {
+                crate::queues::Queues::batching(raw.clone(), Default::default())
+            },
             archive: None,
             retention: Default::default(),
             limits: Default::default(),
@@ -250,9 +259,26 @@ pub async fn place(a: &PlaceArgs) -> Result<Report, String> {
         (s.commits, s.requests)
     };
     let before = embedded.as_deref().map(stats);
+    let counted = || {
+        let (placed, lost, txns) = shared.deps.placing.counters.snapshot();
+        let cpu = protocol::bench::cpu_ms("self").unwrap_or(0);
+        (placed, lost, txns, cpu)
+    };
+    let counted_before = counted();
     let (plan, rec) = drive(&load, op, "place via raw store", !a.no_progress).await;
     let mut report = Report::new("place", "raw-store", against, &plan, &rec);
     report.lost_races = Some(shared.lost_races.load(Ordering::Relaxed));
+    let (b, e) = (counted_before, counted());
+    report.placement = Some(protocol::bench::PlacementFigures::of(
+        1,
+        plan.elapsed.as_secs_f64(),
+        (
+            e.0.saturating_sub(b.0),
+            e.1.saturating_sub(b.1),
+            e.2.saturating_sub(b.2),
+            e.3.saturating_sub(b.3),
+        ),
+    ));
     if let Some(e) = &embedded {
         if let Some(before) = before {
             report.fsyncs = Some(FsyncStats::between(before, stats(e)));
@@ -299,6 +325,7 @@ mod tests {
             rss_pids: vec![],
             rss_every: Duration::from_secs(10),
             no_progress: true,
+            no_batch: false,
         };
         let r = place(&args).await.unwrap();
         assert_eq!((r.ok, r.errors), (30, 0), "{:?}", r.errors_by_kind);

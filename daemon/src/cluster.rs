@@ -82,7 +82,15 @@ pub struct ClusterState {
     order_counts: tokio::sync::Mutex<Option<OrderCounts>>,
     /// When the membership lease was last granted or renewed.
     renewed_at: Mutex<Option<std::time::Instant>>,
+    /// The live members as last read (every [`TICK`]), for ownership.
+    members: Mutex<Vec<NodeAddr>>,
+    /// Owners that did not answer a forwarded placement, and until when
+    /// they are passed over (see [`ClusterState::owner_of`]).
+    unanswering: Mutex<HashMap<String, std::time::Instant>>,
 }
+
+/// How long an owner that did not answer is passed over.
+pub const PASS_OVER: Duration = Duration::from_secs(3);
 
 /// A leader that could not renew its lease for this long gives up leading
 /// (before the lease, and with it the leader key, can expire in the store,
@@ -113,6 +121,8 @@ impl ClusterState {
             peers: Default::default(),
             order_counts: Default::default(),
             renewed_at: Mutex::new(None),
+            members: Default::default(),
+            unanswering: Default::default(),
         }
     }
 
@@ -178,6 +188,48 @@ impl ClusterState {
             .lock()
             .map(|m| m.roles.iter().any(|r| r == role))
             .unwrap_or(false)
+    }
+
+    /// The member that owns `restaurant`'s placements (see
+    /// `protocol::owner`), when it is another node: among the live
+    /// members last read, those that may own and have answered lately.
+    /// `None`: this node owns it, or knows no owner (it serves it).
+    pub fn owner_of(&self, restaurant: &str) -> Option<NodeAddr> {
+        let me = self.node();
+        let now = std::time::Instant::now();
+        let passed_over: Vec<String> = self
+            .unanswering
+            .lock()
+            .map(|mut u| {
+                u.retain(|_, until| *until > now);
+                u.keys().cloned().collect()
+            })
+            .unwrap_or_default();
+        let members = self.members.lock().ok()?;
+        let candidates = members.iter().filter(|m| {
+            protocol::owner::eligible(m.draining, &m.roles)
+                && (m.node == me || !passed_over.contains(&m.node))
+        });
+        let owner = protocol::owner::owner(restaurant, candidates.map(|m| m.node.as_str()))?;
+        if owner == me {
+            return None;
+        }
+        members.iter().find(|m| m.node == owner).cloned()
+    }
+
+    /// `node` did not answer a forwarded placement: pass it over for
+    /// [`PASS_OVER`] (its lease may take longer to expire).
+    pub fn pass_over(&self, node: &str) {
+        if let Ok(mut u) = self.unanswering.lock() {
+            u.insert(node.to_string(), std::time::Instant::now() + PASS_OVER);
+        }
+    }
+
+    /// Records the live members (read by the cluster loop).
+    fn set_members(&self, members: Vec<NodeAddr>) {
+        if let Ok(mut m) = self.members.lock() {
+            *m = members;
+        }
     }
 
     /// This node's figures for `cluster.stats` and `cluster.top`.
@@ -391,12 +443,18 @@ async fn step(deps: &Deps, cs: &ClusterState) -> ApiResult<()> {
     let store = deps.store.as_ref();
     let me = cs.node();
     let my_key = member_key(&me);
-    let (mine, leader, paused, plan) = futures::try_join!(
+    let (mine, leader, paused, plan, live) = futures::try_join!(
         store.get(&my_key),
         store.get(LEADER_KEY),
         store.get(PAUSED_KEY),
         store.get(SWITCHOVER_KEY),
+        store.range(MEMBERS_PREFIX),
     )?;
+    let mut nodes = Vec::new();
+    for kv in live.kvs {
+        nodes.push(node_addr(from_doc::<Member>(&kv.key, &kv.value)?));
+    }
+    cs.set_members(nodes);
     // My own record: the operator may have set `draining`.
     if let Some(kv) = mine {
         let m: Member = from_doc(&kv.key, &kv.value)?;
@@ -511,6 +569,16 @@ async fn prune_events(ctx: &Ctx<'_>, fence: &[Compare], window_start: u64) -> Ap
     Ok(())
 }
 
+/// A member as clients see it (`cluster.nodes`).
+fn node_addr(m: Member) -> NodeAddr {
+    NodeAddr {
+        node: m.node,
+        addr: m.addr,
+        draining: m.draining,
+        roles: m.roles,
+    }
+}
+
 /// Live members, sorted by name.
 pub async fn members(store: &dyn Store) -> ApiResult<Vec<(Member, LeaseId)>> {
     let r = store.range(MEMBERS_PREFIX).await?;
@@ -596,11 +664,7 @@ pub async fn route(
                 let nodes = members(store)
                     .await?
                     .into_iter()
-                    .map(|(m, _)| NodeAddr {
-                        node: m.node,
-                        addr: m.addr,
-                        draining: m.draining,
-                    })
+                    .map(|(m, _)| node_addr(m))
                     .collect();
                 Ok(NodeList { nodes })
             })
@@ -650,4 +714,54 @@ pub async fn route(
         }
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(node: &str, roles: &[&str]) -> Member {
+        Member {
+            node: node.into(),
+            addr: format!("{node}:1"),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            version: "0".into(),
+            started_at: 0,
+            draining: false,
+        }
+    }
+
+    #[test]
+    fn a_placement_goes_to_its_owner_unless_passed_over() {
+        let nodes = ["n1", "n2", "n3"];
+        let cs = ClusterState::new(member("n1", &["orders"]), vec![]);
+        // No member list yet: served here.
+        assert!(cs.owner_of("r").is_none());
+        cs.set_members(
+            nodes
+                .iter()
+                .map(|n| node_addr(member(n, &["orders"])))
+                .collect(),
+        );
+        let r = (0..100)
+            .map(|i| format!("r{i}"))
+            .find(|r| protocol::owner::owner(r, nodes) == Some("n2"))
+            .expect("a restaurant of n2's");
+        assert_eq!(cs.owner_of(&r).map(|m| m.node).as_deref(), Some("n2"));
+        let mine = (0..100)
+            .map(|i| format!("r{i}"))
+            .find(|r| protocol::owner::owner(r, nodes) == Some("n1"))
+            .expect("a restaurant of n1's");
+        assert!(cs.owner_of(&mine).is_none(), "its own: served here");
+        // n2 did not answer: its restaurants go to the next in rank.
+        cs.pass_over("n2");
+        let next = protocol::owner::rank(&r, nodes)[1];
+        let now = cs.owner_of(&r).map(|m| m.node);
+        assert_eq!(now.as_deref().unwrap_or("n1"), next);
+        // A draining member owns nothing.
+        let mut draining = node_addr(member("n3", &["orders"]));
+        draining.draining = true;
+        cs.set_members(vec![node_addr(member("n1", &["orders"])), draining]);
+        assert!(cs.owner_of(&r).is_none());
+    }
 }

@@ -242,7 +242,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<N
         auth: auth::identity::AuthState::new(config.auth.clone(), &config.data_dir, kek),
         gateway: payments::from_config(&config.payments, store.clone())?,
         clock,
-        placing: queues::Queues::default(),
+        placing: queues::Queues::batching(store.clone(), cluster_state.stats.placements.clone()),
         archive,
         retention: config.retention.clone(),
         limits: config.limits.clone(),

@@ -22,6 +22,10 @@
 //!   (a transaction whose compares did not hold) or the store error kind;
 //! - `dfood_leader` — gauge, 1 while this node is the elected leader;
 //! - `dfood_lease_renew_failures_total` — counter of failed lease renewals;
+//! - `dfood_placements_total`, `dfood_placement_lost_races_total`,
+//!   `dfood_placement_txns_total` — counters of placements committed,
+//!   placement transactions whose compares failed, and store transactions
+//!   sent for placements (one per batch, see `crate::queues`);
 //! - `dfood_node_info{node,version}` — always 1, names the node.
 
 use std::net::SocketAddr;
@@ -101,6 +105,9 @@ struct Live {
     subscriptions: AtomicU64,
     leader: AtomicU64,
     lease_renew_failures: AtomicU64,
+    placements: AtomicU64,
+    placement_lost_races: AtomicU64,
+    placement_txns: AtomicU64,
 }
 
 impl Collector for Live {
@@ -126,13 +133,32 @@ impl Collector for Live {
             let g = ConstGauge::new(i64::try_from(v.load(Ordering::Relaxed)).unwrap_or(i64::MAX));
             g.encode(encoder.encode_descriptor(name, help, None, g.metric_type())?)?;
         }
-        let c = ConstCounter::new(self.lease_renew_failures.load(Ordering::Relaxed));
-        c.encode(encoder.encode_descriptor(
-            "lease_renew_failures",
-            "Membership lease renewals that failed (store errors)",
-            None,
-            c.metric_type(),
-        )?)?;
+        let counters = [
+            (
+                "lease_renew_failures",
+                "Membership lease renewals that failed (store errors)",
+                &self.lease_renew_failures,
+            ),
+            (
+                "placements",
+                "Placements this node committed",
+                &self.placements,
+            ),
+            (
+                "placement_lost_races",
+                "Placement transactions whose compares failed (another placement took the ticket or the stock first)",
+                &self.placement_lost_races,
+            ),
+            (
+                "placement_txns",
+                "Store transactions sent for placements (a batch of placements is one)",
+                &self.placement_txns,
+            ),
+        ];
+        for (name, help, v) in counters {
+            let c = ConstCounter::new(v.load(Ordering::Relaxed));
+            c.encode(encoder.encode_descriptor(name, help, None, c.metric_type())?)?;
+        }
         Ok(())
     }
 }
@@ -216,6 +242,10 @@ impl Metrics {
             &live.lease_renew_failures,
             s.lease_renew_failures.load(Ordering::Relaxed),
         );
+        let (placed, lost, txns) = s.placements.snapshot();
+        copy(&live.placements, placed);
+        copy(&live.placement_lost_races, lost);
+        copy(&live.placement_txns, txns);
         let mut out = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
             warn!(error = %e, "cannot encode metrics");
@@ -235,6 +265,9 @@ impl Observer for Metrics {
 /// Figures a node keeps about itself, for `cluster.stats`, `cluster.top`
 /// and Prometheus alike.
 pub struct Stats {
+    /// Placements, lost races and their store transactions (counted by
+    /// the node's placement queues).
+    pub placements: Arc<crate::queues::PlacementCounters>,
     pub connections: AtomicU64,
     pub subscriptions: AtomicU64,
     pub requests_total: AtomicU64,
@@ -281,6 +314,7 @@ impl Stats {
                 window: latency_histogram(),
             }),
             recent_p99_us: AtomicU64::new(0),
+            placements: Default::default(),
         }
     }
 
@@ -326,6 +360,7 @@ impl Stats {
 
     /// This node's figures as `cluster.stats` reports them.
     pub fn node_stats(&self, node: &str, leader: bool, now_ms: u64) -> NodeStats {
+        let (placed, lost, txns) = self.placements.snapshot();
         let (p50, p99) = self
             .latency_us
             .lock()
@@ -348,6 +383,10 @@ impl Stats {
             lease_renew_failures: self.lease_renew_failures.load(Ordering::Relaxed),
             latency_p99_recent_us: self.recent_p99_us.load(Ordering::Relaxed),
             at: now_ms,
+            placements: placed,
+            placement_lost_races: lost,
+            placement_txns: txns,
+            cpu_ms: process_cpu_ms(),
         }
     }
 
@@ -355,6 +394,12 @@ impl Stats {
     pub fn scrape(&self, leader: bool) -> String {
         self.metrics.encode(self, leader)
     }
+}
+
+/// This process's CPU time (user + system) in milliseconds, from
+/// `/proc/self/stat`; 0 where there is none.
+pub fn process_cpu_ms() -> u64 {
+    protocol::bench::cpu_ms("self").unwrap_or(0)
 }
 
 /// At most this many characters of a client-chosen string go into logs.
@@ -569,6 +614,25 @@ mod tests {
             assert_eq!(type_label(t.name, None), t.name);
         }
         assert_eq!(type_label("cluster.top", None), "cluster.top");
+    }
+
+    #[test]
+    fn cpu_time_is_read_past_a_command_name_with_spaces_and_parentheses() {
+        use protocol::bench::cpu_ms_of_stat;
+        let stat = "4242 (dfoodd (n 1)) S 1 4242 4242 0 -1 4194560 912 0 0 0 153 47 0 0 20 0 9 0";
+        assert_eq!(cpu_ms_of_stat(stat), Some(2000));
+        assert_eq!(cpu_ms_of_stat("garbage"), None);
+        assert_eq!(cpu_ms_of_stat("1 (x) S 1"), None);
+        // Some CPU used (bounded: at most 2 s of spinning).
+        let start = std::time::Instant::now();
+        let mut x = 0u64;
+        while process_cpu_ms() == 0 && start.elapsed() < Duration::from_secs(2) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        assert!(
+            process_cpu_ms() > 0,
+            "no CPU time read from /proc/self/stat"
+        );
     }
 
     #[test]

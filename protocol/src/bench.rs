@@ -220,6 +220,75 @@ pub struct Report {
     /// the run (growth runs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub store: Vec<StoreSample>,
+    /// `place`: what the placements cost the whole cluster (through the
+    /// daemons: every node's counters, read with `--operator`; raw: the
+    /// runner's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<PlacementFigures>,
+}
+
+/// What placements cost, summed over every node that placed (or the raw
+/// runner), between the start and the end of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlacementFigures {
+    /// Nodes counted (the raw runner: 1).
+    pub nodes: u32,
+    /// Placements committed.
+    pub placements: u64,
+    /// Placements committed per second by the whole cluster.
+    pub orders_per_sec: f64,
+    /// Placement transactions whose compares failed, per placement.
+    pub lost_races_per_placement: f64,
+    /// Store transactions sent for placements, per placement (a batch of
+    /// placements is one transaction).
+    pub txns_per_placement: f64,
+    /// CPU time (user + system, from `/proc`) of the daemons, per
+    /// placement, in ms; the raw runner's includes its load generator.
+    pub cpu_ms_per_placement: f64,
+}
+
+impl PlacementFigures {
+    /// From the (placements, lost races, transactions, CPU ms) counted
+    /// over `nodes` during `secs`.
+    pub fn of(nodes: u32, secs: f64, (placed, lost, txns, cpu_ms): (u64, u64, u64, u64)) -> Self {
+        let per = |n: u64| {
+            if placed == 0 {
+                0.0
+            } else {
+                (n as f64 / placed as f64 * 1000.0).round() / 1000.0
+            }
+        };
+        PlacementFigures {
+            nodes,
+            placements: placed,
+            orders_per_sec: if secs > 0.0 {
+                (placed as f64 / secs * 10.0).round() / 10.0
+            } else {
+                0.0
+            },
+            lost_races_per_placement: per(lost),
+            txns_per_placement: per(txns),
+            cpu_ms_per_placement: per(cpu_ms),
+        }
+    }
+}
+
+/// CPU time (user + system) of process `pid` (`self`: this one) in ms,
+/// from `/proc`.
+pub fn cpu_ms(pid: &str) -> Option<u64> {
+    cpu_ms_of_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// utime + stime of a `/proc/<pid>/stat` line, in ms (ticks of 10 ms,
+/// Linux's `USER_HZ` of 100).
+pub fn cpu_ms_of_stat(stat: &str) -> Option<u64> {
+    // The command name may hold spaces and parentheses: fields start after
+    // the last ')'; utime and stime are the 12th and 13th after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut f = rest.split_whitespace().skip(11);
+    let utime: u64 = f.next()?.parse().ok()?;
+    let stime: u64 = f.next()?.parse().ok()?;
+    Some(utime.saturating_add(stime).saturating_mul(10))
 }
 
 /// Group commit during a raw run on the embedded store.
@@ -314,6 +383,7 @@ impl Report {
             fsyncs: None,
             rss: load.rss.clone(),
             store: Vec::new(),
+            placement: None,
         }
     }
 }

@@ -11,6 +11,9 @@
 //!   daemon role serves it?) that retry, metrics and forwarding derive from.
 //! - [`retry`]: the sans-IO retry and failover policy (which requests may be
 //!   sent twice, where to, after how long).
+//! - [`owner`]: which node owns a restaurant's placements (rendezvous
+//!   hashing over the live `orders` members), computed alike by clients
+//!   and nodes.
 //! - [`text`]: the rule for user-given text (bounds, no control or bidi
 //!   characters), escaping for terminals, card numbers spotted.
 //! - [`io`], [`client`] and [`session`] (feature `client`, on by default):
@@ -23,6 +26,7 @@
 
 pub mod frame;
 pub mod messages;
+pub mod owner;
 pub mod requests;
 pub mod retry;
 pub mod text;

@@ -731,6 +731,7 @@ mod tests {
             node: name.into(),
             addr: addr.into(),
             draining,
+            roles: vec![],
         }
     }
 

@@ -18,6 +18,13 @@
 //! [`crate::retry`] says it may. This module only carries out those
 //! decisions; it never decides on its own whether a request is sent twice.
 //!
+//! A placement (`order.place`) goes straight to the node that owns its
+//! restaurant ([`crate::owner`], over the members learned), on a second
+//! connection kept for it, when that node is known and not being avoided;
+//! otherwise, or once that attempt failed, it takes the usual path (the
+//! node it reaches forwards it to the owner). Either way the retry rules
+//! are the same.
+//!
 //! [`Session::subscribe_resuming`] follows a topic across failovers,
 //! resubscribing from the last revision received plus one: no gap, no
 //! duplicate. It survives any number of node deaths, drains, shutdowns
@@ -43,7 +50,7 @@ use serde::de::DeserializeOwned;
 
 use crate::client::{Client, ClientError, ConnectOptions, Subscription, SubscriptionItem};
 use crate::messages::SubscribeRequest;
-use crate::messages::cluster::{NodeList, types as cluster_types};
+use crate::messages::cluster::{NodeAddr, NodeList, types as cluster_types};
 use crate::retry::{self, Attempt, Decision, Endpoints, Entry, Failure, Policy};
 use crate::tls;
 use crate::wire::{ErrorCode, Request};
@@ -145,7 +152,15 @@ struct State {
     last_remote: Option<SocketAddr>,
     last_refresh: Option<Instant>,
     refreshing: bool,
+    /// The members last learned (for placements' owners).
+    members: Vec<NodeAddr>,
+    /// Connections to owners of restaurants other than the home node,
+    /// by endpoint.
+    owners: std::collections::HashMap<String, Client>,
 }
+
+/// The most connections to owners a session keeps besides its own.
+const MAX_OWNER_CONNECTIONS: usize = 16;
 
 /// A random number without a dependency: `RandomState` is seeded per
 /// process and per call.
@@ -211,6 +226,8 @@ impl Session {
                     last_remote: None,
                     last_refresh: None,
                     refreshing: false,
+                    members: Vec::new(),
+                    owners: Default::default(),
                 }),
                 connecting: tokio::sync::Mutex::new(()),
             }),
@@ -223,7 +240,8 @@ impl Session {
     pub async fn connect(opts: SessionOptions) -> Result<Session, ClientError> {
         let s = Session::new(opts)?;
         let policy = s.inner.opts.policy.clone();
-        s.with_retries(true, &policy, |_| async { Ok(()) }).await?;
+        s.with_retries(true, &policy, None, |_| async { Ok(()) })
+            .await?;
         Ok(s)
     }
 
@@ -288,7 +306,8 @@ impl Session {
     pub async fn request(&self, req: &Request) -> Result<serde_json::Value, ClientError> {
         let idempotent = retry::idempotent(&req.ty, &req.body);
         let policy = self.inner.opts.policy.clone();
-        self.with_retries(idempotent, &policy, |c| async move {
+        let owner = self.owner_for(req);
+        self.with_retries(idempotent, &policy, owner.as_deref(), |c| async move {
             c.request_detailed(req).await.map_err(|f| {
                 let failure = classify(&f.error, f.sent);
                 (f.error, failure)
@@ -306,7 +325,7 @@ impl Session {
         token: Option<&str>,
     ) -> Result<Subscription<'static>, ClientError> {
         let policy = self.inner.opts.policy.clone();
-        self.with_retries(true, &policy, |c| async move {
+        self.with_retries(true, &policy, None, |c| async move {
             c.subscribe_owned(sub, token).await.map_err(|e| {
                 let f = classify(&e, true);
                 (e, f)
@@ -353,6 +372,10 @@ impl Session {
         st.last_refresh = Some(Instant::now());
         match result {
             Ok(list) => {
+                st.members = list.nodes.clone();
+                // Connections to nodes that left go.
+                st.owners
+                    .retain(|addr, _| list.nodes.iter().any(|n| &n.addr == addr));
                 let spread = self.inner.spread.rotate_left(17);
                 if let Some(to) = st.endpoints.learn(&list.nodes, spread, Instant::now())
                     && self.inner.opts.rebalance
@@ -388,6 +411,81 @@ impl Session {
         tokio::spawn(async move {
             let _ = me.refresh_members().await;
         });
+    }
+
+    /// The endpoint of the node that owns the restaurant of `req`, if it
+    /// is a placement, the members are known and that node is not being
+    /// avoided.
+    fn owner_for(&self, req: &Request) -> Option<String> {
+        if req.ty != crate::messages::orders::types::PLACE {
+            return None;
+        }
+        let r = req.body.get("restaurant")?.as_str()?;
+        let st = self.state();
+        let owner = crate::owner::owner_of(r, &st.members)?;
+        (!st.endpoints.is_bad(&owner.addr, Instant::now())).then(|| owner.addr.clone())
+    }
+
+    /// A connection to `endpoint`: the current one if it goes there, else
+    /// one kept for owners, else a new one. Connecting may take at most
+    /// twice `connect_stagger`: the usual path is the fallback.
+    async fn client_to(&self, endpoint: &str) -> Result<Client, Failed> {
+        let kept = |st: &State| {
+            st.current
+                .iter()
+                .chain(st.owners.get(endpoint))
+                .find(|c| c.endpoint_name() == endpoint && !c.is_closed())
+                .cloned()
+        };
+        // (The state's guard is let go before anything else takes it.)
+        let found = kept(&self.state());
+        if let Some(c) = found {
+            self.maybe_refresh();
+            return Ok(c);
+        }
+        let _one_at_a_time = self.inner.connecting.lock().await;
+        let found = kept(&self.state());
+        if let Some(c) = found {
+            return Ok(c);
+        }
+        let opts = ConnectOptions {
+            endpoint: endpoint.to_string(),
+            ca_pem: Vec::new(),
+            server_name: self.inner.opts.server_name.clone(),
+            timeout: self.inner.opts.timeout,
+        };
+        let wait = self.inner.opts.connect_stagger.saturating_mul(2);
+        let r = match tokio::time::timeout(
+            wait,
+            Client::connect_with(&opts, self.inner.config.clone()),
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(_) => Err(ClientError::Connect {
+                endpoint: endpoint.to_string(),
+                reason: format!("no handshake within {wait:?}"),
+            }),
+        };
+        let mut st = self.state();
+        match r {
+            Ok(c) => {
+                st.owners.retain(|_, c| !c.is_closed());
+                if st.owners.len() >= MAX_OWNER_CONNECTIONS {
+                    st.owners.clear();
+                }
+                st.owners.insert(endpoint.to_string(), c.clone());
+                Ok(c)
+            }
+            Err(e) => {
+                st.endpoints
+                    .mark_bad(endpoint, Instant::now() + self.inner.opts.policy.bad_for);
+                // The member list may be out of date: fetch it again soon.
+                st.last_refresh = None;
+                let f = classify(&e, false);
+                Err((e, f))
+            }
+        }
     }
 
     /// The current connection, or a new one to the first endpoint that
@@ -533,6 +631,9 @@ impl Session {
         }
         st.endpoints
             .mark_bad(endpoint, Instant::now() + self.inner.opts.policy.bad_for);
+        if st.owners.remove(endpoint).is_some() {
+            st.last_refresh = None;
+        }
         if st
             .current
             .as_ref()
@@ -560,11 +661,13 @@ impl Session {
         }
     }
 
-    /// Runs `op` on a connection until it succeeds or the policy gives up.
+    /// Runs `op` on a connection until it succeeds or the policy gives up;
+    /// on `prefer` (a placement's owner) while it is not being avoided.
     async fn with_retries<T, F, Fut>(
         &self,
         idempotent: bool,
         policy: &Policy,
+        prefer: Option<&str>,
         mut op: F,
     ) -> Result<T, ClientError>
     where
@@ -575,7 +678,12 @@ impl Session {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (e, failure, endpoint) = match self.client().await {
+            let preferred = prefer.filter(|p| !self.state().endpoints.is_bad(p, Instant::now()));
+            let client = match preferred {
+                Some(p) => self.client_to(p).await,
+                None => self.client().await,
+            };
+            let (e, failure, endpoint) = match client {
                 Ok(c) => {
                     let endpoint = c.endpoint_name().to_string();
                     match op(c).await {

@@ -21,6 +21,7 @@ mod failover;
 mod history;
 mod metrics;
 mod ordering;
+mod ownership;
 mod payflow;
 mod payments;
 mod protocol_robustness;

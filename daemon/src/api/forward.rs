@@ -6,6 +6,12 @@
 //! carries the client's address (`peer`, with `peer_mac` made from the
 //! KEK), which the serving node believes only when the MAC holds.
 //!
+//! Placements: [`to_owner`] sends an `order.place` to the node that owns
+//! its restaurant (see `ClusterState::owner_of`), once; an owner that
+//! cannot be reached is passed over for a few seconds and the placement
+//! served here (the store's compares keep two servers of one restaurant
+//! correct; they only cost a lost race).
+//!
 //! Subscriptions are served by whichever node the client is connected to:
 //! every node can watch the store.
 
@@ -13,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use protocol::client::{Client, ClientError, ConnectOptions};
+use protocol::messages::cluster::NodeAddr;
 use protocol::requests::Role;
 use protocol::wire::Request;
 
@@ -63,15 +70,7 @@ pub async fn forward(
     // Spread the load: start at a different candidate each time.
     let start = usize::try_from(ctx.now_ms() % candidates.len() as u64).unwrap_or(0);
     candidates.rotate_left(start);
-    let mut fwd = req.clone();
-    fwd.via = Some(ctx.node.to_string());
-    // The client's address, for the serving node's login throttling,
-    // vouched for with a MAC only the cluster's nodes can make.
-    fwd.peer = ctx.peer.map(|p| p.to_string());
-    fwd.peer_mac = fwd
-        .peer
-        .as_deref()
-        .map(|p| crate::secrets::peer_mac(ctx.auth.keys.kek(), ctx.node, p));
+    let fwd = forwarded(ctx, req);
     let mut last = String::new();
     for m in candidates {
         let client = match peer(cs, &m.addr).await {
@@ -83,12 +82,7 @@ pub async fn forward(
         };
         match client.request(&fwd).await {
             Ok(v) => return Ok(v),
-            Err(ClientError::Server(e)) => {
-                let mut err = ApiError::new(e.code, e.message);
-                err.order = e.order;
-                err.retry_after_ms = e.retry_after_ms;
-                return Err(err);
-            }
+            Err(ClientError::Server(e)) => return Err(relayed(e)),
             Err(e @ (ClientError::Connect { .. } | ClientError::GoingAway { .. })) => {
                 // Never reached it: safe to try the next one.
                 cs.peers.lock().await.remove(&m.addr);
@@ -107,4 +101,66 @@ pub async fn forward(
     Err(ApiError::unavailable(format!(
         "no node with the {role} role answered: {last}"
     )))
+}
+
+/// `req` as this node forwards it: marked `via` this node, with the
+/// client's address (for the serving node's login throttling) vouched for
+/// by a MAC only the cluster's nodes can make.
+fn forwarded(ctx: &Ctx<'_>, req: &Request) -> Request {
+    let mut fwd = req.clone();
+    fwd.via = Some(ctx.node.to_string());
+    fwd.peer = ctx.peer.map(|p| p.to_string());
+    fwd.peer_mac = fwd
+        .peer
+        .as_deref()
+        .map(|p| crate::secrets::peer_mac(ctx.auth.keys.kek(), ctx.node, p));
+    fwd
+}
+
+/// The serving node's error answer, relayed as it is.
+fn relayed(e: protocol::wire::ErrorBody) -> ApiError {
+    let mut err = ApiError::new(e.code, e.message);
+    err.order = e.order;
+    err.retry_after_ms = e.retry_after_ms;
+    err
+}
+
+/// Forwards a placement to `owner`, the node that owns its restaurant.
+/// `None`: the owner was not reached (it is passed over for a while):
+/// serve the placement here.
+pub async fn to_owner(
+    ctx: &Ctx<'_>,
+    cs: &ClusterState,
+    req: &Request,
+    owner: &NodeAddr,
+) -> Option<ApiResult<serde_json::Value>> {
+    let client = match peer(cs, &owner.addr).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::debug!(owner = %owner.node, error = %e, "owner not reached; placing here");
+            cs.pass_over(&owner.node);
+            return None;
+        }
+    };
+    match client.request(&forwarded(ctx, req)).await {
+        Ok(v) => Some(Ok(v)),
+        Err(ClientError::Server(e)) => Some(Err(relayed(e))),
+        Err(e @ (ClientError::Connect { .. } | ClientError::GoingAway { .. })) => {
+            // Never reached it: place here.
+            tracing::debug!(owner = %owner.node, error = %e, "owner not reached; placing here");
+            cs.peers.lock().await.remove(&owner.addr);
+            cs.pass_over(&owner.node);
+            None
+        }
+        Err(e) => {
+            // It may have placed it: the client's retry (same idempotency
+            // key) will find out, here, as the owner is passed over.
+            cs.peers.lock().await.remove(&owner.addr);
+            cs.pass_over(&owner.node);
+            Some(Err(ApiError::unavailable(format!(
+                "lost {}, which owns the restaurant, while it placed the order: {e}",
+                owner.node
+            ))))
+        }
+    }
 }

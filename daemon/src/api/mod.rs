@@ -2,7 +2,8 @@
 //! `type` (each has `route(ctx, req)`, `None` for types it does not own),
 //! on another node if this one lacks the role ([`forward`]). Only types in
 //! the protocol's table (`protocol::requests`) are served; anything else is
-//! `unsupported` before any domain sees it.
+//! `unsupported` before any domain sees it. A placement is served by the
+//! node that owns its restaurant ([`forward::to_owner`]).
 
 pub mod forward;
 
@@ -22,6 +23,16 @@ pub async fn route(
     let Some(ty) = protocol::requests::find(&req.ty) else {
         return Err(unsupported(req));
     };
+    // A placement goes to the owner of its restaurant, once (a forwarded
+    // one is served where it arrives); from a node without the role too.
+    if req.ty == protocol::messages::orders::types::PLACE
+        && req.via.is_none()
+        && let Some(r) = req.body.get("restaurant").and_then(|r| r.as_str())
+        && let Some(owner) = cs.owner_of(r)
+        && let Some(answer) = forward::to_owner(ctx, cs, req, &owner).await
+    {
+        return answer;
+    }
     if let Some(role) = ty.role
         && !cs.has_role(role.as_str())
     {

@@ -20,6 +20,7 @@
 //! (`store::prefixed`): the raw shape is the daemon's by construction.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use protocol::messages::catalog::{MenuItem, Restaurant};
@@ -603,14 +604,19 @@ pub async fn commit(
             let guard = pending_guard(store, &customer.0, ctx.limits).await?;
             placement.txn = placement.txn.when([guard.0]).and_then([guard.1]);
         }
-        let resp = store.txn(placement.txn).await?;
+        // Batched with the node's other placements waiting now (at other
+        // restaurants); the answer is this placement's own.
+        let resp = ctx.placing.commit(store, placement.txn).await?;
         // The next placement here may go: the ticket is taken (or lost).
         drop(turn.take());
+        let counters = &ctx.placing.counters;
         if resp.succeeded {
+            counters.placements.fetch_add(1, Ordering::Relaxed);
             let mut o = placement.order;
             o.revision = u64::try_from(resp.revision).unwrap_or(0);
             return Ok((Committed::New(Box::new(o)), attempt));
         }
+        counters.lost_races.fetch_add(1, Ordering::Relaxed);
         // Another placement took the ticket (or changed stock/menu): again,
         // after a short, growing, jittered pause so racers spread out.
         let jitter = (ctx.now_ms() ^ u64::from(attempt).wrapping_mul(2654435761)) % 5;

@@ -36,6 +36,9 @@ pub struct NodeAddr {
     pub addr: String,
     #[serde(default)]
     pub draining: bool,
+    /// The roles it runs (absent from nodes that predate this field).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,7 +167,7 @@ pub struct DrainStatus {
 }
 
 /// One node's figures (also exported as Prometheus metrics).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NodeStats {
     pub node: String,
     pub connections: u64,
@@ -183,6 +186,18 @@ pub struct NodeStats {
     /// When these figures were taken (Unix milliseconds; 0 if unknown).
     #[serde(default)]
     pub at: u64,
+    /// Placements this node committed since it started.
+    #[serde(default)]
+    pub placements: u64,
+    /// Placement transactions whose compares failed (lost races).
+    #[serde(default)]
+    pub placement_lost_races: u64,
+    /// Store transactions sent for placements (a batch is one).
+    #[serde(default)]
+    pub placement_txns: u64,
+    /// The daemon's CPU time (user + system) since it started, ms.
+    #[serde(default)]
+    pub cpu_ms: u64,
 }
 
 /// Everything the operator dashboard shows, read by one node in one go.

@@ -177,7 +177,10 @@ pub struct PlaceArgs {
     /// operator --operator (password --password): growth runs.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, requires = "operator", conflicts_with = "raw_store")]
     pub store_every: Option<Duration>,
-    /// The operator account for --store-every.
+    /// An operator account (password --password), for --store-every and
+    /// for the cluster-wide figures of the placements: every node's
+    /// placements, lost races, store transactions and CPU, from
+    /// `cluster.top` before and after the run.
     #[arg(long, value_name = "NAME")]
     pub operator: Option<String>,
 }

@@ -52,15 +52,24 @@ pub(super) async fn place_via_dfoodd(
         lines,
         a.pay.clone(),
     );
-    let sampler = match (a.store_every, &a.operator) {
-        (Some(every), Some(op)) => {
-            let t = account(&ss[0], op, &a.setup.password).await?.access_token;
-            Some(StoreSampler::start(ss[0].clone(), t, every))
-        }
+    let operator = match &a.operator {
+        Some(op) => Some(account(&ss[0], op, &a.setup.password).await?.access_token),
+        None => None,
+    };
+    let sampler = match (a.store_every, &operator) {
+        (Some(every), Some(t)) => Some(StoreSampler::start(ss[0].clone(), t.clone(), every)),
         _ => None,
+    };
+    let counted_before = match &operator {
+        Some(t) => Some(node_counters(&ss[0], t).await?),
+        None => None,
     };
     let (plan, rec) = drive(&load_of(&a.load), op, "place via dfoodd", show).await;
     let mut report = Report::new("place", "dfoodd", against, &plan, &rec);
+    if let (Some(before), Some(t)) = (counted_before, &operator) {
+        let after = node_counters(&ss[0], t).await?;
+        report.placement = Some(cluster_figures(&before, &after, plan.elapsed));
+    }
     if let Some(s) = sampler {
         report.store = s.stop().await;
     }
@@ -68,6 +77,46 @@ pub(super) async fn place_via_dfoodd(
         s.close().await;
     }
     Ok(report)
+}
+
+/// Every node's placement counters, from `cluster.top` (each node
+/// publishes its figures about once a second: waits for a fresh round).
+async fn node_counters(
+    s: &Session,
+    token: &str,
+) -> Result<std::collections::BTreeMap<String, protocol::messages::cluster::NodeStats>, CliError> {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let d: protocol::messages::cluster::Dashboard = s
+        .call(
+            protocol::messages::cluster::types::TOP,
+            Some(token),
+            &serde_json::json!({}),
+        )
+        .await
+        .map_err(|e| setup_error("reading every node's counters (cluster.top)", e))?;
+    Ok(d.nodes.into_iter().map(|n| (n.node.clone(), n)).collect())
+}
+
+/// What the run's placements cost the cluster: the counters' growth over
+/// the nodes seen before and after.
+pub(super) fn cluster_figures(
+    before: &std::collections::BTreeMap<String, protocol::messages::cluster::NodeStats>,
+    after: &std::collections::BTreeMap<String, protocol::messages::cluster::NodeStats>,
+    elapsed: Duration,
+) -> protocol::bench::PlacementFigures {
+    let mut sum = (0u64, 0u64, 0u64, 0u64);
+    let mut nodes = 0u32;
+    for (name, b) in before {
+        let Some(a) = after.get(name) else { continue };
+        nodes += 1;
+        sum.0 += a.placements.saturating_sub(b.placements);
+        sum.1 += a
+            .placement_lost_races
+            .saturating_sub(b.placement_lost_races);
+        sum.2 += a.placement_txns.saturating_sub(b.placement_txns);
+        sum.3 += a.cpu_ms.saturating_sub(b.cpu_ms);
+    }
+    protocol::bench::PlacementFigures::of(nodes, elapsed.as_secs_f64(), sum)
 }
 
 /// `--raw-store`: the placement transaction straight at the store. The

@@ -10,6 +10,19 @@ pub(super) fn fsync_line(f: &FsyncStats) -> String {
     )
 }
 
+/// The cluster-wide cost of a run's placements, a line.
+pub(super) fn placement_line(who: &str, p: &protocol::bench::PlacementFigures) -> String {
+    format!(
+        "{who}: {} placements on {} node(s), {:.1}/s; per placement: {:.3} lost races, {:.3} store transactions, {:.2} ms CPU",
+        p.placements,
+        p.nodes,
+        p.orders_per_sec,
+        p.lost_races_per_placement,
+        p.txns_per_placement,
+        p.cpu_ms_per_placement
+    )
+}
+
 pub(super) fn rss_line(r: &RssSeries) -> String {
     let mib = |k: u64| k as f64 / 1024.0;
     let series: Vec<String> = r
@@ -188,6 +201,10 @@ pub fn render_report(r: &Report) -> String {
         out.push('\n');
         out.push_str(&fsync_line(f));
     }
+    if let Some(p) = &r.placement {
+        out.push('\n');
+        out.push_str(&placement_line(&r.target, p));
+    }
     for series in &r.rss {
         out.push('\n');
         out.push_str(&rss_line(series));
@@ -257,6 +274,12 @@ pub fn render_comparison(c: &Comparison) -> String {
     if let Some(f) = &c.raw_store.fsyncs {
         out.push('\n');
         out.push_str(&fsync_line(f));
+    }
+    for r in [&c.raw_store, &c.dfoodd] {
+        if let Some(p) = &r.placement {
+            out.push('\n');
+            out.push_str(&placement_line(&r.target, p));
+        }
     }
     out
 }

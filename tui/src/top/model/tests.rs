@@ -34,6 +34,7 @@ pub(crate) fn stats(node: &str, requests: u64, errors: u64, at: u64) -> NodeStat
         lease_renew_failures: 0,
         latency_p99_recent_us: 3_100,
         at,
+        ..NodeStats::default()
     }
 }
 
