@@ -150,7 +150,28 @@ pub(super) async fn seed(
             .await
         {
             Ok(_) => {}
-            Err(ClientError::Server(b)) if b.code == ErrorCode::Conflict => {}
+            // A conflict is "it exists already" (a rerun) unless it is
+            // not there: then it was a quota refusal, told as such.
+            Err(ClientError::Server(b)) if b.code == ErrorCode::Conflict => {
+                let there = s
+                    .call::<_, Restaurant>(
+                        catalog_types::RESTAURANT_SHOW,
+                        None,
+                        &RestaurantRef {
+                            restaurant: id.clone(),
+                        },
+                    )
+                    .await
+                    .is_ok();
+                if !there {
+                    return Err(setup_error(
+                        &format!(
+                            "creating restaurant {id} (more restaurants need a higher [limits] restaurants_per_account on the daemons)"
+                        ),
+                        ClientError::Server(b),
+                    ));
+                }
+            }
             Err(e) => return Err(setup_error(&format!("creating restaurant {id}"), e)),
         }
         let import = MenuImport {
