@@ -92,6 +92,15 @@ fn board_command_for(endpoints: &str, ca: &Path, home: &Path) -> String {
     )
 }
 
+/// Every node's endpoint, as a comma list.
+fn endpoints(nodes: &[Daemon]) -> String {
+    nodes
+        .iter()
+        .map(|d| d.endpoint())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The node the status line says the board is connected to (`● node (addr)`).
 fn connected_node(screen: &str) -> Option<String> {
     let line = screen.lines().find(|l| l.contains("● "))?;
@@ -448,20 +457,8 @@ fn the_board_survives_kill9_of_its_node() {
     let tmux = Tmux::new("kill9");
     let etcd = Etcd::start(1);
     let dir = tempfile::tempdir().unwrap();
-    let mut nodes: Vec<Daemon> = (1..=3)
-        .map(|i| {
-            Daemon::start(
-                &format!("node-{i}"),
-                &dir.path().join(format!("n{i}")),
-                &etcd.endpoints(),
-            )
-        })
-        .collect();
-    let all = nodes
-        .iter()
-        .map(|d| d.endpoint())
-        .collect::<Vec<_>>()
-        .join(",");
+    let mut nodes = tests::start_nodes(&etcd, dir.path(), 3);
+    let all = endpoints(&nodes);
     let ca = nodes[0].ca_path();
     let mut mia = User::new(&nodes[0], "mia");
     let mut kai = User::new(&nodes[0], "kai");
@@ -726,20 +723,8 @@ fn a_bump_pressed_as_the_node_dies_is_sent_again_and_made_once() {
     let tmux = Tmux::new("bump-kill");
     let etcd = Etcd::start(1);
     let dir = tempfile::tempdir().unwrap();
-    let mut nodes: Vec<Daemon> = (1..=3)
-        .map(|i| {
-            Daemon::start(
-                &format!("node-{i}"),
-                &dir.path().join(format!("n{i}")),
-                &etcd.endpoints(),
-            )
-        })
-        .collect();
-    let all = nodes
-        .iter()
-        .map(|d| d.endpoint())
-        .collect::<Vec<_>>()
-        .join(",");
+    let mut nodes = tests::start_nodes(&etcd, dir.path(), 3);
+    let all = endpoints(&nodes);
     let ca = nodes[0].ca_path();
     let mut mia = User::new(&nodes[0], "mia");
     let kai = User::new(&nodes[0], "kai");

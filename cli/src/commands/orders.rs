@@ -292,6 +292,21 @@ fn day_of(ms: u64) -> String {
         .collect()
 }
 
+/// A step that names only the order: its type and body.
+fn step(
+    ty: &'static str,
+    order: String,
+    if_version: Option<u64>,
+) -> (&'static str, serde_json::Value) {
+    (
+        ty,
+        serde_json::json!(OrderRef {
+            order,
+            expected_version: if_version,
+        }),
+    )
+}
+
 pub async fn order(g: &Global, cmd: OrderCmd) -> Result<(), CliError> {
     match cmd {
         OrderCmd::Place {
@@ -487,48 +502,14 @@ pub async fn order(g: &Global, cmd: OrderCmd) -> Result<(), CliError> {
         OrderCmd::Track { order } => track(g, &order).await?,
         other => {
             let (ty, body) = match other {
-                OrderCmd::Cancel { order, if_version } => (
-                    types::CANCEL,
-                    serde_json::json!(OrderRef {
-                        expected_version: if_version,
-                        order
-                    }),
-                ),
-                OrderCmd::Accept { order, if_version } => (
-                    types::ACCEPT,
-                    serde_json::json!(OrderRef {
-                        expected_version: if_version,
-                        order
-                    }),
-                ),
-                OrderCmd::Start { order, if_version } => (
-                    types::START,
-                    serde_json::json!(OrderRef {
-                        expected_version: if_version,
-                        order
-                    }),
-                ),
-                OrderCmd::Ready { order, if_version } => (
-                    types::READY,
-                    serde_json::json!(OrderRef {
-                        expected_version: if_version,
-                        order
-                    }),
-                ),
-                OrderCmd::Complete { order, if_version } => (
-                    types::COMPLETE,
-                    serde_json::json!(OrderRef {
-                        expected_version: if_version,
-                        order
-                    }),
-                ),
-                OrderCmd::Refund { order, if_version } => (
-                    types::REFUND,
-                    serde_json::json!(OrderRef {
-                        expected_version: if_version,
-                        order
-                    }),
-                ),
+                OrderCmd::Cancel { order, if_version } => step(types::CANCEL, order, if_version),
+                OrderCmd::Accept { order, if_version } => step(types::ACCEPT, order, if_version),
+                OrderCmd::Start { order, if_version } => step(types::START, order, if_version),
+                OrderCmd::Ready { order, if_version } => step(types::READY, order, if_version),
+                OrderCmd::Complete { order, if_version } => {
+                    step(types::COMPLETE, order, if_version)
+                }
+                OrderCmd::Refund { order, if_version } => step(types::REFUND, order, if_version),
                 OrderCmd::Reject {
                     order,
                     reason,
