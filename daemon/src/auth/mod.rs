@@ -176,21 +176,7 @@ pub async fn sweep_ended_sessions(
             _ => false,
         }
     }));
-    let mut n = 0;
-    for chunk in gone.chunks(16) {
-        let txn = Txn::new()
-            .when(fence.iter().cloned())
-            .when(
-                chunk
-                    .iter()
-                    .map(|kv| Compare::mod_revision(&kv.key, kv.mod_revision)),
-            )
-            .and_then(chunk.iter().map(|kv| TxnOp::delete(&kv.key)));
-        if store.txn(txn).await?.succeeded {
-            n += chunk.len();
-        }
-    }
-    Ok(n)
+    Ok(crate::store::delete_guarded(store, &gone, fence, 16).await?)
 }
 
 fn wrong_credentials() -> ApiError {

@@ -153,21 +153,7 @@ pub fn timeline(o: &Order, events: &[KeyValue]) -> Timeline {
 /// Deletes `keys` in fenced batches, each key only if still at the mod
 /// revision read.
 async fn delete_all(ctx: &Ctx<'_>, keys: &[&KeyValue], fence: &[Compare]) -> ApiResult<usize> {
-    let mut n = 0;
-    for chunk in keys.chunks(BATCH) {
-        let txn = Txn::new()
-            .when(fence.iter().cloned())
-            .when(
-                chunk
-                    .iter()
-                    .map(|kv| Compare::mod_revision(&kv.key, kv.mod_revision)),
-            )
-            .and_then(chunk.iter().map(|kv| TxnOp::delete(&kv.key)));
-        if ctx.store.txn(txn).await?.succeeded {
-            n += chunk.len();
-        }
-    }
-    Ok(n)
+    Ok(crate::store::delete_guarded(ctx.store, keys, fence, BATCH).await?)
 }
 
 /// Archives `batch` (one archive transaction), then deletes each order from

@@ -319,6 +319,33 @@ pub async fn put(
         .revision)
 }
 
+/// Deletes `keys`, `batch` per transaction, each delete guarded by the
+/// revision it was read at and every transaction by `fence`: a key that
+/// changed meanwhile (or a fence that no longer holds) leaves its batch
+/// in place. Returns how many keys went.
+pub async fn delete_guarded(
+    store: &dyn Store,
+    keys: &[&KeyValue],
+    fence: &[Compare],
+    batch: usize,
+) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for chunk in keys.chunks(batch.max(1)) {
+        let txn = Txn::new()
+            .when(fence.iter().cloned())
+            .when(
+                chunk
+                    .iter()
+                    .map(|kv| Compare::mod_revision(&kv.key, kv.mod_revision)),
+            )
+            .and_then(chunk.iter().map(|kv| TxnOp::delete(&kv.key)));
+        if store.txn(txn).await?.succeeded {
+            n += chunk.len();
+        }
+    }
+    Ok(n)
+}
+
 /// Whether every compare of `fence` holds now (e.g. the leader key is still
 /// at the fencing token its holder was elected with). A read, so only a
 /// hint between two writes: the writes themselves carry the compares.
