@@ -343,8 +343,11 @@ pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiv
             if n.is_multiple_of(window_ticks) {
                 cs.stats.roll_window();
             }
-            if let Err(e) = step(&deps, &cs).await {
-                tracing::debug!(error = %e, "cluster step failed");
+            match step(&deps, &cs).await {
+                Ok(()) => {
+                    cs.stats.cluster_rounds.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => tracing::debug!(error = %e, "cluster step failed"),
             }
             cs.step_down_if_stale();
             if cs.is_leader() {

@@ -273,6 +273,8 @@ pub struct Stats {
     pub requests_total: AtomicU64,
     pub request_errors_total: AtomicU64,
     pub lease_renew_failures: AtomicU64,
+    /// Cluster rounds completed (see [`NodeStats::cluster_rounds`]).
+    pub cluster_rounds: AtomicU64,
     /// Latencies over the node's lifetime and over the current 10-second
     /// window, under one lock (one lock per answered request).
     latency_us: Mutex<Latencies>,
@@ -309,6 +311,7 @@ impl Stats {
             requests_total: AtomicU64::new(0),
             request_errors_total: AtomicU64::new(0),
             lease_renew_failures: AtomicU64::new(0),
+            cluster_rounds: AtomicU64::new(0),
             latency_us: Mutex::new(Latencies {
                 lifetime: latency_histogram(),
                 window: latency_histogram(),
@@ -387,6 +390,7 @@ impl Stats {
             placement_lost_races: lost,
             placement_txns: txns,
             cpu_ms: process_cpu_ms(),
+            cluster_rounds: self.cluster_rounds.load(Ordering::Relaxed),
         }
     }
 

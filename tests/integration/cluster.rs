@@ -4,8 +4,64 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use protocol::session::{Session, SessionOptions};
+use serde_json::{Value, json};
 use tests::{Daemon, Dfood, Etcd};
+
+/// How many cluster rounds `d` has completed, asked of `d` itself
+/// (`cluster.stats` through the product's client, kept on that node).
+async fn rounds_of(d: &Daemon) -> u64 {
+    let ca = std::fs::read(d.ca_path()).expect("CA");
+    let mut o = SessionOptions::new([d.endpoint()], ca);
+    o.rebalance = false;
+    let s = Session::new(o).expect("session");
+    let t: Value = s
+        .call(
+            "auth.token",
+            None,
+            &json!({"grant_type": "password", "username": "ops", "password": "operator password"}),
+        )
+        .await
+        .expect("operator token");
+    let token = t["access_token"].as_str().unwrap().to_string();
+    let st: Value = s
+        .call("cluster.stats", Some(&token), &json!({}))
+        .await
+        .expect("cluster.stats");
+    assert_eq!(st["node"], d.node.as_str(), "asked the node itself");
+    st["cluster_rounds"].as_u64().expect("cluster_rounds")
+}
+
+/// Waits until every one of `nodes` has completed two more cluster rounds
+/// than when called: the first may have been under way already, the
+/// second began after this call, so each node has looked at the cluster
+/// as the test left it and acted on it. Rounds come about twice a second;
+/// the ceiling is generous for a loaded machine.
+fn wait_for_rounds(nodes: &[&Daemon]) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut start = Vec::new();
+        for d in nodes {
+            start.push(rounds_of(d).await);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for (d, r0) in nodes.iter().zip(start) {
+            loop {
+                let r = rounds_of(d).await;
+                if r >= r0 + 2 {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{} completed {} cluster rounds in 30 s (from {r0})",
+                    d.node,
+                    r - r0
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    });
+}
 
 struct Operator {
     cli: Dfood,
@@ -217,7 +273,10 @@ fn pause_then_forced_failover_after_the_leader_dies() {
         Duration::from_secs(20),
         |st| st["leader"].is_null(),
     );
-    std::thread::sleep(Duration::from_secs(2));
+    // Every survivor has looked at the leaderless cluster since: none
+    // took over by itself.
+    let survivors: Vec<&Daemon> = nodes.iter().filter(|d| d.node != leader).collect();
+    wait_for_rounds(&survivors);
     assert!(
         op.status()["leader"].is_null(),
         "paused: no automatic election"
@@ -278,7 +337,8 @@ fn unpaused_cluster_elects_a_new_leader_and_a_stopped_one_is_deposed() {
                 .any(|m| m["node"] == leader.as_str() && m["leader"] == false)
         },
     );
-    std::thread::sleep(Duration::from_secs(1));
+    // Every node, the woken one included, has looked at the cluster since.
+    wait_for_rounds(&nodes.iter().collect::<Vec<_>>());
     let st = op.status();
     assert_eq!(
         st["leader"]["fencing_token"].as_u64().unwrap(),

@@ -198,6 +198,13 @@ pub struct NodeStats {
     /// The daemon's CPU time (user + system) since it started, ms.
     #[serde(default)]
     pub cpu_ms: u64,
+    /// Cluster rounds this node has completed since it started: each one
+    /// read the membership, the leader key and the operator's flags and
+    /// acted on them (about two a second). A round that could not read
+    /// the store is not counted, so a count that grows says the node is
+    /// looking at the cluster.
+    #[serde(default)]
+    pub cluster_rounds: u64,
 }
 
 /// Everything the operator dashboard shows, read by one node in one go.
