@@ -2142,10 +2142,12 @@ impl Faults<'_> {
         })
     }
 
-    /// Kitchen writes (rush flags, not safe to repeat) on every node at
-    /// once for the 3 s after the etcd leader died: each must stall for
-    /// the election, then succeed (or meet a real conflict), never fail as
-    /// `store unavailable`. Recorded like any operation.
+    /// Kitchen reads and writes (the open orders, then rush flags, not
+    /// safe to repeat) on every node at once for the 3 s after the etcd
+    /// leader died: each must stall for the election, then succeed (or
+    /// meet a real conflict), never fail as `store unavailable`. Both are
+    /// recorded like any operation (a read that fails during the election
+    /// is as much a broken promise as a write).
     fn election_probes(&self) -> Vec<tokio::task::JoinHandle<()>> {
         let open = json!({"restaurant": RESTAURANT, "states": ["placed", "accepted", "preparing"]});
         self.w
@@ -2160,8 +2162,13 @@ impl Faults<'_> {
                     let until = Instant::now() + Duration::from_secs(3);
                     let mut rush = true;
                     while Instant::now() < until {
+                        let t = rec.ms();
                         let list: Result<Value, ClientError> =
                             s.call("order.list", Some(&token), &open).await;
+                        let o = outcome_of(&list, |v| {
+                            format!("{}", v["orders"].as_array().map_or(0, Vec::len))
+                        });
+                        rec.op(&who, "list-open", RESTAURANT, t, o);
                         let id = list
                             .ok()
                             .and_then(|l| l["orders"][0]["id"].as_str().map(str::to_string));
