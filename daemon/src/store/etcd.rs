@@ -21,6 +21,10 @@
 //! read on the new leader sees every entry the old one committed, and an
 //! entry it did not commit can never be.)
 //!
+//! A range is read in pages at one revision (`Store::range` promises the
+//! whole prefix as one snapshot; one etcd answer may not exceed the
+//! client's 4 MiB, and every order in a busy hot store is more).
+//!
 //! Security ([`EtcdStore::connect_with`], from the `[etcd]` config):
 //! `https://` endpoints are verified against the given CA only; a client
 //! certificate and key give mutual TLS (etcd's `--client-cert-auth`; with
@@ -227,6 +231,15 @@ fn kv_from(kv: &ec::KeyValue) -> KeyValue {
         version: kv.version(),
         lease: kv.lease(),
     }
+}
+
+/// Keys per page of [`EtcdStore::range`] (fewer when a page of large
+/// values would not fit in one answer).
+const RANGE_PAGE: i64 = 1000;
+
+/// The gRPC client refused an answer larger than it takes (4 MiB).
+fn too_large(message: &str) -> bool {
+    message.contains("message length too large")
 }
 
 fn prefix_end(prefix: &str) -> Vec<u8> {
@@ -480,17 +493,59 @@ impl Store for EtcdStore {
         Ok(resp.kvs().first().map(kv_from))
     }
 
+    /// In pages (see [`RANGE_PAGE`]): one answer of etcd's may not exceed
+    /// the client's 4 MiB, and a prefix (every order in the hot store) can
+    /// hold more. Every page after the first is read at the first one's
+    /// revision, so the whole is one snapshot; a page too large for one
+    /// answer is asked for again with fewer keys; a snapshot compacted
+    /// away between two pages is read again from the start.
     async fn range(&self, prefix: &str) -> Result<RangeResponse, StoreError> {
-        let resp = self
-            .call(|mut c| async move {
-                c.get(prefix, Some(ec::GetOptions::new().with_prefix()))
-                    .await
-            })
-            .await?;
-        Ok(RangeResponse {
-            kvs: resp.kvs().iter().map(kv_from).collect(),
-            revision: resp.header().map_or(0, |h| h.revision()),
-        })
+        let end = prefix_end(prefix);
+        let mut restarts = 0;
+        'snapshot: loop {
+            let mut kvs = Vec::new();
+            let mut start = prefix.as_bytes().to_vec();
+            let mut revision = 0;
+            let mut limit = RANGE_PAGE;
+            loop {
+                let page = self
+                    .call(|mut c| {
+                        let (start, end) = (start.clone(), end.clone());
+                        async move {
+                            let mut o = ec::GetOptions::new().with_range(end).with_limit(limit);
+                            if revision > 0 {
+                                o = o.with_revision(revision);
+                            }
+                            c.get(start, Some(o)).await
+                        }
+                    })
+                    .await;
+                let resp = match page {
+                    Ok(r) => r,
+                    Err(StoreError::Internal(m)) if too_large(&m) && limit > 1 => {
+                        limit = (limit / 4).max(1);
+                        continue;
+                    }
+                    Err(StoreError::Compacted { .. }) if revision > 0 && restarts < 3 => {
+                        restarts += 1;
+                        continue 'snapshot;
+                    }
+                    Err(e) => return Err(e),
+                };
+                if revision == 0 {
+                    revision = resp.header().map_or(0, |h| h.revision());
+                }
+                kvs.extend(resp.kvs().iter().map(kv_from));
+                match resp.kvs().last() {
+                    Some(last) if resp.more() => {
+                        // The next page starts just after the last key.
+                        start = last.key().to_vec();
+                        start.push(0);
+                    }
+                    _ => return Ok(RangeResponse { kvs, revision }),
+                }
+            }
+        }
     }
 
     async fn txn(&self, txn: Txn) -> Result<TxnResponse, StoreError> {
