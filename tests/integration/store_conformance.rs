@@ -26,6 +26,7 @@ macro_rules! cases {
 const CASES: &[(&str, Case)] = cases![
     put_get_range,
     large_ranges_come_whole,
+    concurrent_gets_each_get_their_own,
     txn_compares,
     revision_rules,
     versions,
@@ -133,6 +134,51 @@ async fn large_ranges_come_whole(s: &dyn Store) {
     let want: Vec<String> = (0..3000).map(|i| k(&format!("many/{i:05}"))).collect();
     assert_eq!(keys, want, "every key once, in order");
     assert_eq!(r.revision, now);
+}
+
+/// Gets asked for at once (the etcd store sends them together): each gets
+/// its own key's answer — present or missing, asked once or several
+/// times, small or large enough that together they overflow one answer.
+async fn concurrent_gets_each_get_their_own(s: &dyn Store) {
+    for i in 0..300 {
+        let r = s
+            .txn(Txn::new().and_then([TxnOp::put(k(&format!("cg/{i}")), format!("v{i}"))]))
+            .await;
+        assert!(r.unwrap().succeeded);
+    }
+    for i in 0..8 {
+        let v = vec![b'0' + i as u8; 1024 * 1024];
+        let r = s
+            .txn(Txn::new().and_then([TxnOp::put(k(&format!("cg-big/{i}")), v)]))
+            .await;
+        assert!(r.unwrap().succeeded);
+    }
+    // 300 present, 50 missing, every tenth asked three times.
+    let asks: Vec<u32> = (0..350)
+        .flat_map(|i| if i % 10 == 0 { vec![i; 3] } else { vec![i] })
+        .collect();
+    let keys: Vec<String> = asks.iter().map(|i| k(&format!("cg/{i}"))).collect();
+    let answers = futures::future::join_all(keys.iter().map(|key| s.get(key))).await;
+    for (i, a) in asks.iter().zip(answers) {
+        let a = a.unwrap();
+        if *i < 300 {
+            assert_eq!(
+                a.expect("present").value,
+                format!("v{i}").as_bytes(),
+                "cg/{i}"
+            );
+        } else {
+            assert!(a.is_none(), "cg/{i} was never written");
+        }
+    }
+    // 8 MiB asked at once: more than one etcd answer carries.
+    let keys: Vec<String> = (0..8).map(|i| k(&format!("cg-big/{i}"))).collect();
+    let big = futures::future::join_all(keys.iter().map(|key| s.get(key))).await;
+    for (i, a) in big.into_iter().enumerate() {
+        let v = a.unwrap().expect("present").value;
+        assert_eq!(v.len(), 1024 * 1024);
+        assert_eq!(v[0], b'0' + i as u8);
+    }
 }
 
 async fn txn_compares(s: &dyn Store) {
