@@ -28,8 +28,36 @@ fn order_of(key: &str) -> String {
     key.rsplit('/').next().unwrap_or_default().to_string()
 }
 
+/// Above this many orders awaiting acceptance, their expiry markers are
+/// read every [`EXPIRY_SCAN_SLOW`] instead of every round: reading them
+/// all costs the store in proportion to the open orders (a dinner rush,
+/// or a benchmark that never accepts, holds tens of thousands), while an
+/// acceptance timeout is minutes long.
+pub const EXPIRY_SCAN_BUSY: usize = 1_000;
+pub const EXPIRY_SCAN_SLOW: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// When the leader last read the expiry markers, and how many there were.
+#[derive(Debug, Default)]
+pub struct Pace {
+    last: Option<tokio::time::Instant>,
+    seen: usize,
+}
+
+impl Pace {
+    /// Whether this round reads the expiry markers.
+    pub fn expiry_due(&self, now: tokio::time::Instant) -> bool {
+        match self.last {
+            None => true,
+            Some(t) => {
+                self.seen <= EXPIRY_SCAN_BUSY
+                    || now.saturating_duration_since(t) >= EXPIRY_SCAN_SLOW
+            }
+        }
+    }
+}
+
 /// One round of duties; returns how many orders it touched.
-pub async fn once(ctx: &Ctx<'_>, fence: &[Compare]) -> Result<usize, ApiError> {
+pub async fn once(ctx: &Ctx<'_>, fence: &[Compare], pace: &mut Pace) -> Result<usize, ApiError> {
     let store = ctx.store;
     let now = ctx.now_ms();
     let touched = AtomicUsize::new(0);
@@ -64,7 +92,15 @@ pub async fn once(ctx: &Ctx<'_>, fence: &[Compare]) -> Result<usize, ApiError> {
             touched.fetch_add(1, Ordering::Relaxed);
         }
     }
+    let started = tokio::time::Instant::now();
+    if !pace.expiry_due(started) {
+        return Ok(touched.into_inner());
+    }
     let expiring = store.range("/dfood/work/expiry/").await?.kvs;
+    *pace = Pace {
+        last: Some(started),
+        seen: expiring.len(),
+    };
     futures::stream::iter(expiring)
         .for_each_concurrent(CONCURRENCY, |kv| {
             let touched = &touched;
@@ -97,4 +133,26 @@ pub async fn once(ctx: &Ctx<'_>, fence: &[Compare]) -> Result<usize, ApiError> {
         })
         .await;
     Ok(touched.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_orders_awaiting_acceptance_are_scanned_less_often() {
+        let t0 = tokio::time::Instant::now();
+        assert!(Pace::default().expiry_due(t0), "the first round scans");
+        let few = Pace {
+            last: Some(t0),
+            seen: EXPIRY_SCAN_BUSY,
+        };
+        assert!(few.expiry_due(t0), "up to the threshold: every round");
+        let many = Pace {
+            last: Some(t0),
+            seen: EXPIRY_SCAN_BUSY + 1,
+        };
+        assert!(!many.expiry_due(t0 + std::time::Duration::from_secs(4)));
+        assert!(many.expiry_due(t0 + EXPIRY_SCAN_SLOW));
+    }
 }

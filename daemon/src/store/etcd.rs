@@ -84,7 +84,13 @@ struct WaitingGets {
     waiting: Vec<(String, tokio::sync::oneshot::Sender<GetAnswer>)>,
     /// A task is on its way to send `waiting`.
     scheduled: bool,
+    /// Read transactions sent and not answered yet.
+    in_flight: usize,
 }
+
+/// At most this many read transactions of gathered gets in etcd at once;
+/// more gets wait for one to come back and go together then.
+const MAX_GETS_IN_FLIGHT: usize = 2;
 
 /// The most keys one read transaction carries (etcd's default
 /// `--max-txn-ops`).
@@ -285,11 +291,25 @@ impl EtcdStore {
     /// twice is read once. A transaction whose answer would not fit in
     /// one message (large values) is read key by key instead.
     async fn send_gets(&self) {
-        let waiting = {
+        let mut waiting = {
             let mut g = self.gets.lock().unwrap_or_else(|p| p.into_inner());
             g.scheduled = false;
+            g.in_flight += 1;
             std::mem::take(&mut g.waiting)
         };
+        loop {
+            self.send_these(std::mem::take(&mut waiting)).await;
+            // Gets that came meanwhile and found no room go now, together.
+            let mut g = self.gets.lock().unwrap_or_else(|p| p.into_inner());
+            if g.waiting.is_empty() || g.scheduled {
+                g.in_flight -= 1;
+                return;
+            }
+            waiting = std::mem::take(&mut g.waiting);
+        }
+    }
+
+    async fn send_these(&self, waiting: Vec<(String, tokio::sync::oneshot::Sender<GetAnswer>)>) {
         let mut by_key: std::collections::BTreeMap<String, Vec<_>> = Default::default();
         for (key, tx) in waiting {
             by_key.entry(key).or_default().push(tx);
@@ -587,7 +607,9 @@ impl Store for EtcdStore {
     /// revision, where separate gets are a request and a read-index round
     /// each): a placement reads five or six keys at once, and a busy node
     /// many placements' keys. "The same moment" is until the asking task
-    /// yields, so nothing waits for a timer, and a get alone goes alone.
+    /// yields, or, when [`MAX_GETS_IN_FLIGHT`] read transactions are in
+    /// etcd already, until one comes back. Nothing waits for a timer, and
+    /// on an idle node a get goes at once.
     async fn get(&self, key: &str) -> Result<Option<KeyValue>, StoreError> {
         let Some(me) = self.me.get().and_then(std::sync::Weak::upgrade) else {
             return self.get_one(key).await;
@@ -596,7 +618,11 @@ impl Store for EtcdStore {
         let send = {
             let mut g = self.gets.lock().unwrap_or_else(|p| p.into_inner());
             g.waiting.push((key.to_string(), tx));
-            !std::mem::replace(&mut g.scheduled, true)
+            let send = !g.scheduled && g.in_flight < MAX_GETS_IN_FLIGHT;
+            if send {
+                g.scheduled = true;
+            }
+            send
         };
         if send {
             tokio::spawn(async move {
