@@ -400,8 +400,16 @@ fn idle_streams_survive_node_kills_an_etcd_leader_kill_and_a_drain() {
         let node = w.nodes[v].node.clone();
         let here = w.nodes[v].endpoint();
         let on_it = [&track, &events].map(|s| s.endpoint().as_deref() == Some(here.as_str()));
-        // The operator talks to another node than the one it drains.
-        let elsewhere = w.nodes[(v + 1) % w.nodes.len()].endpoint();
+        // The operator talks to a node that is not drained in this step
+        // (a node whose drain was just undone takes connections again only
+        // after its next cluster round, up to 500 ms later).
+        let elsewhere = (1..w.nodes.len())
+            .map(|k| (v + k) % w.nodes.len())
+            .find(|i| !victims.contains(i))
+            .map_or_else(
+                || w.nodes[(v + 1) % w.nodes.len()].endpoint(),
+                |i| w.nodes[i].endpoint(),
+            );
         let st = w.op.ok(&[
             "cluster",
             "drain",
