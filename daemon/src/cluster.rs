@@ -234,8 +234,12 @@ impl ClusterState {
 
     /// This node's figures for `cluster.stats` and `cluster.top`.
     pub fn node_stats(&self, now_ms: u64) -> NodeStats {
-        self.stats
-            .node_stats(&self.node(), self.is_leader(), now_ms)
+        NodeStats {
+            draining: *self.draining.borrow(),
+            ..self
+                .stats
+                .node_stats(&self.node(), self.is_leader(), now_ms)
+        }
     }
 }
 

@@ -391,6 +391,8 @@ impl Stats {
             placement_txns: txns,
             cpu_ms: process_cpu_ms(),
             cluster_rounds: self.cluster_rounds.load(Ordering::Relaxed),
+            // The node's drain state is the cluster's to fill in.
+            draining: false,
         }
     }
 

@@ -713,7 +713,7 @@ complete -c dfood -n "__fish_dfood_using_subcommand cluster; and not __fish_seen
 complete -c dfood -n "__fish_dfood_using_subcommand cluster; and not __fish_seen_subcommand_from status members switchover failover pause resume drain help" -f -a "failover" -d 'Force leadership to NODE when the leader is unhealthy'
 complete -c dfood -n "__fish_dfood_using_subcommand cluster; and not __fish_seen_subcommand_from status members switchover failover pause resume drain help" -f -a "pause" -d 'Maintenance mode: no automatic leader change (duties keep running)'
 complete -c dfood -n "__fish_dfood_using_subcommand cluster; and not __fish_seen_subcommand_from status members switchover failover pause resume drain help" -f -a "resume" -d 'Leave maintenance mode'
-complete -c dfood -n "__fish_dfood_using_subcommand cluster; and not __fish_seen_subcommand_from status members switchover failover pause resume drain help" -f -a "drain" -d 'Move NODE\'s clients away (it stops taking connections), and wait until they have gone'
+complete -c dfood -n "__fish_dfood_using_subcommand cluster; and not __fish_seen_subcommand_from status members switchover failover pause resume drain help" -f -a "drain" -d 'Move NODE\'s clients away (it stops taking connections), and wait until the node refuses new connections and its clients have gone'
 complete -c dfood -n "__fish_dfood_using_subcommand cluster; and not __fish_seen_subcommand_from status members switchover failover pause resume drain help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dfood -n "__fish_dfood_using_subcommand cluster; and __fish_seen_subcommand_from status" -l endpoint -d 'Daemon(s) to talk to: HOST:PORT, or a comma-separated list of seeds (the rest of the cluster is learned from them; dfood moves to another node when its node fails) [default: 127.0.0.1:7400]' -r
 complete -c dfood -n "__fish_dfood_using_subcommand cluster; and __fish_seen_subcommand_from status" -l ca -d 'Cluster CA certificate (PEM) to verify the daemon against' -r -F
@@ -781,7 +781,7 @@ json\t'One JSON document per command, stable shapes for scripts'"
 complete -c dfood -n "__fish_dfood_using_subcommand cluster; and __fish_seen_subcommand_from drain" -l config -d 'Config file [default: $XDG_CONFIG_HOME/dfood/config.toml]' -r -F
 complete -c dfood -n "__fish_dfood_using_subcommand cluster; and __fish_seen_subcommand_from drain" -l timeout -d 'Give up on a request after this long (e.g. 500ms, 5s)' -r
 complete -c dfood -n "__fish_dfood_using_subcommand cluster; and __fish_seen_subcommand_from drain" -l token -d 'Access token to use instead of the saved login (for scripts)' -r
-complete -c dfood -n "__fish_dfood_using_subcommand cluster; and __fish_seen_subcommand_from drain" -l undo -d 'Take connections again instead'
+complete -c dfood -n "__fish_dfood_using_subcommand cluster; and __fish_seen_subcommand_from drain" -l undo -d 'Take connections again instead (waits until the node says it does: up to about a second)'
 complete -c dfood -n "__fish_dfood_using_subcommand cluster; and __fish_seen_subcommand_from drain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dfood -n "__fish_dfood_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "status" -d 'Members, roles, leader and fencing token, lease TTLs, versions, store health'
 complete -c dfood -n "__fish_dfood_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "members" -d 'The cluster\'s members'
@@ -789,7 +789,7 @@ complete -c dfood -n "__fish_dfood_using_subcommand cluster; and __fish_seen_sub
 complete -c dfood -n "__fish_dfood_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "failover" -d 'Force leadership to NODE when the leader is unhealthy'
 complete -c dfood -n "__fish_dfood_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "pause" -d 'Maintenance mode: no automatic leader change (duties keep running)'
 complete -c dfood -n "__fish_dfood_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "resume" -d 'Leave maintenance mode'
-complete -c dfood -n "__fish_dfood_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "drain" -d 'Move NODE\'s clients away (it stops taking connections), and wait until they have gone'
+complete -c dfood -n "__fish_dfood_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "drain" -d 'Move NODE\'s clients away (it stops taking connections), and wait until the node refuses new connections and its clients have gone'
 complete -c dfood -n "__fish_dfood_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dfood -n "__fish_dfood_using_subcommand bench; and not __fish_seen_subcommand_from place read track help" -l endpoint -d 'Daemon(s) to talk to: HOST:PORT, or a comma-separated list of seeds (the rest of the cluster is learned from them; dfood moves to another node when its node fails) [default: 127.0.0.1:7400]' -r
 complete -c dfood -n "__fish_dfood_using_subcommand bench; and not __fish_seen_subcommand_from place read track help" -l ca -d 'Cluster CA certificate (PEM) to verify the daemon against' -r -F
@@ -998,7 +998,7 @@ complete -c dfood -n "__fish_dfood_using_subcommand help; and __fish_seen_subcom
 complete -c dfood -n "__fish_dfood_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "failover" -d 'Force leadership to NODE when the leader is unhealthy'
 complete -c dfood -n "__fish_dfood_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "pause" -d 'Maintenance mode: no automatic leader change (duties keep running)'
 complete -c dfood -n "__fish_dfood_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "resume" -d 'Leave maintenance mode'
-complete -c dfood -n "__fish_dfood_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "drain" -d 'Move NODE\'s clients away (it stops taking connections), and wait until they have gone'
+complete -c dfood -n "__fish_dfood_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "drain" -d 'Move NODE\'s clients away (it stops taking connections), and wait until the node refuses new connections and its clients have gone'
 complete -c dfood -n "__fish_dfood_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "place" -d 'Place orders as many customers at a seeded restaurant, and report throughput, latency percentiles and errors'
 complete -c dfood -n "__fish_dfood_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "read" -d 'Browse the menu (menu.get, no login) as fast as the load allows'
 complete -c dfood -n "__fish_dfood_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "track" -d 'N subscribers follow restaurant:<id> while orders are placed; reports commit-to-receipt latency of the order events'

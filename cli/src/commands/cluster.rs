@@ -32,10 +32,11 @@ pub enum ClusterCmd {
     /// Leave maintenance mode.
     Resume,
     /// Move NODE's clients away (it stops taking connections), and wait
-    /// until they have gone.
+    /// until the node refuses new connections and its clients have gone.
     Drain {
         node: String,
-        /// Take connections again instead.
+        /// Take connections again instead (waits until the node says it
+        /// does: up to about a second).
         #[arg(long)]
         undo: bool,
         /// Give up waiting after this long.
@@ -199,6 +200,28 @@ pub async fn cluster(g: &Global, cmd: ClusterCmd) -> Result<(), CliError> {
                 drain: !undo,
             };
             let mut st: DrainStatus = c.call(types::DRAIN, Some(&t), &req).await?;
+            // The node acts on the flag in its next round and says so in
+            // its published figures: wait for that too, so that "drained"
+            // means it refuses connections and "takes connections again"
+            // that it does.
+            let acting = |st: &DrainStatus| st.node_draining.is_none_or(|d| d != undo);
+            if undo {
+                let deadline = tokio::time::Instant::now() + wait;
+                while !acting(&st) {
+                    if tokio::time::Instant::now() > deadline {
+                        return Err(CliError::new(
+                            crate::exit::UNAVAILABLE,
+                            "unavailable",
+                            format!(
+                                "{node} is no longer marked draining, but has not said it takes connections again after {}",
+                                humantime::format_duration(wait)
+                            ),
+                        ));
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    st = c.call(types::DRAIN, Some(&t), &req).await?;
+                }
+            }
             if !undo {
                 let bar = (g.output == Output::Human).then(|| {
                     let b = indicatif::ProgressBar::new_spinner();
@@ -206,7 +229,7 @@ pub async fn cluster(g: &Global, cmd: ClusterCmd) -> Result<(), CliError> {
                     b
                 });
                 let deadline = tokio::time::Instant::now() + wait;
-                while st.connections > 0 {
+                while st.connections > 0 || !acting(&st) {
                     if let Some(b) = &bar {
                         b.set_message(format!(
                             "draining {node}: {} client connection(s) left",

@@ -21,6 +21,8 @@ use crate::store::{Compare, Store, Txn, TxnOp};
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 struct StatsRecord {
     connections: u64,
+    /// Absent from older nodes' records.
+    draining: Option<bool>,
 }
 
 pub(super) async fn hand_over(
@@ -238,14 +240,15 @@ pub async fn drain(ctx: &Ctx<'_>, cs: &ClusterState, req: Drain) -> ApiResult<Dr
             )));
         }
     }
-    let connections = match store.get(&format!("{STATS_PREFIX}{}", req.node)).await? {
-        Some(kv) => from_doc::<StatsRecord>(&kv.key, &kv.value)?.connections,
-        None => 0,
+    let published = match store.get(&format!("{STATS_PREFIX}{}", req.node)).await? {
+        Some(kv) => from_doc::<StatsRecord>(&kv.key, &kv.value)?,
+        None => StatsRecord::default(),
     };
     Ok(DrainStatus {
         node: req.node,
         draining: m.draining,
-        connections,
+        connections: published.connections,
+        node_draining: published.draining,
     })
 }
 pub async fn set_paused(ctx: &Ctx<'_>, paused: bool) -> ApiResult<ClusterStatus> {

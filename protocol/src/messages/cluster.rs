@@ -164,6 +164,12 @@ pub struct DrainStatus {
     pub draining: bool,
     /// Client connections still open on the node.
     pub connections: u64,
+    /// Whether the node itself acts on `draining` yet: it learns the flag
+    /// in its next cluster round (about twice a second) and says so in
+    /// the figures it publishes (about once a second). Absent: no figures
+    /// from it (an older node, or none published yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_draining: Option<bool>,
 }
 
 /// One node's figures (also exported as Prometheus metrics).
@@ -205,6 +211,9 @@ pub struct NodeStats {
     /// looking at the cluster.
     #[serde(default)]
     pub cluster_rounds: u64,
+    /// Whether this node refuses new connections (drained), as it acts.
+    #[serde(default)]
+    pub draining: bool,
 }
 
 /// Everything the operator dashboard shows, read by one node in one go.
