@@ -15,19 +15,8 @@ async fn rounds_of(d: &Daemon) -> u64 {
     let mut o = SessionOptions::new([d.endpoint()], ca);
     o.rebalance = false;
     let s = Session::new(o).expect("session");
-    let t: Value = s
-        .call(
-            "auth.token",
-            None,
-            &json!({"grant_type": "password", "username": "ops", "password": "operator password"}),
-        )
-        .await
-        .expect("operator token");
-    let token = t["access_token"].as_str().unwrap().to_string();
-    let st: Value = s
-        .call("cluster.stats", Some(&token), &json!({}))
-        .await
-        .expect("cluster.stats");
+    let token = tests::token(&s, "ops", "operator password").await;
+    let st = tests::call(&s, Some(&token), "cluster.stats", json!({})).await;
     assert_eq!(st["node"], d.node.as_str(), "asked the node itself");
     st["cluster_rounds"].as_u64().expect("cluster_rounds")
 }

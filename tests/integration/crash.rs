@@ -14,7 +14,7 @@ use daemon::store::Store;
 use daemon::store::embedded::EmbeddedStore;
 use protocol::session::{Session, SessionOptions};
 use serde_json::{Value, json};
-use tests::{Daemon, Proc};
+use tests::{Daemon, Proc, call};
 
 fn acks(log: &str) -> BTreeMap<String, i64> {
     log.lines()
@@ -114,28 +114,8 @@ struct Burst {
     killed: AtomicBool,
 }
 
-async fn call(s: &Session, token: Option<&str>, ty: &str, body: Value) -> Value {
-    s.call::<Value, Value>(ty, token, &body)
-        .await
-        .unwrap_or_else(|e| panic!("{ty} {body}: {e}"))
-}
-
 async fn person(s: &Session, name: &str) -> String {
-    call(
-        s,
-        None,
-        "auth.signup",
-        json!({"username": name, "password": PASSWORD}),
-    )
-    .await;
-    let t = call(
-        s,
-        None,
-        "auth.token",
-        json!({"grant_type": "password", "username": name, "password": PASSWORD}),
-    )
-    .await;
-    t["access_token"].as_str().unwrap().to_string()
+    tests::person(s, name, PASSWORD).await
 }
 
 fn session(seeds: &[&Daemon]) -> Session {

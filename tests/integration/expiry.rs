@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use protocol::session::{Session, SessionOptions};
 use serde_json::{Value, json};
-use tests::Daemon;
+use tests::{Daemon, call};
 
 const PASSWORD: &str = "expiry test password";
 const SHOP: &str = "slowpoke";
@@ -17,28 +17,8 @@ const SHOP: &str = "slowpoke";
 const TIMEOUT_SECS: u64 = 10;
 const STOCK: i64 = 20;
 
-async fn call(s: &Session, token: Option<&str>, ty: &str, body: Value) -> Value {
-    s.call::<Value, Value>(ty, token, &body)
-        .await
-        .unwrap_or_else(|e| panic!("{ty} {body}: {e}"))
-}
-
 async fn person(s: &Session, name: &str) -> String {
-    call(
-        s,
-        None,
-        "auth.signup",
-        json!({"username": name, "password": PASSWORD}),
-    )
-    .await;
-    let t = call(
-        s,
-        None,
-        "auth.token",
-        json!({"grant_type": "password", "username": name, "password": PASSWORD}),
-    )
-    .await;
-    t["access_token"].as_str().unwrap().to_string()
+    tests::person(s, name, PASSWORD).await
 }
 
 async fn stock(s: &Session) -> i64 {

@@ -13,7 +13,7 @@ use protocol::client::ClientError;
 use protocol::messages::cluster::NodeStats;
 use protocol::session::{Session, SessionOptions};
 use serde_json::{Value, json};
-use tests::{Daemon, Etcd};
+use tests::{Daemon, Etcd, call};
 
 const MENU: &str = "sku,name,price,station\nsoup,Soup,5.00,cold\nbread,Bread,2.00,oven\n";
 const NODES: [&str; 3] = ["own-a", "own-b", "own-c"];
@@ -33,28 +33,8 @@ fn session(nodes: &[Daemon]) -> Session {
     Session::new(SessionOptions::new(nodes.iter().map(Daemon::endpoint), ca)).expect("session")
 }
 
-async fn call(s: &Session, token: Option<&str>, ty: &str, body: Value) -> Value {
-    s.call::<Value, Value>(ty, token, &body)
-        .await
-        .unwrap_or_else(|e| panic!("{ty} {body}: {e}"))
-}
-
 async fn customer(s: &Session, name: &str) -> String {
-    call(
-        s,
-        None,
-        "auth.signup",
-        json!({"username": name, "password": PASSWORD}),
-    )
-    .await;
-    let t = call(
-        s,
-        None,
-        "auth.token",
-        json!({"grant_type": "password", "username": name, "password": PASSWORD}),
-    )
-    .await;
-    t["access_token"].as_str().expect("token").to_string()
+    tests::person(s, name, PASSWORD).await
 }
 
 fn placement(restaurant: &str, key: &str) -> Value {

@@ -803,6 +803,46 @@ pub fn open_shop(manager: &mut User, restaurant: &str, csv: &str, kitchen: &[&st
     manager.ok(&["restaurant", "open", restaurant]);
 }
 
+/// Sends one request through the product's client, expecting success
+/// (a test that drives `protocol::session` rather than `dfood`).
+pub async fn call(
+    s: &protocol::session::Session,
+    token: Option<&str>,
+    ty: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    s.call::<serde_json::Value, serde_json::Value>(ty, token, &body)
+        .await
+        .unwrap_or_else(|e| panic!("{ty} {body}: {e}"))
+}
+
+/// An access token for `name` (password grant), through `s`.
+pub async fn token(s: &protocol::session::Session, name: &str, password: &str) -> String {
+    let t = call(
+        s,
+        None,
+        "auth.token",
+        serde_json::json!({"grant_type": "password", "username": name, "password": password}),
+    )
+    .await;
+    t["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_string()
+}
+
+/// Signs `name` up with `password` and returns their access token.
+pub async fn person(s: &protocol::session::Session, name: &str, password: &str) -> String {
+    call(
+        s,
+        None,
+        "auth.signup",
+        serde_json::json!({"username": name, "password": password}),
+    )
+    .await;
+    token(s, name, password).await
+}
+
 /// Man pages and completion scripts rendered from the clap definitions
 /// (written to `man/man1/` and `man/completions/` by `gen-man`).
 pub mod man {

@@ -41,7 +41,7 @@ use protocol::wire::ErrorCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::{Daemon, Dfood, DfoodProc, Etcd};
+use crate::{Daemon, Dfood, DfoodProc, Etcd, call};
 
 /// The busy restaurant: every customer orders here.
 pub const RESTAURANT: &str = "robusta";
@@ -1388,32 +1388,12 @@ fn event_version(kind: &str, data: &Value) -> u64 {
 }
 
 /// A call during setup, which must succeed.
-async fn call(s: &Session, token: Option<&str>, ty: &str, body: Value) -> Value {
-    s.call::<Value, Value>(ty, token, &body)
-        .await
-        .unwrap_or_else(|e| panic!("{ty} {body}: {e}"))
-}
-
 async fn token(s: &Session, name: &str) -> String {
-    let t = call(
-        s,
-        None,
-        "auth.token",
-        json!({"grant_type": "password", "username": name, "password": PASSWORD}),
-    )
-    .await;
-    t["access_token"].as_str().unwrap().to_string()
+    crate::token(s, name, PASSWORD).await
 }
 
 async fn person(s: &Session, name: &str) -> String {
-    call(
-        s,
-        None,
-        "auth.signup",
-        json!({"username": name, "password": PASSWORD}),
-    )
-    .await;
-    token(s, name).await
+    crate::person(s, name, PASSWORD).await
 }
 
 // ---------------------------------------------------------------------
