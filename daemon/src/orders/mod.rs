@@ -283,9 +283,8 @@ async fn station_ready(ctx: &Ctx<'_>, req: StationReady) -> ApiResult<Order> {
     protocol::text::check("the station", &req.station, protocol::text::STATION)
         .map_err(ApiError::bad_request)?;
     let station = req.station.trim();
-    for _ in 0..64 {
-        let (cur, rev) = load(ctx.store, &req.order).await?;
-        guard_version(&cur, req.expected_version)?;
+    update(ctx, &req.order, |cur, now| {
+        guard_version(cur, req.expected_version)?;
         if !cur.lines.iter().any(|l| l.station == station) {
             return Err(ApiError::conflict(format!(
                 "#{} has no line for station {:?}",
@@ -301,7 +300,6 @@ async fn station_ready(ctx: &Ctx<'_>, req: StationReady) -> ApiResult<Order> {
                 cur.state
             )));
         }
-        let now = ctx.now_ms();
         let mut next = cur.clone();
         for l in next.lines.iter_mut().filter(|l| l.station == station) {
             l.ready_at = if req.ready {
@@ -324,18 +322,45 @@ async fn station_ready(ctx: &Ctx<'_>, req: StationReady) -> ApiResult<Order> {
             next.ready_at = None;
         }
         if next.lines == cur.lines && next.state == cur.state {
-            return Ok(cur);
+            return Ok(None);
         }
+        Ok(Some((next, vec![])))
+    })
+    .await
+}
+
+/// One compare-and-swap change of an order that is not a step of the
+/// state machine (a station's bump, the rush flag, a refund's start):
+/// `change` sees the order as stored and the time, and answers the order
+/// to write with the other writes that go with it, or `None` when there is
+/// nothing to change (the order is answered as it is). The version is
+/// bumped, `updated_at` stamped, and the order written with its event if
+/// it is still as read; otherwise it is read again and `change` asked
+/// again.
+async fn update(
+    ctx: &Ctx<'_>,
+    order: &str,
+    change: impl Fn(&Order, u64) -> ApiResult<Option<(Order, Vec<TxnOp>)>>,
+) -> ApiResult<Order> {
+    let key = order_key(order)?;
+    for _ in 0..64 {
+        let (cur, rev) = load(ctx.store, order).await?;
+        let now = ctx.now_ms();
+        let Some((mut next, also)) = change(&cur, now)? else {
+            return Ok(cur);
+        };
         next.version += 1;
         next.updated_at = now;
         next.revision = 0;
-        let key = order_key(&req.order)?;
+        let mut ops = vec![TxnOp::put(&key, to_doc(&next)?)];
+        ops.extend(also);
+        ops.push(event_op(&next)?);
         let resp = ctx
             .store
             .txn(
                 Txn::new()
                     .when([Compare::mod_revision(&key, rev)])
-                    .and_then([TxnOp::put(&key, to_doc(&next)?), event_op(&next)?]),
+                    .and_then(ops),
             )
             .await?;
         if resp.succeeded {
@@ -387,10 +412,9 @@ async fn recall(ctx: &Ctx<'_>, req: RecallOrder) -> ApiResult<Order> {
 async fn rush(ctx: &Ctx<'_>, req: RushOrder) -> ApiResult<Order> {
     let r = restaurant_of(&req.order)?;
     catalog::require_staff(ctx, r).await?;
-    for _ in 0..64 {
-        let (cur, rev) = load(ctx.store, &req.order).await?;
+    update(ctx, &req.order, |cur, _| {
         if cur.rush == req.rush {
-            return Ok(cur);
+            return Ok(None);
         }
         if cur.state.is_terminal() {
             return Err(ApiError::conflict(format!(
@@ -400,26 +424,9 @@ async fn rush(ctx: &Ctx<'_>, req: RushOrder) -> ApiResult<Order> {
         }
         let mut next = cur.clone();
         next.rush = req.rush;
-        next.version += 1;
-        next.updated_at = ctx.now_ms();
-        next.revision = 0;
-        let key = order_key(&req.order)?;
-        let resp = ctx
-            .store
-            .txn(
-                Txn::new()
-                    .when([Compare::mod_revision(&key, rev)])
-                    .and_then([TxnOp::put(&key, to_doc(&next)?), event_op(&next)?]),
-            )
-            .await?;
-        if resp.succeeded {
-            next.revision = wire_revision(resp.revision);
-            return Ok(next);
-        }
-    }
-    Err(ApiError::unavailable(
-        "order is changing too fast; try again",
-    ))
+        Ok(Some((next, vec![])))
+    })
+    .await
 }
 
 async fn cancel(ctx: &Ctx<'_>, order: &str, expected: Option<u64>) -> ApiResult<Order> {
@@ -444,9 +451,8 @@ async fn cancel(ctx: &Ctx<'_>, order: &str, expected: Option<u64>) -> ApiResult<
 async fn refund(ctx: &Ctx<'_>, order: &str, expected: Option<u64>) -> ApiResult<Order> {
     let r = restaurant_of(order)?;
     catalog::require_manager(ctx, r).await?;
-    for _ in 0..64 {
-        let (cur, rev) = load(ctx.store, order).await?;
-        guard_version(&cur, expected)?;
+    update(ctx, order, |cur, now| {
+        guard_version(cur, expected)?;
         if cur.payment.state != PaymentState::Captured {
             return Err(ApiError::conflict(format!(
                 "cannot refund order {order}: its payment is {:?}, not captured",
@@ -455,29 +461,12 @@ async fn refund(ctx: &Ctx<'_>, order: &str, expected: Option<u64>) -> ApiResult<
         }
         let mut next = cur.clone();
         next.payment.state = PaymentState::Refunding;
-        next.version += 1;
-        next.updated_at = ctx.now_ms();
-        next.revision = 0;
-        let key = order_key(order)?;
-        let resp = ctx
-            .store
-            .txn(
-                Txn::new()
-                    .when([Compare::mod_revision(&key, rev)])
-                    .and_then([
-                        TxnOp::put(&key, to_doc(&next)?),
-                        TxnOp::put(payment_work_key(order), ctx.now_ms().to_string()),
-                        event_op(&next)?,
-                    ]),
-            )
-            .await?;
-        if resp.succeeded {
-            return pay::drive(ctx, order, &[]).await;
-        }
-    }
-    Err(ApiError::unavailable(
-        "order is changing too fast; try again",
-    ))
+        // The refund is a payment step in flight until the gateway says.
+        let work = TxnOp::put(payment_work_key(order), now.to_string());
+        Ok(Some((next, vec![work])))
+    })
+    .await?;
+    pay::drive(ctx, order, &[]).await
 }
 
 async fn get(ctx: &Ctx<'_>, order: &str) -> ApiResult<Order> {
