@@ -333,27 +333,12 @@ impl EtcdStore {
         if let [key] = keys {
             return vec![self.get_one(key).await];
         }
-        let txn = ec::Txn::new().and_then(
-            keys.iter()
-                .map(|k| ec::TxnOp::get(k.as_bytes().to_vec(), None))
-                .collect::<Vec<_>>(),
-        );
-        let resp = self
-            .call(|mut c| {
-                let t = txn.clone();
-                async move { c.txn(t).await }
-            })
-            .await;
-        match resp {
+        // A transaction of gets only: it writes nothing, so sending it
+        // again after an unknown outcome is safe.
+        let txn = Txn::new().and_then(keys.iter().map(|k| TxnOp::get(k.as_str())));
+        match Store::txn(self, txn).await {
             Ok(r) => {
-                let mut found: Vec<GetAnswer> = r
-                    .op_responses()
-                    .into_iter()
-                    .filter_map(|r| match r {
-                        ec::TxnOpResponse::Get(g) => Some(Ok(g.kvs().first().map(kv_from))),
-                        _ => None,
-                    })
-                    .collect();
+                let mut found: Vec<GetAnswer> = r.gets.into_iter().map(Ok).collect();
                 found.resize_with(keys.len(), || {
                     Err(StoreError::Internal(
                         "etcd answered fewer gets than asked".into(),
