@@ -24,7 +24,7 @@ use crate::auth::identity::{AuthSettings, AuthState};
 use crate::catalog::{MenuDoc, StockDoc, menu_key, restaurant_key, stock_key};
 use crate::clock::{Clock, SystemClock};
 use crate::ctx::Deps;
-use crate::orders::place::{commit, idem_key};
+use crate::orders::place::{Customer, commit, idem_key};
 use crate::rpc::to_doc;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::prefixed::Prefixed;
@@ -114,7 +114,13 @@ async fn place_one(s: &Shared, seq: u64) -> Result<(), String> {
     };
     let idem = idem_key(user_id, &req.idempotency_key);
     let ctx = s.deps.ctx(None, None);
-    let who = std::future::ready(Ok((user_id.clone(), username.clone())));
+    let who = |_fresh| {
+        std::future::ready(Ok(Customer {
+            id: user_id.clone(),
+            username: username.clone(),
+            guard: None,
+        }))
+    };
     let (_, lost) = commit(&ctx, &req, &idem, who)
         .await
         .map_err(|e| e.code.as_str().to_string())?;

@@ -8,7 +8,7 @@
 //! requests a moment, revoke the membership lease, close the store.
 
 //! Layers, bottom to top (each uses only those below it; ARCHITECTURE.md
-//! has the map): `store`; `clock`, `rpc`, `queues`; `metrics`, `fanout`,
+//! has the map): `store`; `clock`, `rpc`, `memo`, `queues`; `metrics`, `fanout`,
 //! `config`, `payments`, `tls`; `auth::identity` (with `keys`, `hash`,
 //! `crypto`); `ctx`; the domains `auth`, `catalog`, `orders`, which see
 //! only a `Ctx`; `cluster`; `api`; `node`; `server`; this file. `bench` is
@@ -25,6 +25,7 @@ pub mod cluster;
 pub mod config;
 pub mod ctx;
 pub mod fanout;
+pub mod memo;
 pub mod metrics;
 pub mod node;
 pub mod orders;

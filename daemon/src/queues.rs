@@ -26,15 +26,22 @@
 //! gathers; one batch at a time per node, unless more wait than one batch
 //! can carry.
 //!
+//! [`Queues::remembered`] keeps what the node's last placement at each
+//! restaurant read and wrote (`orders::place` puts and takes it): the next
+//! placement there plans on it without reading, and its transaction's
+//! compares check that nothing moved since.
+//!
 //! A value owned by the node (not a static), so two nodes in one process
 //! keep separate queues.
 
+use std::any::Any;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::oneshot;
 
+use crate::memo::Memo;
 use crate::store::{Compare, KeyValue, Store, StoreError, Txn, TxnOp, TxnResponse};
 
 /// The most compares, and the most operations per branch, in one batch:
@@ -72,12 +79,32 @@ impl PlacementCounters {
     }
 }
 
-#[derive(Debug, Default)]
+/// The most restaurants whose placement inputs a node remembers.
+pub const REMEMBERED_RESTAURANTS: usize = 4096;
+/// The most bytes of placement inputs (restaurant, menu and stock
+/// documents as stored) a node remembers.
+pub const REMEMBERED_BYTES: usize = 16 * 1024 * 1024;
+
+#[derive(Debug)]
 pub struct Queues {
     keys: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Batched commits, when made with [`Queues::batching`].
     batcher: Option<Arc<Batcher>>,
     pub counters: Arc<PlacementCounters>,
+    /// Per key (restaurant), what its last placement on this node read and
+    /// wrote; the type is the orders domain's.
+    pub remembered: Memo<Arc<dyn Any + Send + Sync>>,
+}
+
+impl Default for Queues {
+    fn default() -> Queues {
+        Queues {
+            keys: Default::default(),
+            batcher: None,
+            counters: Default::default(),
+            remembered: Memo::new(REMEMBERED_RESTAURANTS, REMEMBERED_BYTES),
+        }
+    }
 }
 
 /// A turn at one key; the next in line goes when it is dropped.
@@ -93,13 +120,13 @@ impl Queues {
     /// counting into `counters`.
     pub fn batching(store: Arc<dyn Store>, counters: Arc<PlacementCounters>) -> Queues {
         Queues {
-            keys: Default::default(),
             batcher: Some(Arc::new(Batcher {
                 store,
                 counters: counters.clone(),
                 state: Default::default(),
             })),
             counters,
+            ..Queues::default()
         }
     }
 

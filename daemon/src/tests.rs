@@ -386,6 +386,46 @@ async fn a_placement_whose_commit_answer_is_lost_is_found_again_by_its_key() {
     shop.node.shut_down().await;
 }
 
+/// The node remembers the customer's account between placements (no read
+/// per order), but every placement's transaction compares it: one changed
+/// behind the node's back (here written straight into the store, so the
+/// node learns it from nothing but that compare) refuses the next order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remembered_account_changed_since_refuses_the_next_placement() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let shop = Shop::open().await;
+    let (store, c, t) = (&shop.store, &shop.client, Some(shop.token.as_str()));
+    let first: Order = c
+        .call("order.place", t, &pizza_order("key-acct-0001"))
+        .await
+        .unwrap();
+    let key = format!("{}{}", auth::identity::USERS_PREFIX, first.customer_id);
+    let kv = store.get(&key).await.unwrap().expect("the account");
+    let mut account: serde_json::Value = serde_json::from_slice(&kv.value).unwrap();
+    account["disabled"] = json!(true);
+    store
+        .txn(store::Txn::new().and_then([store::TxnOp::put(
+            key.as_str(),
+            serde_json::to_vec(&account).unwrap(),
+        )]))
+        .await
+        .unwrap();
+    match c
+        .call::<_, Order>("order.place", t, &pizza_order("key-acct-0002"))
+        .await
+    {
+        Err(ClientError::Server(e)) => {
+            assert_eq!(e.code, ErrorCode::Unauthenticated, "{}", e.message);
+            assert!(e.message.contains("disabled"), "{}", e.message);
+        }
+        other => panic!("a disabled account placed an order: {other:?}"),
+    }
+    let orders = store.range("/dfood/orders/trattoria/").await.unwrap().kvs;
+    assert_eq!(orders.len(), 1, "nothing written for the refused order");
+    assert_eq!(pizzas_left(c).await, Some(4));
+    shop.node.shut_down().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_capture_lost_between_gateway_and_record_is_finished_once_by_the_leader() {
     use protocol::messages::orders::{OrderRef, PaymentState};

@@ -17,6 +17,7 @@
 //! subscriptions re-check their caller at once.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use protocol::messages::auth::Account;
 use serde::{Deserialize, Serialize};
@@ -25,9 +26,10 @@ use super::hash::Hasher;
 use super::keys::{self, Claims, KeyCache};
 use super::throttle::Throttle;
 use crate::clock::Clock;
+use crate::memo::Memo;
 use crate::rpc::{ApiError, ApiResult, Principal, from_doc};
 use crate::secrets::Kek;
-use crate::store::{EventKind, KeyValue, Store, StoreError};
+use crate::store::{Compare, EventKind, KeyValue, Revision, Store, StoreError};
 
 pub const USERS_PREFIX: &str = "/dfood/auth/users/";
 pub const USERNAMES_PREFIX: &str = "/dfood/auth/usernames/";
@@ -86,7 +88,16 @@ pub struct AuthState {
     pub throttle: Throttle,
     /// Accounts and staff memberships changed (see [`follow`]).
     pub changes: tokio::sync::broadcast::Sender<AuthChange>,
+    /// Accounts as last read, with their mod revision, for
+    /// [`Identity::principal_guarded`] (a guess its caller's transaction
+    /// checks).
+    pub accounts: Memo<(Arc<UserRecord>, Revision)>,
 }
+
+/// The most accounts a node remembers for placements, and their bytes as
+/// stored.
+pub const REMEMBERED_ACCOUNTS: usize = 20_000;
+pub const REMEMBERED_ACCOUNT_BYTES: usize = 16 * 1024 * 1024;
 
 /// Announced by [`follow`]: what changed, for open subscriptions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +119,7 @@ impl AuthState {
             hasher: Hasher::default(),
             throttle: Throttle::default(),
             changes: tokio::sync::broadcast::channel(1024).0,
+            accounts: Memo::new(REMEMBERED_ACCOUNTS, REMEMBERED_ACCOUNT_BYTES),
         }
     }
 
@@ -356,6 +368,53 @@ impl Identity<'_> {
             return Err(e);
         }
         Ok(user.principal())
+    }
+
+    /// [`Identity::principal_for`] for a caller about to write: the
+    /// principal, and a compare that holds while the account is still as
+    /// it was when checked. Put the compare in the transaction that acts:
+    /// the account need not be read again for each request, since a
+    /// transaction whose account changed since (disabled, deleted, tokens
+    /// revoked) fails, and its caller asks again with `fresh` set.
+    ///
+    /// Unless `fresh`, the account may come from this node's memory of it;
+    /// a refusal is never taken from memory (the store is asked).
+    pub async fn principal_guarded(
+        &self,
+        claims: &Claims,
+        fresh: bool,
+    ) -> ApiResult<(Principal, Compare)> {
+        let key = format!("{USERS_PREFIX}{}", claims.sub);
+        let now = self.clock.now_secs();
+        if !fresh
+            && let Some((user, rev)) = self.auth.accounts.get(&claims.sub)
+            && user.refuses(claims, now).is_none()
+        {
+            return Ok((user.principal(), Compare::mod_revision(key, rev)));
+        }
+        let gone = || {
+            ApiError::unauthenticated(
+                "the account this token was issued to no longer exists: run `dfood login`",
+            )
+        };
+        if claims.sub.is_empty() || claims.sub.contains('/') {
+            return Err(gone());
+        }
+        let Some((user, kv)) = get_doc::<UserRecord>(self.store, &key).await? else {
+            self.auth.accounts.forget(&claims.sub);
+            return Err(gone());
+        };
+        let user = Arc::new(user);
+        self.auth
+            .accounts
+            .put(&claims.sub, (user.clone(), kv.mod_revision), kv.value.len());
+        if let Some(e) = user.refuses(claims, now) {
+            return Err(e);
+        }
+        Ok((
+            user.principal(),
+            Compare::mod_revision(key, kv.mod_revision),
+        ))
     }
 }
 

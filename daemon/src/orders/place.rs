@@ -20,6 +20,7 @@
 //! (`store::prefixed`): the raw shape is the daemon's by construction.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -33,6 +34,7 @@ use crate::catalog::{self, MenuDoc, StockDoc, Versioned, menu_key, stock_key, un
 use crate::config::Limits;
 use crate::ctx::Ctx;
 use crate::payments::Gateway;
+use crate::queues::Queues;
 use crate::rpc::{ApiError, ApiResult, from_doc, to_doc};
 use crate::store::{Compare, KeyValue, Revision, Store, Txn, TxnOp};
 
@@ -316,24 +318,28 @@ pub fn price_lines(
     Ok((out, after))
 }
 
-/// What a placement decides on, read before its transaction.
+/// What a placement decides on, read before its transaction (or
+/// remembered from the node's last placement at the restaurant: cheap to
+/// clone, the documents are shared).
 #[derive(Debug, Clone)]
 pub struct Inputs {
-    pub restaurant: Versioned<Restaurant>,
-    pub menu: Versioned<MenuDoc>,
-    pub stock: Versioned<StockDoc>,
+    pub restaurant: Arc<Versioned<Restaurant>>,
+    pub menu: Arc<Versioned<MenuDoc>>,
+    pub stock: Arc<Versioned<StockDoc>>,
     /// The last ticket number given out (0: none yet).
     pub last_ticket: u64,
     /// The ticket counter's mod revision (0: absent).
     pub tickets_rev: Revision,
+    /// Bytes of the documents as stored (what remembering them costs).
+    pub bytes: usize,
 }
 
 /// A document and its mod revision; a missing key is the default at 0.
 fn versioned<T: serde::de::DeserializeOwned + Default>(
     key: &str,
-    kv: Option<KeyValue>,
-) -> ApiResult<Versioned<T>> {
-    Ok(match kv {
+    kv: Option<&KeyValue>,
+) -> ApiResult<Arc<Versioned<T>>> {
+    Ok(Arc::new(match kv {
         Some(kv) => Versioned {
             value: from_doc(key, &kv.value)?,
             mod_revision: kv.mod_revision,
@@ -342,7 +348,7 @@ fn versioned<T: serde::de::DeserializeOwned + Default>(
             value: T::default(),
             mod_revision: 0,
         },
-    })
+    }))
 }
 
 /// Reads restaurant, menu, stock and ticket counter concurrently (one
@@ -360,12 +366,12 @@ pub async fn read_inputs(store: &dyn Store, r: &str) -> ApiResult<Inputs> {
         store.get(&sk),
         store.get(&tk)
     )?;
-    let restaurant = match restaurant {
-        Some(kv) => Versioned {
-            value: from_doc(&rk, &kv.value)?,
-            mod_revision: kv.mod_revision,
-        },
-        None => return Err(ApiError::not_found(format!("no restaurant {r:?}"))),
+    let bytes = [&restaurant, &menu, &stock, &tickets]
+        .iter()
+        .map(|kv| kv.as_ref().map_or(0, |kv| kv.key.len() + kv.value.len()))
+        .sum();
+    let Some(restaurant) = restaurant else {
+        return Err(ApiError::not_found(format!("no restaurant {r:?}")));
     };
     let (last_ticket, tickets_rev) = match tickets {
         Some(kv) => (
@@ -377,11 +383,15 @@ pub async fn read_inputs(store: &dyn Store, r: &str) -> ApiResult<Inputs> {
         None => (0, 0),
     };
     Ok(Inputs {
-        restaurant,
-        menu: versioned(&mk, menu)?,
-        stock: versioned(&sk, stock)?,
+        restaurant: Arc::new(Versioned {
+            value: from_doc(&rk, &restaurant.value)?,
+            mod_revision: restaurant.mod_revision,
+        }),
+        menu: versioned(&mk, menu.as_ref())?,
+        stock: versioned(&sk, stock.as_ref())?,
         last_ticket,
         tickets_rev,
+        bytes,
     })
 }
 
@@ -391,6 +401,27 @@ pub struct Placement {
     /// The order as written (`revision` 0 until committed).
     pub order: Order,
     pub txn: Txn,
+    /// The stock it leaves, when it takes some.
+    pub stock_after: Option<StockDoc>,
+}
+
+impl Placement {
+    /// The inputs of the next placement at the restaurant, once this one
+    /// committed at `revision` (what it wrote, at the revision it wrote).
+    pub fn inputs_after(&self, before: &Inputs, revision: Revision) -> Inputs {
+        Inputs {
+            stock: match &self.stock_after {
+                Some(s) => Arc::new(Versioned {
+                    value: s.clone(),
+                    mod_revision: revision,
+                }),
+                None => before.stock.clone(),
+            },
+            last_ticket: self.order.ticket,
+            tickets_rev: revision,
+            ..before.clone()
+        }
+    }
 }
 
 /// Decides a placement from what was read: prices the lines, takes the
@@ -457,11 +488,14 @@ pub fn plan(
         version: 1,
         revision: 0,
     };
+    // Every input is compared, the stock too when none is taken: the
+    // inputs may be remembered rather than read (see `commit`).
     let mut compares = vec![
         Compare::absent(idem),
         Compare::mod_revision(catalog::restaurant_key(r), inputs.restaurant.mod_revision),
         unchanged(&menu_key(r), inputs.menu.mod_revision),
         unchanged(&tickets_key(r), inputs.tickets_rev),
+        unchanged(&stock_key(r), inputs.stock.mod_revision),
     ];
     let mut ops = vec![
         TxnOp::put(tickets_key(r), ticket.to_string()),
@@ -514,26 +548,35 @@ pub fn plan(
     };
     ops.push(TxnOp::put(order_key(&id)?, to_doc(&written)?));
     ops.push(event_op(&written)?);
-    if take_stock {
-        compares.push(unchanged(&stock_key(r), inputs.stock.mod_revision));
+    let stock_after = if take_stock {
         ops.push(TxnOp::put(stock_key(r), to_doc(&stock_after)?));
-    }
+        Some(stock_after)
+    } else {
+        None
+    };
     Ok(Placement {
         order: written,
         txn: Txn::new().when(compares).and_then(ops),
+        stock_after,
     })
 }
 
 pub async fn place(ctx: &Ctx<'_>, req: PlaceOrder) -> ApiResult<Order> {
     // The token's signature first (no store read); the account is read
-    // alongside the placement's own reads.
+    // alongside the placement's own reads, or remembered, and compared in
+    // its transaction.
     let claims = ctx.claims().await?;
     validate(&req)?;
     let idem = idem_key(&claims.sub, &req.idempotency_key);
     let identity = ctx.identity();
-    let customer = async {
-        let p = identity.principal_for(&claims).await?;
-        Ok((p.user_id, p.username))
+    let claims = &claims;
+    let customer = move |fresh: bool| async move {
+        let (p, guard) = identity.principal_guarded(claims, fresh).await?;
+        Ok(Customer {
+            id: p.user_id,
+            username: p.username,
+            guard: Some(guard),
+        })
     };
     match commit(ctx, &req, &idem, customer).await?.0 {
         Committed::Existing(id) => settled(ctx, &id).await,
@@ -552,6 +595,17 @@ pub async fn place(ctx: &Ctx<'_>, req: PlaceOrder) -> ApiResult<Order> {
     }
 }
 
+/// Who places an order.
+#[derive(Debug, Clone)]
+pub struct Customer {
+    /// User id.
+    pub id: String,
+    pub username: String,
+    /// Holds while the customer's account is as it was checked (none
+    /// where no account stands behind the id: the raw-store runner).
+    pub guard: Option<Compare>,
+}
+
 /// What [`commit`] did.
 #[derive(Debug)]
 pub enum Committed {
@@ -561,66 +615,129 @@ pub enum Committed {
     New(Box<Order>),
 }
 
+/// The inputs this node's last placement at `r` read and wrote.
+fn remembered(placing: &Queues, r: &str) -> Option<Inputs> {
+    let any = placing.remembered.get(r)?;
+    any.downcast::<Inputs>().ok().map(|i| (*i).clone())
+}
+
+fn remember(placing: &Queues, r: &str, inputs: &Inputs) {
+    placing
+        .remembered
+        .put(r, Arc::new(inputs.clone()), inputs.bytes);
+}
+
 /// The placement loop, shared by `order.place` and `dfoodd-bench`: take
-/// this node's turn at the restaurant, read (with `customer`, the caller's
-/// (user id, username), resolved alongside the first reads), plan, commit;
-/// after a lost race, pause briefly and go again. Returns what happened
-/// and how many races were lost on the way.
-pub async fn commit(
+/// this node's turn at the restaurant, get the inputs, plan, commit; after
+/// a lost race, pause briefly and go again. Returns what happened and how
+/// many races were lost on the way.
+///
+/// The inputs are those the node's last placement at the restaurant left
+/// (remembered in `ctx.placing`, see [`Placement::inputs_after`]), with
+/// the customer's account as `customer(false)` gives it, so a placement on
+/// an owner node in steady state reads nothing: its transaction compares
+/// every input (and the idempotency key's absence, and the account), so a
+/// guess that went stale (another node placed there, staff changed the
+/// menu, the key was used before, the account changed) only fails the
+/// commit; then everything is read (`customer(true)`), at once. A refusal
+/// (closed, sold out, a price that moved) is never given on remembered
+/// inputs: they are read first.
+pub async fn commit<F, Fut>(
     ctx: &Ctx<'_>,
     req: &PlaceOrder,
     idem: &str,
-    customer: impl std::future::Future<Output = ApiResult<(String, String)>>,
-) -> ApiResult<(Committed, u32)> {
+    customer: F,
+) -> ApiResult<(Committed, u32)>
+where
+    F: Fn(bool) -> Fut,
+    Fut: std::future::Future<Output = ApiResult<Customer>>,
+{
     let store = ctx.store;
-    let reads = || async {
-        futures::try_join!(
-            async { Ok::<_, ApiError>(store.get(idem).await?) },
-            read_inputs(store, &req.restaurant)
-        )
-    };
-    let mut turn = Some(ctx.placing.enter(&req.restaurant).await);
-    let (customer, mut read) = futures::try_join!(customer, reads())?;
+    let r = req.restaurant.as_str();
+    let placing = ctx.placing;
+    let counters = &placing.counters;
+    let mut lost = 0u32;
+    // The previous attempt's commit failed.
+    let mut failed = false;
     for attempt in 0..200u32 {
-        if attempt > 0 {
-            turn = Some(ctx.placing.enter(&req.restaurant).await);
-            read = reads().await?;
-        }
-        let (existing, inputs) = &read;
-        if let Some(kv) = existing {
-            let id = String::from_utf8_lossy(&kv.value).into_owned();
-            return Ok((Committed::Existing(id), attempt));
-        }
-        let mut placement = plan(
-            inputs,
+        let turn = placing.enter(r).await;
+        let guess = if attempt == 0 {
+            remembered(placing, r)
+        } else {
+            None
+        };
+        let guessed = guess.is_some();
+        let (customer, inputs) = match guess {
+            Some(inputs) => (customer(false).await?, inputs),
+            None => {
+                let (customer, existing, inputs) = futures::try_join!(
+                    customer(attempt > 0),
+                    async { Ok::<_, ApiError>(store.get(idem).await?) },
+                    read_inputs(store, r)
+                )?;
+                if let Some(kv) = existing {
+                    let id = String::from_utf8_lossy(&kv.value).into_owned();
+                    return Ok((Committed::Existing(id), lost));
+                }
+                if std::mem::take(&mut failed) {
+                    lost += 1;
+                    counters.lost_races.fetch_add(1, Ordering::Relaxed);
+                }
+                remember(placing, r, &inputs);
+                (customer, inputs)
+            }
+        };
+        let planned = plan(
+            &inputs,
             req,
             idem,
-            (&customer.0, &customer.1),
+            (&customer.id, &customer.username),
             ctx.gateway,
             ctx.limits,
             ctx.now_ms(),
-        )?;
+        );
+        let mut placement = match planned {
+            Ok(p) => p,
+            Err(_) if guessed => {
+                placing.remembered.forget(r);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if placement.order.state == OrderState::PendingPayment {
-            let guard = pending_guard(store, &customer.0, ctx.limits).await?;
+            let guard = pending_guard(store, &customer.id, ctx.limits).await?;
             placement.txn = placement.txn.when([guard.0]).and_then([guard.1]);
         }
+        let txn = std::mem::take(&mut placement.txn).when(customer.guard);
         // Batched with the node's other placements waiting now (at other
         // restaurants); the answer is this placement's own.
-        let resp = ctx.placing.commit(store, placement.txn).await?;
-        // The next placement here may go: the ticket is taken (or lost).
-        drop(turn.take());
-        let counters = &ctx.placing.counters;
+        let resp = match placing.commit(store, txn).await {
+            Ok(resp) => resp,
+            Err(e) => {
+                // It may or may not have been applied.
+                placing.remembered.forget(r);
+                return Err(e.into());
+            }
+        };
         if resp.succeeded {
+            remember(placing, r, &placement.inputs_after(&inputs, resp.revision));
+            // The next placement here may go: the ticket is taken.
+            drop(turn);
             counters.placements.fetch_add(1, Ordering::Relaxed);
             let mut o = placement.order;
             o.revision = u64::try_from(resp.revision).unwrap_or(0);
-            return Ok((Committed::New(Box::new(o)), attempt));
+            return Ok((Committed::New(Box::new(o)), lost));
         }
-        counters.lost_races.fetch_add(1, Ordering::Relaxed);
-        // Another placement took the ticket (or changed stock/menu): again,
-        // after a short, growing, jittered pause so racers spread out.
-        let jitter = (ctx.now_ms() ^ u64::from(attempt).wrapping_mul(2654435761)) % 5;
-        tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(10)) + jitter)).await;
+        placing.remembered.forget(r);
+        drop(turn);
+        failed = true;
+        if !guessed {
+            // Another placement took the ticket (or changed stock/menu):
+            // again, after a short, growing, jittered pause so racers
+            // spread out. A stale guess is read again at once.
+            let jitter = (ctx.now_ms() ^ u64::from(attempt).wrapping_mul(2654435761)) % 5;
+            tokio::time::sleep(Duration::from_millis(u64::from(lost.min(10)) + jitter)).await;
+        }
     }
     Err(ApiError::unavailable(
         "too many concurrent orders at this restaurant; try again",
@@ -1239,5 +1356,150 @@ mod tests {
         // Read again, it takes the next ticket.
         let inputs = read_inputs(shop.store.as_ref(), R).await.unwrap();
         assert_eq!(inputs.last_ticket, 1);
+    }
+
+    /// Counts the store's reads.
+    #[derive(Default)]
+    struct Reads(std::sync::atomic::AtomicUsize);
+
+    impl crate::store::instrumented::Observer for Reads {
+        fn observe(&self, op: &'static str, _: &'static str, _: Duration) {
+            if op == "get" || op == "range" {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Writes the restaurant document with `change` applied, as staff
+    /// would (the node that places learns it only from its compares).
+    async fn staff_change(
+        store: &dyn Store,
+        key: &str,
+        change: impl FnOnce(&mut serde_json::Value),
+    ) {
+        let mut doc: serde_json::Value = stored(store, key).await;
+        change(&mut doc);
+        store
+            .txn(Txn::new().and_then([TxnOp::put(key, to_doc(&doc).unwrap())]))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn placements_plan_on_what_the_last_one_left_and_stale_guesses_are_read_again() {
+        let shop = shop().await;
+        let reads = Arc::new(Reads::default());
+        let store =
+            crate::store::instrumented::InstrumentedStore::wrap(shop.store.clone(), reads.clone());
+        let deps = crate::ctx::Deps {
+            node: "n1".into(),
+            store: store.clone(),
+            auth: crate::auth::identity::AuthState::new(
+                Default::default(),
+                shop._dir.path(),
+                crate::secrets::Kek::generate(),
+            ),
+            gateway: Arc::new(SandboxGateway::new(store.clone())),
+            clock: Arc::new(crate::clock::SystemClock),
+            placing: Queues::batching(store.clone(), Default::default()),
+            archive: None,
+            retention: Default::default(),
+            limits: Default::default(),
+        };
+        let ctx = deps.ctx(None, None);
+        let who = |_fresh| {
+            std::future::ready(Ok(Customer {
+                id: "usr_1".into(),
+                username: "cleo".into(),
+                guard: None,
+            }))
+        };
+        let place = |key: &str, lines: Vec<LineRequest>| {
+            let mut req = request("pm_card_visa");
+            req.idempotency_key = key.into();
+            req.lines = lines;
+            let idem = idem_key("usr_1", key);
+            async move { commit(&ctx, &req, &idem, who).await }
+        };
+        let tiramisu = || vec![line("tiramisu", 1, &[])];
+        let new = |c: ApiResult<(Committed, u32)>| match c.unwrap() {
+            (Committed::New(o), lost) => (*o, lost),
+            other => panic!("not a new order: {other:?}"),
+        };
+
+        // The first placement reads; the next one reads nothing at all.
+        let (o1, _) = new(place("key-00000001", tiramisu()).await);
+        assert!(reads.0.load(Ordering::Relaxed) > 0);
+        reads.0.store(0, Ordering::Relaxed);
+        let (o2, lost) = new(place("key-00000002", tiramisu()).await);
+        assert_eq!(
+            reads.0.load(Ordering::Relaxed),
+            0,
+            "planned on what the first left"
+        );
+        assert_eq!((o1.ticket, o2.ticket, lost), (1, 2, 0));
+        let s: StockDoc = stored(shop.store.as_ref(), &stock_key(R)).await;
+        assert_eq!(s.units["tiramisu"], 3, "both took their stock");
+
+        // Staff raise a price: the remembered menu is stale, the commit's
+        // compare says so, the placement reads and pays the new price.
+        staff_change(shop.store.as_ref(), &menu_key(R), |m| {
+            m["items"][1]["price"] = serde_json::json!(250)
+        })
+        .await;
+        let (o3, lost) = new(place("key-00000003", vec![line("water", 1, &[])]).await);
+        assert_eq!((o3.ticket, o3.total, lost), (3, 250, 1));
+        assert!(reads.0.load(Ordering::Relaxed) > 0);
+
+        // Another node takes a ticket: the next placement here does not
+        // reuse it.
+        let inputs = read_inputs(shop.store.as_ref(), R).await.unwrap();
+        let mut req = request("pm_card_visa");
+        req.idempotency_key = "key-elsewhere".into();
+        req.lines = tiramisu();
+        let elsewhere = plan(
+            &inputs,
+            &req,
+            &idem_key("usr_2", "key-elsewhere"),
+            ("usr_2", "dora"),
+            &shop.gateway,
+            &Limits::default(),
+            1_000,
+        )
+        .unwrap();
+        assert!(shop.store.txn(elsewhere.txn).await.unwrap().succeeded);
+        let (o5, lost) = new(place("key-00000005", tiramisu()).await);
+        assert_eq!((o5.ticket, lost), (5, 1));
+        let s: StockDoc = stored(shop.store.as_ref(), &stock_key(R)).await;
+        assert_eq!(s.units["tiramisu"], 1, "stock taken by each, once");
+
+        // A retry of an earlier key finds its order, not a lost race.
+        match place("key-00000002", tiramisu()).await.unwrap() {
+            (Committed::Existing(id), 0) => assert_eq!(id, o2.id),
+            other => panic!("{other:?}"),
+        }
+
+        // No refusal on remembered inputs: closed, then opened again by
+        // staff, the restaurant takes the order although this node last
+        // saw it closed.
+        staff_change(shop.store.as_ref(), &catalog::restaurant_key(R), |r| {
+            r["open"] = serde_json::json!(false)
+        })
+        .await;
+        let e = place("key-00000006", tiramisu()).await.unwrap_err();
+        assert!(e.message.contains("closed"), "{e}");
+        staff_change(shop.store.as_ref(), &catalog::restaurant_key(R), |r| {
+            r["open"] = serde_json::json!(true)
+        })
+        .await;
+        let (o6, _) = new(place("key-00000006", tiramisu()).await);
+        assert_eq!(o6.ticket, 6);
+        // ... and sold out is never said from memory either.
+        let e = place("key-00000007", vec![line("tiramisu", 2, &[])])
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("tiramisu"), "{e}");
+        let orders = shop.store.range("/dfood/orders/").await.unwrap().kvs;
+        assert_eq!(orders.len(), 6, "one order per committed placement");
     }
 }
