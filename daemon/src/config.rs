@@ -44,6 +44,9 @@ pub struct TlsFiles {
     pub key: Option<PathBuf>,
 }
 
+/// The most threads `worker_threads` may ask for.
+pub const MAX_WORKER_THREADS: u32 = 1024;
+
 /// The file format. Every field is optional; unknown fields are refused so a
 /// typo does not go unnoticed.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -60,6 +63,9 @@ pub struct FileConfig {
     /// TCP address of the Prometheus endpoint (`GET /metrics`); absent or
     /// empty: none.
     pub metrics_listen: Option<String>,
+    /// Threads serving requests, 1 to [`MAX_WORKER_THREADS`]; absent: one
+    /// per CPU.
+    pub worker_threads: Option<u32>,
     #[serde(default)]
     pub tls: TlsFiles,
     #[serde(default)]
@@ -684,6 +690,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Where `GET /metrics` is served (TCP); `None`: nowhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// Threads of the runtime (`None`: one per CPU); `main` reads it.
+    pub worker_threads: Option<usize>,
     pub tls: TlsFiles,
     pub payments: PaymentsConfig,
     pub auth: crate::auth::identity::AuthSettings,
@@ -715,6 +723,7 @@ impl Config {
             roles: ROLES.iter().map(|r| r.to_string()).collect(),
             log_format: LogFormat::Human,
             metrics_listen: None,
+            worker_threads: None,
             tls: TlsFiles::default(),
             payments: PaymentsConfig::default(),
             auth: crate::auth::identity::AuthSettings::default(),
@@ -813,6 +822,16 @@ impl Config {
                 reason: format!("{m:?} is not an IP:port address (e.g. \"127.0.0.1:9400\")"),
             })?),
         };
+        let worker_threads = match f.worker_threads {
+            None => None,
+            Some(n) if (1..=MAX_WORKER_THREADS).contains(&n) => usize::try_from(n).ok(),
+            Some(n) => {
+                return Err(ConfigError::Invalid {
+                    key: "worker_threads",
+                    reason: format!("{n} is not 1 to {MAX_WORKER_THREADS}"),
+                });
+            }
+        };
         let t = &f.tls;
         if t.cert.is_some() != t.key.is_some() {
             return Err(ConfigError::Invalid {
@@ -872,6 +891,7 @@ impl Config {
             roles,
             log_format,
             metrics_listen,
+            worker_threads,
             tls: f.tls,
             payments,
             kek,
@@ -982,6 +1002,23 @@ mod tests {
         };
         assert_eq!(m("127.0.0.1:9400"), Some("127.0.0.1:9400".parse().unwrap()));
         assert_eq!(m(""), None, "empty disables it (e.g. from the environment)");
+    }
+
+    #[test]
+    fn worker_threads_are_one_per_cpu_unless_set_within_bounds() {
+        let parse = |t: &str| {
+            FileConfig::parse(&format!("node = 'n1'\n{t}"), "t.toml").and_then(Config::from_file)
+        };
+        assert_eq!(parse("").unwrap().worker_threads, None);
+        assert_eq!(parse("worker_threads = 1").unwrap().worker_threads, Some(1));
+        for bad in ["worker_threads = 0", "worker_threads = 1025"] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("worker_threads") && e.contains("1 to 1024"),
+                "{e}"
+            );
+        }
+        assert!(parse("worker_threads = -1").is_err());
     }
 
     #[test]
