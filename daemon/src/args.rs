@@ -102,11 +102,10 @@ pub struct Args {
     /// in the hot store].
     #[arg(long, env = "DFOODD_ARCHIVE_URL", value_name = "URL")]
     pub archive_url: Option<String>,
-    /// Threads serving requests [default: one per CPU]. On a machine the
-    /// node shares with etcd or other nodes, fewer (e.g. 1 on 2 cores)
-    /// save the cost of waking threads across cores: lower latency at
-    /// one request at a time, more placements per second when the CPUs
-    /// are full (README, "Benchmarks").
+    /// Threads serving requests, 1 to 1024 [default: one per CPU]. On a
+    /// machine the node shares with etcd or other nodes, fewer (e.g. 1 on
+    /// 2 cores) save the cost of waking threads across cores: lower
+    /// latency one request at a time (README, "Benchmarks").
     #[arg(long, env = "DFOODD_WORKER_THREADS", value_name = "N")]
     pub worker_threads: Option<u32>,
 }
