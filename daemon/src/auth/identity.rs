@@ -357,17 +357,10 @@ impl Identity<'_> {
 
     /// The second half of [`Identity::authenticate`]: the account the
     /// verified claims name, read from the store (so a deleted or disabled
-    /// account's tokens, and a revoked session's, stop working).
+    /// account's tokens, and a revoked session's, stop working), and
+    /// remembered for [`Identity::principal_guarded`].
     pub async fn principal_for(&self, claims: &Claims) -> ApiResult<Principal> {
-        let user = user_by_id(self.store, &claims.sub).await?.ok_or_else(|| {
-            ApiError::unauthenticated(
-                "the account this token was issued to no longer exists: run `dfood login`",
-            )
-        })?;
-        if let Some(e) = user.refuses(claims, self.clock.now_secs()) {
-            return Err(e);
-        }
-        Ok(user.principal())
+        Ok(self.principal_guarded(claims, true).await?.0)
     }
 
     /// [`Identity::principal_for`] for a caller about to write: the
