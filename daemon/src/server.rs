@@ -413,10 +413,12 @@ async fn subscribe(send: &mut quinn::SendStream, req: Request, state: &NodeState
         },
     )
     .expect("serialisable");
+    // Counted before the client hears it is open, so that a client that
+    // saw its subscription open never sees the gauge without it.
+    let _counted = Counted::new(&state.cluster.stats.subscriptions);
     if !answer_subscribe(send, state, started, &ok).await {
         return;
     }
-    let _counted = Counted::new(&state.cluster.stats.subscriptions);
     let mut going_away = state.going_away.clone();
     let mut draining = state.cluster.draining.subscribe();
     // The caller's claims (a topic other than `members` needed a token).
