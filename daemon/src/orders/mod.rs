@@ -65,6 +65,19 @@ pub fn customer_index_key(customer: &str, order: &str) -> String {
     format!("/dfood/customer-orders/{customer}/{order}")
 }
 
+/// A customer's order waiting for its payment (key per order; see
+/// [`pending_guard_key`]). Written by a placement that leaves the payment
+/// step in flight, deleted by the transaction that settles it.
+pub fn pending_key(customer: &str, order: &str) -> String {
+    format!("/dfood/pending/{customer}/{order}")
+}
+
+/// Bumped by every placement that adds a [`pending_key`] of `customer`,
+/// so that two placements cannot both take the last free place.
+pub fn pending_guard_key(customer: &str) -> String {
+    format!("/dfood/pending-guard/{customer}")
+}
+
 /// The event written with an order change.
 pub fn event_op(order: &Order) -> ApiResult<TxnOp> {
     let ev = Event {

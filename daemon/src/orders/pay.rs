@@ -213,7 +213,7 @@ async fn record(
         let mut ops = vec![TxnOp::delete(payment_work_key(order_id))];
         if step == PaymentState::Authorizing {
             // No longer waiting for its payment (see `place::pending_guard`).
-            ops.push(TxnOp::delete(super::place::pending_key(
+            ops.push(TxnOp::delete(super::pending_key(
                 &cur.customer_id,
                 order_id,
             )));

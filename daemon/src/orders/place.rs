@@ -29,7 +29,10 @@ use protocol::messages::orders::*;
 use protocol::text;
 
 use super::state::{self, Action};
-use super::{customer_index_key, event_op, expiry_work_key, order_key, payment_work_key};
+use super::{
+    customer_index_key, event_op, expiry_work_key, order_key, payment_work_key, pending_guard_key,
+    pending_key,
+};
 use crate::catalog::{self, MenuDoc, StockDoc, Versioned, menu_key, stock_key, unchanged};
 use crate::config::Limits;
 use crate::ctx::Ctx;
@@ -55,19 +58,6 @@ pub fn money(minor: i64, currency: &str) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     let m = minor.unsigned_abs();
     format!("{sign}{}.{:02} {currency}", m / 100, m % 100)
-}
-
-/// A customer's order waiting for its payment (key per order; see
-/// [`pending_guard_key`]). Written by a placement that leaves the payment
-/// step in flight, deleted by the transaction that settles it.
-pub fn pending_key(customer: &str, order: &str) -> String {
-    format!("/dfood/pending/{customer}/{order}")
-}
-
-/// Bumped by every placement that adds a [`pending_key`] of `customer`,
-/// so that two placements cannot both take the last free place.
-pub fn pending_guard_key(customer: &str) -> String {
-    format!("/dfood/pending-guard/{customer}")
 }
 
 /// Checks a payment-method token: never a card number (refused without
