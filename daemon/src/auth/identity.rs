@@ -268,12 +268,15 @@ pub async fn get_doc<T: serde::de::DeserializeOwned>(
 }
 
 pub async fn user_by_id(store: &dyn Store, id: &str) -> ApiResult<Option<UserRecord>> {
+    Ok(user_doc_by_id(store, id).await?.map(|(u, _)| u))
+}
+
+/// [`user_by_id`] with the record as stored (its mod revision).
+async fn user_doc_by_id(store: &dyn Store, id: &str) -> ApiResult<Option<(UserRecord, KeyValue)>> {
     if id.is_empty() || id.contains('/') {
         return Ok(None);
     }
-    Ok(get_doc::<UserRecord>(store, &format!("{USERS_PREFIX}{id}"))
-        .await?
-        .map(|(u, _)| u))
+    get_doc::<UserRecord>(store, &format!("{USERS_PREFIX}{id}")).await
 }
 
 pub async fn user_by_name(store: &dyn Store, name: &str) -> ApiResult<Option<UserRecord>> {
@@ -357,10 +360,25 @@ impl Identity<'_> {
 
     /// The second half of [`Identity::authenticate`]: the account the
     /// verified claims name, read from the store (so a deleted or disabled
-    /// account's tokens, and a revoked session's, stop working), and
-    /// remembered for [`Identity::principal_guarded`].
+    /// account's tokens, and a revoked session's, stop working).
     pub async fn principal_for(&self, claims: &Claims) -> ApiResult<Principal> {
-        Ok(self.principal_guarded(claims, true).await?.0)
+        let (user, _) = self.account(claims).await?;
+        if let Some(e) = user.refuses(claims, self.clock.now_secs()) {
+            return Err(e);
+        }
+        Ok(user.principal())
+    }
+
+    /// The account the verified claims name, as stored; `unauthenticated`
+    /// when there is none.
+    async fn account(&self, claims: &Claims) -> ApiResult<(UserRecord, KeyValue)> {
+        user_doc_by_id(self.store, &claims.sub)
+            .await?
+            .ok_or_else(|| {
+                ApiError::unauthenticated(
+                    "the account this token was issued to no longer exists: run `dfood login`",
+                )
+            })
     }
 
     /// [`Identity::principal_for`] for a caller about to write: the
@@ -377,25 +395,20 @@ impl Identity<'_> {
         claims: &Claims,
         fresh: bool,
     ) -> ApiResult<(Principal, Compare)> {
-        let key = format!("{USERS_PREFIX}{}", claims.sub);
         let now = self.clock.now_secs();
         if !fresh
             && let Some((user, rev)) = self.auth.accounts.get(&claims.sub)
             && user.refuses(claims, now).is_none()
         {
+            let key = format!("{USERS_PREFIX}{}", claims.sub);
             return Ok((user.principal(), Compare::mod_revision(key, rev)));
         }
-        let gone = || {
-            ApiError::unauthenticated(
-                "the account this token was issued to no longer exists: run `dfood login`",
-            )
-        };
-        if claims.sub.is_empty() || claims.sub.contains('/') {
-            return Err(gone());
-        }
-        let Some((user, kv)) = get_doc::<UserRecord>(self.store, &key).await? else {
-            self.auth.accounts.forget(&claims.sub);
-            return Err(gone());
+        let (user, kv) = match self.account(claims).await {
+            Ok(a) => a,
+            Err(e) => {
+                self.auth.accounts.forget(&claims.sub);
+                return Err(e);
+            }
         };
         let user = Arc::new(user);
         self.auth
@@ -406,7 +419,7 @@ impl Identity<'_> {
         }
         Ok((
             user.principal(),
-            Compare::mod_revision(key, kv.mod_revision),
+            Compare::mod_revision(kv.key, kv.mod_revision),
         ))
     }
 }

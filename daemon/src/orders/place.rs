@@ -611,10 +611,9 @@ fn remembered(placing: &Queues, r: &str) -> Option<Inputs> {
     any.downcast::<Inputs>().ok().map(|i| (*i).clone())
 }
 
-fn remember(placing: &Queues, r: &str, inputs: &Inputs) {
-    placing
-        .remembered
-        .put(r, Arc::new(inputs.clone()), inputs.bytes);
+fn remember(placing: &Queues, r: &str, inputs: Inputs) {
+    let bytes = inputs.bytes;
+    placing.remembered.put(r, Arc::new(inputs), bytes);
 }
 
 /// The placement loop, shared by `order.place` and `dfoodd-bench`: take
@@ -673,7 +672,7 @@ where
                     lost += 1;
                     counters.lost_races.fetch_add(1, Ordering::Relaxed);
                 }
-                remember(placing, r, &inputs);
+                remember(placing, r, inputs.clone());
                 (customer, inputs)
             }
         };
@@ -710,7 +709,7 @@ where
             }
         };
         if resp.succeeded {
-            remember(placing, r, &placement.inputs_after(&inputs, resp.revision));
+            remember(placing, r, placement.inputs_after(&inputs, resp.revision));
             // The next placement here may go: the ticket is taken.
             drop(turn);
             counters.placements.fetch_add(1, Ordering::Relaxed);
