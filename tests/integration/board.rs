@@ -77,6 +77,21 @@ fn wait_order(
     }
 }
 
+/// `cleo` orders one `item` at trattoria by card (`dfood order place`);
+/// the order's id.
+fn order_one(cleo: &mut User, item: &str) -> String {
+    let o = cleo.ok(&[
+        "order",
+        "place",
+        "trattoria",
+        "--item",
+        item,
+        "--pay",
+        "pm_card_visa",
+    ]);
+    o["id"].as_str().unwrap().to_string()
+}
+
 fn board_command(d: &Daemon, home: &Path) -> String {
     board_command_for(&d.endpoint(), &d.ca_path(), home)
 }
@@ -217,16 +232,7 @@ fn a_kitchen_runs_orders_through_the_board() {
     tmux.keys(&["Escape"]);
 
     // Changes made elsewhere show at once.
-    let o = cleo.ok(&[
-        "order",
-        "place",
-        "trattoria",
-        "--item",
-        "tiramisu",
-        "--pay",
-        "pm_card_visa",
-    ]);
-    let id2 = o["id"].as_str().unwrap().to_string();
+    let id2 = order_one(&mut cleo, "tiramisu");
     tmux.keys(&["h", "h", "h"]);
     tmux.wait("the second ticket", |s| s.contains("#2 cleo"));
     kai.ok(&["order", "accept", &id2]);
@@ -383,16 +389,7 @@ fn two_boards_bumping_one_ticket_make_one_step() {
     // that a board has sent). Every round must end in one step.
     let mut rounds_in_flight = Vec::new();
     for n in 1..=3u32 {
-        let o = cleo.ok(&[
-            "order",
-            "place",
-            "trattoria",
-            "--item",
-            "tiramisu",
-            "--pay",
-            "pm_card_visa",
-        ]);
-        let id = o["id"].as_str().unwrap().to_string();
+        let id = order_one(&mut cleo, "tiramisu");
         let ticket = format!("#{n} cleo");
         for t in [&a, &b] {
             // The only new ticket: selected on both boards.
@@ -493,18 +490,7 @@ fn the_board_survives_kill9_of_its_node() {
     let mut cleo = User::new(&nodes[0], "cleo");
     tests::open_shop(&mut mia, "trattoria", BREAD_CSV, &["kai"]);
     let mut ids = Vec::new();
-    let mut place = |cleo: &mut User| {
-        let o = cleo.ok(&[
-            "order",
-            "place",
-            "trattoria",
-            "--item",
-            "bread",
-            "--pay",
-            "pm_card_visa",
-        ]);
-        ids.push(o["id"].as_str().unwrap().to_string());
-    };
+    let mut place = |cleo: &mut User| ids.push(order_one(cleo, "bread"));
     for _ in 0..3 {
         place(&mut cleo);
     }
@@ -583,16 +569,7 @@ fn a_board_without_a_node_says_so_and_refuses_bumps() {
     let mut kai = User::new(&d, "kai");
     let mut cleo = User::new(&d, "cleo");
     tests::open_shop(&mut mia, "trattoria", BREAD_CSV, &["kai"]);
-    let o = cleo.ok(&[
-        "order",
-        "place",
-        "trattoria",
-        "--item",
-        "bread",
-        "--pay",
-        "pm_card_visa",
-    ]);
-    let id = o["id"].as_str().unwrap().to_string();
+    let id = order_one(&mut cleo, "bread");
     tmux.start(&board_command(&d, kai.cli.home()));
     tmux.wait("the ticket", |s| {
         s.contains("● node-1") && s.contains("#1 cleo")
