@@ -211,7 +211,7 @@ pub(super) async fn place(g: &Global, a: PlaceArgs) -> Result<(), CliError> {
     if a.compare {
         let raw = place_raw(&a, show).await?;
         let via = place_via_dfoodd(g, &a, show).await?;
-        let c = Comparison::new(raw, via);
+        let c = Comparison::new(raw, via, a.setup.restaurants);
         emit(g.output, &c, render_comparison);
         return Ok(());
     }

@@ -189,15 +189,74 @@ fn human_report_is_a_table() {
 fn comparison_ratios() {
     let raw = report_with(&[10; 40], &[]);
     let via = report_with(&[20; 20], &[]);
-    let c = Comparison::new(raw, via);
+    let c = Comparison::new(raw, via, 64);
     assert_eq!(c.ratio.throughput, 0.5);
     assert!((c.ratio.p99 - 2.0).abs() < 0.01);
     assert!((c.ratio.p50_added_ms - 10.0).abs() < 0.05);
     let text = render_comparison(&c);
     assert!(text.contains("dfoodd/raw"), "{text}");
-    assert!(text.contains("50% of the store's throughput"), "{text}");
+    assert!(
+        text.contains("dfoodd reaches 50% of the store's throughput, p99 2.00x the store's, +10.0"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "ms at the median; target at c=4 over 64 restaurants: >= 90% (missed), p99 <= 1.2x (missed)"
+        ),
+        "{text}"
+    );
     let json = serde_json::to_value(&c).unwrap();
     assert_eq!(json["ratio"]["throughput"], 0.5);
+    assert_eq!(json["restaurants"], 64);
     assert!(json["raw_store"]["throughput"].is_number());
     assert!(json["dfoodd"]["latency_ms"]["p99"].is_number());
+}
+
+#[test]
+fn the_verdict_holds_each_shape_of_run_to_its_own_targets() {
+    assert_eq!(Targets::of(1, 64), Targets::AddedMs(0.3));
+    assert_eq!(
+        Targets::of(64, 1),
+        Targets::Ratio {
+            throughput: 0.90,
+            p99: 1.5
+        }
+    );
+    assert_eq!(
+        Targets::of(64, 64),
+        Targets::Ratio {
+            throughput: 0.90,
+            p99: 1.2
+        }
+    );
+    // One restaurant: 0.95 of the throughput and 1.4x the p99 meet its
+    // targets, and would miss the p99 of a spread load.
+    let raw = report_with(&[10; 100], &[]);
+    let mut via = report_with(&[14; 95], &[]);
+    via.throughput = raw.throughput * 0.95;
+    let line = verdict_line(&Comparison::new(raw.clone(), via.clone(), 1));
+    assert!(
+        line.ends_with("over one restaurant: >= 90% (met), p99 <= 1.5x (met)"),
+        "{line}"
+    );
+    let line = verdict_line(&Comparison::new(raw.clone(), via, 8));
+    assert!(
+        line.ends_with(">= 90% (met), p99 <= 1.2x (missed)"),
+        "{line}"
+    );
+    // One at a time: the added median decides.
+    let mut raw1 = raw.clone();
+    raw1.concurrency = 1;
+    raw1.latency_ms.p50 = 2.0;
+    let mut via1 = raw1.clone();
+    via1.latency_ms.p50 = 2.2;
+    let line = verdict_line(&Comparison::new(raw1.clone(), via1.clone(), 1));
+    assert!(
+        line.ends_with("target at c=1: adds < 0.3 ms at the median (met)"),
+        "{line}"
+    );
+    via1.latency_ms.p50 = 2.9;
+    let line = verdict_line(&Comparison::new(raw1, via1, 1));
+    assert!(line.contains("+0.900 ms at the median"), "{line}");
+    assert!(line.ends_with("(missed)"), "{line}");
 }
