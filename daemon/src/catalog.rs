@@ -1131,73 +1131,20 @@ mod tests {
         }
     }
 
-    /// A store whose gets wait until `n` of them wait together: reads made
-    /// one after the other never get past the first.
-    struct Together {
-        inner: std::sync::Arc<dyn Store>,
-        gate: tokio::sync::Barrier,
-    }
+    /// Gets wait until `n` of them wait together: reads made one after
+    /// the other never get past the first.
+    struct Together(tokio::sync::Barrier);
 
     #[async_trait::async_trait]
-    impl Store for Together {
-        fn kind(&self) -> &'static str {
-            self.inner.kind()
-        }
-        async fn revision(&self) -> Result<Revision, crate::store::StoreError> {
-            self.inner.revision().await
-        }
-        async fn get(
+    impl crate::store::testing::Hooks for Together {
+        async fn before(
             &self,
-            key: &str,
-        ) -> Result<Option<crate::store::KeyValue>, crate::store::StoreError> {
-            self.gate.wait().await;
-            self.inner.get(key).await
-        }
-        async fn range(
-            &self,
-            prefix: &str,
-        ) -> Result<crate::store::RangeResponse, crate::store::StoreError> {
-            self.inner.range(prefix).await
-        }
-        async fn txn(
-            &self,
-            txn: Txn,
-        ) -> Result<crate::store::TxnResponse, crate::store::StoreError> {
-            self.inner.txn(txn).await
-        }
-        async fn lease_grant(
-            &self,
-            ttl: std::time::Duration,
-        ) -> Result<crate::store::LeaseId, crate::store::StoreError> {
-            self.inner.lease_grant(ttl).await
-        }
-        async fn lease_keep_alive(
-            &self,
-            id: crate::store::LeaseId,
-        ) -> Result<std::time::Duration, crate::store::StoreError> {
-            self.inner.lease_keep_alive(id).await
-        }
-        async fn lease_time_to_live(
-            &self,
-            id: crate::store::LeaseId,
-        ) -> Result<std::time::Duration, crate::store::StoreError> {
-            self.inner.lease_time_to_live(id).await
-        }
-        async fn lease_revoke(
-            &self,
-            id: crate::store::LeaseId,
+            call: crate::store::testing::Call,
         ) -> Result<(), crate::store::StoreError> {
-            self.inner.lease_revoke(id).await
-        }
-        async fn compact(&self, revision: Revision) -> Result<(), crate::store::StoreError> {
-            self.inner.compact(revision).await
-        }
-        async fn watch(
-            &self,
-            prefix: &str,
-            start: Revision,
-        ) -> Result<crate::store::WatchStream, crate::store::StoreError> {
-            self.inner.watch(prefix, start).await
+            if call == crate::store::testing::Call::Get {
+                self.0.wait().await;
+            }
+            Ok(())
         }
     }
 
@@ -1233,9 +1180,9 @@ mod tests {
             ]))
             .await
             .unwrap();
-        let store = Together {
+        let store = crate::store::testing::Hooked {
             inner,
-            gate: tokio::sync::Barrier::new(3),
+            hooks: Together(tokio::sync::Barrier::new(3)),
         };
         let (r, m, s) =
             tokio::time::timeout(std::time::Duration::from_secs(5), load_menu(&store, "t"))

@@ -1054,85 +1054,27 @@ async fn unknown_usernames_take_the_same_path_as_known_ones() {
     assert_eq!(params(&real), params(&dummy));
 }
 
-/// A store that counts the operations it is asked for.
-struct Counting {
-    inner: Arc<dyn Store>,
-    ops: std::sync::atomic::AtomicU64,
-}
+/// Counts the reads, transactions and lease grants a store is asked for.
+#[derive(Default)]
+struct Counting(std::sync::atomic::AtomicU64);
 
 impl Counting {
-    fn bump(&self) {
-        self.ops.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    }
     fn count(&self) -> u64 {
-        self.ops.load(std::sync::atomic::Ordering::SeqCst)
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
 #[async_trait::async_trait]
-impl Store for Counting {
-    fn kind(&self) -> &'static str {
-        self.inner.kind()
-    }
-    async fn revision(&self) -> Result<crate::store::Revision, crate::store::StoreError> {
-        self.bump();
-        self.inner.revision().await
-    }
-    async fn get(
+impl crate::store::testing::Hooks for Counting {
+    async fn before(
         &self,
-        key: &str,
-    ) -> Result<Option<crate::store::KeyValue>, crate::store::StoreError> {
-        self.bump();
-        self.inner.get(key).await
-    }
-    async fn range(
-        &self,
-        prefix: &str,
-    ) -> Result<crate::store::RangeResponse, crate::store::StoreError> {
-        self.bump();
-        self.inner.range(prefix).await
-    }
-    async fn txn(&self, txn: Txn) -> Result<crate::store::TxnResponse, crate::store::StoreError> {
-        self.bump();
-        self.inner.txn(txn).await
-    }
-    async fn lease_grant(
-        &self,
-        ttl: std::time::Duration,
-    ) -> Result<crate::store::LeaseId, crate::store::StoreError> {
-        self.bump();
-        self.inner.lease_grant(ttl).await
-    }
-    async fn lease_keep_alive(
-        &self,
-        id: crate::store::LeaseId,
-    ) -> Result<std::time::Duration, crate::store::StoreError> {
-        self.inner.lease_keep_alive(id).await
-    }
-    async fn lease_time_to_live(
-        &self,
-        id: crate::store::LeaseId,
-    ) -> Result<std::time::Duration, crate::store::StoreError> {
-        self.inner.lease_time_to_live(id).await
-    }
-    async fn lease_revoke(
-        &self,
-        id: crate::store::LeaseId,
+        call: crate::store::testing::Call,
     ) -> Result<(), crate::store::StoreError> {
-        self.inner.lease_revoke(id).await
-    }
-    async fn compact(
-        &self,
-        revision: crate::store::Revision,
-    ) -> Result<(), crate::store::StoreError> {
-        self.inner.compact(revision).await
-    }
-    async fn watch(
-        &self,
-        prefix: &str,
-        start: crate::store::Revision,
-    ) -> Result<crate::store::WatchStream, crate::store::StoreError> {
-        self.inner.watch(prefix, start).await
+        use crate::store::testing::Call::*;
+        if matches!(call, Revision | Get | Range | Txn | LeaseGrant) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        Ok(())
     }
 }
 
@@ -1144,9 +1086,9 @@ impl Store for Counting {
 #[tokio::test]
 async fn checking_a_token_costs_one_store_read_revocation_included() {
     let f = fixture();
-    let counting = Arc::new(Counting {
+    let counting = Arc::new(crate::store::testing::Hooked {
         inner: f.store.clone(),
-        ops: Default::default(),
+        hooks: Counting::default(),
     });
     let s = Identity {
         store: counting.as_ref(),
@@ -1174,14 +1116,18 @@ async fn checking_a_token_costs_one_store_read_revocation_included() {
     }
     s.authenticate(&t.access_token).await.unwrap();
     f.auth.keys.set_synced(true);
-    let before = counting.count();
+    let before = counting.hooks.count();
     s.authenticate(&t.access_token).await.unwrap();
-    assert_eq!(counting.count() - before, 1, "one read: the account record");
+    assert_eq!(
+        counting.hooks.count() - before,
+        1,
+        "one read: the account record"
+    );
     // While the key cache does not follow the store, the key is read too.
     f.auth.keys.set_synced(false);
-    let before = counting.count();
+    let before = counting.hooks.count();
     s.authenticate(&t.access_token).await.unwrap();
-    assert_eq!(counting.count() - before, 2);
+    assert_eq!(counting.hooks.count() - before, 2);
 }
 
 /// Issue 13: ended sessions leave the store. A family past its absolute

@@ -1,5 +1,6 @@
 use super::*;
 use crate::store::embedded::EmbeddedStore;
+use crate::store::testing::{Call, Hooked, Hooks};
 
 const P: &str = "/t/";
 
@@ -177,7 +178,6 @@ async fn a_hub_nobody_listens_to_stops_and_a_new_one_starts() {
 /// A store whose first `breaks` watches break (an `unavailable` error, as
 /// an etcd leader change does) after delivering one batch.
 struct Breaking {
-    inner: Arc<dyn Store>,
     breaks: std::sync::atomic::AtomicUsize,
     watches: std::sync::atomic::AtomicUsize,
     /// After the first watch, every new one fails (a node cut off).
@@ -185,52 +185,26 @@ struct Breaking {
 }
 
 #[async_trait::async_trait]
-impl Store for Breaking {
-    fn kind(&self) -> &'static str {
-        "breaking"
-    }
-    async fn revision(&self) -> Result<Revision, StoreError> {
-        self.inner.revision().await
-    }
-    async fn get(&self, key: &str) -> Result<Option<crate::store::KeyValue>, StoreError> {
-        self.inner.get(key).await
-    }
-    async fn range(&self, prefix: &str) -> Result<crate::store::RangeResponse, StoreError> {
-        self.inner.range(prefix).await
-    }
-    async fn txn(&self, txn: crate::store::Txn) -> Result<crate::store::TxnResponse, StoreError> {
-        self.inner.txn(txn).await
-    }
-    async fn lease_grant(&self, ttl: Duration) -> Result<crate::store::LeaseId, StoreError> {
-        self.inner.lease_grant(ttl).await
-    }
-    async fn lease_keep_alive(&self, id: crate::store::LeaseId) -> Result<Duration, StoreError> {
-        self.inner.lease_keep_alive(id).await
-    }
-    async fn lease_time_to_live(&self, id: crate::store::LeaseId) -> Result<Duration, StoreError> {
-        self.inner.lease_time_to_live(id).await
-    }
-    async fn lease_revoke(&self, id: crate::store::LeaseId) -> Result<(), StoreError> {
-        self.inner.lease_revoke(id).await
-    }
-    async fn compact(&self, revision: Revision) -> Result<(), StoreError> {
-        self.inner.compact(revision).await
-    }
-    async fn watch(&self, prefix: &str, start: Revision) -> Result<WatchStream, StoreError> {
+impl Hooks for Breaking {
+    async fn before(&self, call: Call) -> Result<(), StoreError> {
         use std::sync::atomic::Ordering::SeqCst;
-        if self.watches.fetch_add(1, SeqCst) > 0 && self.cut_off {
+        if call == Call::Watch && self.watches.fetch_add(1, SeqCst) > 0 && self.cut_off {
             return Err(StoreError::Unavailable("cannot connect to etcd".into()));
         }
-        let inner = self.inner.watch(prefix, start).await?;
+        Ok(())
+    }
+
+    fn watched(&self, inner: WatchStream) -> WatchStream {
+        use std::sync::atomic::Ordering::SeqCst;
         let remaining = self.breaks.load(SeqCst);
         if remaining == 0 {
-            return Ok(inner);
+            return inner;
         }
         self.breaks.store(remaining - 1, SeqCst);
         let broken = futures::stream::once(async {
             Err(StoreError::Unavailable("etcd has no leader".into()))
         });
-        Ok(Box::pin(inner.take(1).chain(broken)))
+        Box::pin(inner.take(1).chain(broken))
     }
 }
 
@@ -239,11 +213,13 @@ async fn a_broken_store_watch_resumes_after_its_last_revision_unseen_by_subscrib
     use std::sync::atomic::Ordering::SeqCst;
     let dir = tempfile::tempdir().unwrap();
     let inner: Arc<dyn Store> = EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
-    let breaking = Arc::new(Breaking {
+    let breaking = Arc::new(Hooked {
         inner: inner.clone(),
-        breaks: 3.into(),
-        watches: 0.into(),
-        cut_off: false,
+        hooks: Breaking {
+            breaks: 3.into(),
+            watches: 0.into(),
+            cut_off: false,
+        },
     });
     let store: Arc<dyn Store> = breaking.clone();
     let fanout = Arc::new(Fanout::new(CAPACITY, IDLE_CHECK));
@@ -279,7 +255,7 @@ async fn a_broken_store_watch_resumes_after_its_last_revision_unseen_by_subscrib
         "private: each once, in order"
     );
     assert!(
-        breaking.watches.load(SeqCst) >= 5,
+        breaking.hooks.watches.load(SeqCst) >= 5,
         "the watches broke and were made again"
     );
 }
@@ -302,11 +278,13 @@ async fn a_compacted_resume_point_ends_the_subscription_with_compacted() {
 async fn a_node_cut_off_its_store_tells_its_subscribers_to_move() {
     let dir = tempfile::tempdir().unwrap();
     let inner: Arc<dyn Store> = EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
-    let store: Arc<dyn Store> = Arc::new(Breaking {
+    let store: Arc<dyn Store> = Arc::new(Hooked {
         inner: inner.clone(),
-        breaks: 1.into(),
-        watches: 0.into(),
-        cut_off: true,
+        hooks: Breaking {
+            breaks: 1.into(),
+            watches: 0.into(),
+            cut_off: true,
+        },
     });
     let start = store.revision().await.unwrap() + 1;
     let follow = Follow::start(&store, P, start)

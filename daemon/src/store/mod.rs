@@ -32,6 +32,8 @@ pub mod embedded;
 pub mod etcd;
 pub mod instrumented;
 pub mod prefixed;
+#[cfg(test)]
+pub mod testing;
 
 use std::pin::Pin;
 use std::time::Duration;
