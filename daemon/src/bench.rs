@@ -21,14 +21,13 @@ use protocol::messages::catalog::Restaurant;
 use protocol::messages::orders::{LineRequest, PlaceOrder};
 
 use crate::auth::identity::{AuthSettings, AuthState};
-use crate::catalog::{MenuDoc, StockDoc, menu_key, restaurant_key, stock_key};
+use crate::catalog::{MenuDoc, StockDoc};
 use crate::clock::{Clock, SystemClock};
 use crate::ctx::Deps;
 use crate::orders::place::{Customer, commit, idem_key};
-use crate::rpc::to_doc;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::prefixed::Prefixed;
-use crate::store::{Store, Txn, TxnOp};
+use crate::store::{Store, Txn};
 
 /// Where the moved keys live.
 pub const RAW_ROOT: &str = "/dfood-raw";
@@ -159,11 +158,7 @@ async fn seed(store: &dyn Store, restaurants: &[String], now_ms: u64) -> Result<
             max_line_total: None,
             max_order_total: None,
         };
-        let ops = vec![
-            TxnOp::put(restaurant_key(id), to_doc(&r).map_err(msg)?),
-            TxnOp::put(menu_key(id), to_doc(&menu).map_err(msg)?),
-            TxnOp::put(stock_key(id), to_doc(&stock).map_err(msg)?),
-        ];
+        let ops = crate::catalog::shop_ops(&r, &menu, &stock).map_err(msg)?;
         store
             .txn(Txn::new().and_then(ops))
             .await

@@ -392,6 +392,22 @@ pub fn check_menu_size(menu: &Menu, before: &Menu) -> ApiResult<()> {
 }
 
 /// The menu as customers see it: items with their stock merged in.
+/// A restaurant's documents as the catalog stores them: the restaurant,
+/// its menu and its stock (for writing a shop whole: `dfoodd-bench`'s
+/// setup, tests).
+pub fn shop_ops(
+    restaurant: &Restaurant,
+    menu: &MenuDoc,
+    stock: &StockDoc,
+) -> ApiResult<[TxnOp; 3]> {
+    let r = &restaurant.id;
+    Ok([
+        TxnOp::put(restaurant_key(r), to_doc(restaurant)?),
+        TxnOp::put(menu_key(r), to_doc(menu)?),
+        TxnOp::put(stock_key(r), to_doc(stock)?),
+    ])
+}
+
 pub async fn load_menu(
     store: &dyn Store,
     r: &str,
@@ -1173,11 +1189,7 @@ mod tests {
             units: [("pizza".to_string(), 3)].into(),
         };
         inner
-            .txn(Txn::new().and_then([
-                TxnOp::put(restaurant_key("t"), to_doc(&restaurant).unwrap()),
-                TxnOp::put(menu_key("t"), to_doc(&menu).unwrap()),
-                TxnOp::put(stock_key("t"), to_doc(&stock).unwrap()),
-            ]))
+            .txn(Txn::new().and_then(shop_ops(&restaurant, &menu, &stock).unwrap()))
             .await
             .unwrap();
         let store = crate::store::testing::Hooked {

@@ -850,11 +850,7 @@ mod tests {
             units: [("tiramisu".to_string(), 5)].into(),
         };
         store
-            .txn(Txn::new().and_then([
-                TxnOp::put(catalog::restaurant_key(R), to_doc(&restaurant).unwrap()),
-                TxnOp::put(menu_key(R), to_doc(&menu).unwrap()),
-                TxnOp::put(stock_key(R), to_doc(&stock).unwrap()),
-            ]))
+            .txn(Txn::new().and_then(catalog::shop_ops(&restaurant, &menu, &stock).unwrap()))
             .await
             .unwrap();
         Shop {
