@@ -64,6 +64,80 @@ async fn conformance_etcd() {
     drop(etcd);
 }
 
+/// etcd out of reach (its one member stopped: connections hang, as in a
+/// partition): the first request tries for one stall, the next ones for
+/// [`FAIL_FAST`] each, so a client request that needs several store calls
+/// still hears "unavailable" before its timeout; once etcd answers again,
+/// requests succeed and ride a full stall again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etcd_out_of_reach_fails_fast_after_one_stall() {
+    use daemon::store::etcd::{FAIL_FAST, STALL};
+    let etcd = tokio::task::spawn_blocking(|| Etcd::start(1))
+        .await
+        .unwrap();
+    let store = EtcdStore::connect(&etcd.endpoints()).await.unwrap();
+    put(store.as_ref(), &k("reach/a"), "1").await;
+    etcd.members[0].proc.signal(libc::SIGSTOP);
+
+    let t = Instant::now();
+    let e = store.get(&k("reach/a")).await.unwrap_err();
+    let first = t.elapsed();
+    assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}");
+    assert!(
+        first >= STALL - Duration::from_millis(200),
+        "the first request gave up after {first:?}, before the {STALL:?} stall"
+    );
+    // The next ones: a get, a range, a transaction (whose outcome is
+    // unknown, so it is looked for too: within the same short budget).
+    for (what, call) in [("get", 0), ("range", 1), ("txn", 2)] {
+        let t = Instant::now();
+        let e = match call {
+            0 => store.get(&k("reach/a")).await.map(|_| ()),
+            1 => store.range(&k("reach/")).await.map(|_| ()),
+            _ => store
+                .txn(Txn::new().and_then([TxnOp::put(k("reach/b"), "2")]))
+                .await
+                .map(|_| ()),
+        }
+        .unwrap_err();
+        let took = t.elapsed();
+        assert!(matches!(e, StoreError::Unavailable(_)), "{what}: {e:?}");
+        // FAIL_FAST, with room for a slow machine: far below one stall.
+        assert!(
+            took < FAIL_FAST * 3,
+            "{what} with etcd out of reach took {took:?} (fail fast: {FAIL_FAST:?}, stall {STALL:?})"
+        );
+    }
+
+    etcd.members[0].proc.signal(libc::SIGCONT);
+    // etcd answers again: the first request that reaches it ends the
+    // fast failures.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match store.get(&k("reach/a")).await {
+            Ok(kv) => {
+                assert_eq!(kv.expect("reach/a is there").value, b"1");
+                break;
+            }
+            Err(e) => assert!(
+                Instant::now() < deadline,
+                "etcd answers again, the store still fails: {e}"
+            ),
+        }
+    }
+    // Stopped again: the next request rides a full stall once more.
+    etcd.members[0].proc.signal(libc::SIGSTOP);
+    let t = Instant::now();
+    store.get(&k("reach/a")).await.unwrap_err();
+    let again = t.elapsed();
+    etcd.members[0].proc.signal(libc::SIGCONT);
+    assert!(
+        again >= STALL - Duration::from_millis(200),
+        "after a success, a request tried for only {again:?}, not the {STALL:?} stall"
+    );
+    drop(etcd);
+}
+
 fn k(s: &str) -> String {
     format!("/conf/{s}")
 }
@@ -98,6 +172,20 @@ async fn put_get_range(s: &dyn Store) {
     );
     assert_eq!(range.revision, r2 + 1);
     assert_eq!(s.revision().await.unwrap(), r2 + 1);
+    // Keys only: the same keys and revisions, no values.
+    let keys_only = s.range_keys(&k("range/")).await.unwrap();
+    assert_eq!(keys_only.revision, range.revision);
+    assert_eq!(keys_only.kvs.len(), range.kvs.len());
+    for (bare, full) in keys_only.kvs.iter().zip(&range.kvs) {
+        assert_eq!(bare.key, full.key);
+        assert!(bare.value.is_empty(), "{}: a value came back", bare.key);
+        assert_eq!(
+            (bare.create_revision, bare.mod_revision, bare.version),
+            (full.create_revision, full.mod_revision, full.version),
+            "{}",
+            bare.key
+        );
+    }
 }
 
 /// A prefix holding more than one etcd answer can carry (the client takes
@@ -134,6 +222,12 @@ async fn large_ranges_come_whole(s: &dyn Store) {
     let want: Vec<String> = (0..3000).map(|i| k(&format!("many/{i:05}"))).collect();
     assert_eq!(keys, want, "every key once, in order");
     assert_eq!(r.revision, now);
+    // Keys only, over more keys than one etcd page holds.
+    let bare = s.range_keys(&k("many/")).await.unwrap();
+    let bare_keys: Vec<String> = bare.kvs.iter().map(|kv| kv.key.clone()).collect();
+    assert_eq!(bare_keys, want, "keys only: every key once, in order");
+    assert!(bare.kvs.iter().all(|kv| kv.value.is_empty()));
+    assert_eq!(bare.revision, now);
 }
 
 /// Gets asked for at once (the etcd store sends them together): each gets

@@ -20,7 +20,14 @@
 //! Times of revisions come from [`Marks`]: (time, revision) pairs the
 //! leader records as it sweeps, kept in the store so a new leader knows
 //! them. A key created at or before the revision marked at time *t* is at
-//! least as old as *t*.
+//! least as old as *t*; one last written after it is younger.
+//!
+//! A sweep reads keys, not documents: the hot store holds a day of orders
+//! and more, and reading all of them every few seconds would cost the
+//! store more than the orders themselves. Only an order last written
+//! before the mark of `finished_after_secs` ago can be due, so only those
+//! are read; an idempotency record's document (its order's id) is read
+//! only once the record is past its window; event keys carry their time.
 
 use std::collections::HashSet;
 
@@ -50,6 +57,8 @@ const ARCHIVE_BATCH: usize = 64;
 const MAX_ARCHIVED_PER_SWEEP: usize = 2_000;
 /// The most marks kept.
 const MAX_MARKS: usize = 2_000;
+/// Documents read at once by a sweep.
+const READ_BATCH: usize = 256;
 
 /// Times of revisions, oldest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +75,12 @@ impl Marks {
             .rev()
             .find(|(at, _)| *at <= t)
             .map(|(_, r)| *r)
+    }
+
+    /// The revision of the oldest mark at or after `t`: a key whose mod
+    /// revision is above it was last written after `t`.
+    pub fn revision_since(&self, t: u64) -> Option<Revision> {
+        self.marks.iter().find(|(at, _)| *at >= t).map(|(_, r)| *r)
     }
 
     /// Adds (`now`, `rev`) if the last mark is at least `spacing` ms old,
@@ -163,7 +178,7 @@ async fn delete_all(ctx: &Ctx<'_>, keys: &[&KeyValue], fence: &[Compare]) -> Api
 async fn archive_batch(
     ctx: &Ctx<'_>,
     archive: &crate::archive::Archive,
-    batch: &[(Order, &KeyValue)],
+    batch: &[(Order, KeyValue)],
     fence: &[Compare],
     now: u64,
 ) -> ApiResult<HashSet<String>> {
@@ -248,8 +263,16 @@ pub async fn sweep(ctx: &Ctx<'_>, s: &RetentionSettings, fence: &[Compare]) -> A
     // Mark this moment, so later sweeps know how old revisions are.
     let rev = store.revision().await?;
     let shortest = s.idempotency_window_secs.min(s.resume_window_secs);
-    let spacing = (secs_ms(shortest) / 8).clamp(500, 60_000);
-    let keep = secs_ms(s.idempotency_window_secs.max(s.resume_window_secs)) + 2 * spacing;
+    let longest = s
+        .idempotency_window_secs
+        .max(s.resume_window_secs)
+        .max(s.finished_after_secs);
+    // Close enough to tell the shortest window, and few enough that the
+    // kept ones reach back over the longest.
+    let spacing = (secs_ms(shortest) / 8)
+        .clamp(500, 60_000)
+        .max(secs_ms(longest) / (MAX_MARKS as u64 - 100));
+    let keep = secs_ms(longest) + 2 * spacing;
     let stored = store.get(MARKS_KEY).await?;
     let mut marks: Marks = match &stored {
         Some(kv) => from_doc(MARKS_KEY, &kv.value)?,
@@ -274,68 +297,88 @@ pub async fn sweep(ctx: &Ctx<'_>, s: &RetentionSettings, fence: &[Compare]) -> A
     }
 
     // 1. Finished orders, to the archive and out of the hot store, a
-    //    batch at a time (one archive transaction per batch).
-    let orders = store.range(ORDERS_PREFIX).await?.kvs;
-    // Holds that may still turn up, read once (not one read per order).
-    let orphan_prefix = super::pay::orphan_key("");
-    let orphans: HashSet<String> = store
-        .range(&orphan_prefix)
-        .await?
-        .kvs
-        .into_iter()
-        .map(|kv| kv.key[orphan_prefix.len()..].to_string())
-        .collect();
-    let mut hot: HashSet<String> = HashSet::with_capacity(orders.len());
-    let mut due: Vec<(Order, &KeyValue)> = Vec::new();
-    for kv in &orders {
-        let o: Order = from_doc(&kv.key, &kv.value)?;
-        let finished = ctx.archive.is_some()
-            && due.len() < MAX_ARCHIVED_PER_SWEEP
-            && o.state.is_terminal()
-            && !money_moving(&o)
-            && o.updated_at.saturating_add(secs_ms(s.finished_after_secs)) <= now
-            // A hold that may still turn up is the worker's to void first.
-            && !orphans.contains(&o.id);
-        if finished {
-            due.push((o, kv));
-        } else {
-            hot.insert(o.id);
-        }
-    }
+    //    batch at a time (one archive transaction per batch). Every order
+    //    here is hot until archived; only those last written before the
+    //    oldest mark since `finished_after_secs` ago can be due (see the
+    //    module doc), and only their documents are read.
+    let orders = store.range_keys(ORDERS_PREFIX).await?.kvs;
+    let mut hot: HashSet<String> = orders.iter().map(|kv| id_in(&kv.key)).collect();
     if let Some(archive) = ctx.archive {
+        let since = now.saturating_sub(secs_ms(s.finished_after_secs));
+        let written_before = marks.revision_since(since).unwrap_or(rev);
+        let candidates: Vec<&str> = orders
+            .iter()
+            .filter(|kv| kv.mod_revision <= written_before)
+            .map(|kv| kv.key.as_str())
+            .collect();
+        // Holds that may still turn up, read once (not one read per order).
+        let orphan_prefix = super::pay::orphan_key("");
+        let orphans: HashSet<String> = store
+            .range_keys(&orphan_prefix)
+            .await?
+            .kvs
+            .into_iter()
+            .map(|kv| kv.key[orphan_prefix.len()..].to_string())
+            .collect();
+        let mut due: Vec<(Order, KeyValue)> = Vec::new();
+        for keys in candidates.chunks(READ_BATCH) {
+            for kv in read_all(ctx, keys).await? {
+                let o: Order = from_doc(&kv.key, &kv.value)?;
+                let finished = o.state.is_terminal()
+                    && !money_moving(&o)
+                    && o.updated_at.saturating_add(secs_ms(s.finished_after_secs)) <= now
+                    // A hold that may still turn up is the worker's to void
+                    // first.
+                    && !orphans.contains(&o.id);
+                if finished {
+                    due.push((o, kv));
+                }
+            }
+            if due.len() >= MAX_ARCHIVED_PER_SWEEP {
+                due.truncate(MAX_ARCHIVED_PER_SWEEP);
+                break;
+            }
+        }
         for batch in due.chunks(ARCHIVE_BATCH) {
             let gone = archive_batch(ctx, archive, batch, fence, now).await?;
             out.archived += gone.len();
-            hot.extend(
-                batch
-                    .iter()
-                    .filter(|(o, _)| !gone.contains(&o.id))
-                    .map(|(o, _)| o.id.clone()),
-            );
+            hot.retain(|id| !gone.contains(id));
         }
     }
 
-    // 2. Idempotency records past their window, of orders gone from here.
-    if let Some(cutoff) = marks.revision_at(now.saturating_sub(secs_ms(s.idempotency_window_secs)))
+    // 2. Idempotency records past their window, of orders gone from here
+    //    (only the archive takes orders away: without one, none go).
+    if ctx.archive.is_some()
+        && let Some(cutoff) =
+            marks.revision_at(now.saturating_sub(secs_ms(s.idempotency_window_secs)))
     {
-        let idem = store.range("/dfood/idem/").await?.kvs;
-        let expired: Vec<&KeyValue> = idem
+        let idem = store.range_keys("/dfood/idem/").await?.kvs;
+        let old: Vec<&str> = idem
             .iter()
-            .filter(|kv| {
-                kv.create_revision <= cutoff && !hot.contains(&*String::from_utf8_lossy(&kv.value))
-            })
+            .filter(|kv| kv.create_revision <= cutoff)
+            .map(|kv| kv.key.as_str())
             .collect();
-        out.idempotency_expired = delete_all(ctx, &expired, fence).await?;
+        for keys in old.chunks(READ_BATCH) {
+            let read = read_all(ctx, keys).await?;
+            let expired: Vec<&KeyValue> = read
+                .iter()
+                .filter(|kv| {
+                    kv.create_revision <= cutoff
+                        && !hot.contains(&*String::from_utf8_lossy(&kv.value))
+                })
+                .collect();
+            out.idempotency_expired += delete_all(ctx, &expired, fence).await?;
+        }
     }
 
     // 3. Menu and restaurant events past the resume window (their keys
     //    start with the time they were written).
     let window_start = now.saturating_sub(secs_ms(s.resume_window_secs));
-    for r in store.range(RESTAURANTS).await?.kvs {
+    for r in store.range_keys(RESTAURANTS).await?.kvs {
         let id = &r.key[RESTAURANTS.len()..];
         for kind in ["_menu/", "_restaurant/"] {
             let prefix = format!("{}{kind}", events_prefix(id));
-            let kvs = store.range(&prefix).await?.kvs;
+            let kvs = store.range_keys(&prefix).await?.kvs;
             let old: Vec<&KeyValue> = kvs
                 .iter()
                 .filter(|kv| written_at(&kv.key[prefix.len()..]).is_some_and(|t| t < window_start))
@@ -369,6 +412,18 @@ pub async fn sweep(ctx: &Ctx<'_>, s: &RetentionSettings, fence: &[Compare]) -> A
     Ok(out)
 }
 
+/// The order id at the end of an order's key (`/dfood/orders/R/O`).
+fn id_in(key: &str) -> String {
+    key.rsplit('/').next().unwrap_or_default().to_string()
+}
+
+/// The keys' documents, read at once (the etcd store sends gets that wait
+/// together in one round trip); keys deleted meanwhile are left out.
+async fn read_all(ctx: &Ctx<'_>, keys: &[&str]) -> ApiResult<Vec<KeyValue>> {
+    let read = futures::future::try_join_all(keys.iter().map(|k| ctx.store.get(k))).await?;
+    Ok(read.into_iter().flatten().collect())
+}
+
 /// The time at the start of an event key's suffix (`clock::unique_suffix`).
 pub fn written_at(suffix: &str) -> Option<u64> {
     suffix.get(..13)?.parse().ok()
@@ -394,6 +449,134 @@ mod tests {
         m.record(100_000, 40, 500, 60_000);
         assert_eq!(m.marks, vec![(3_000, 30), (100_000, 40)]);
         assert_eq!(m.revision_at(50_000), Some(30));
+    }
+
+    #[test]
+    fn marks_tell_since_when_a_key_is_unchanged() {
+        let mut m = Marks::default();
+        assert_eq!(m.revision_since(0), None);
+        m.record(1_000, 10, 500, 60_000);
+        m.record(2_000, 20, 500, 60_000);
+        assert_eq!(m.revision_since(0), Some(10));
+        assert_eq!(m.revision_since(1_000), Some(10));
+        assert_eq!(m.revision_since(1_001), Some(20));
+        assert_eq!(m.revision_since(2_001), None);
+    }
+
+    /// Store calls, by kind, as a sweep makes them.
+    #[derive(Default)]
+    struct Calls(std::sync::Mutex<Vec<crate::store::testing::Call>>);
+
+    impl Calls {
+        fn forget(&self) {
+            self.0.lock().unwrap().clear();
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl crate::store::testing::Hooks for Calls {
+        async fn before(
+            &self,
+            call: crate::store::testing::Call,
+        ) -> Result<(), crate::store::StoreError> {
+            self.0.lock().unwrap().push(call);
+            Ok(())
+        }
+    }
+
+    /// A finished order's document, last changed at `at`.
+    fn finished(id: &str, at: u64) -> Vec<u8> {
+        let doc = serde_json::json!({
+            "id": id, "restaurant": "t", "ticket": 1, "customer_id": "usr_1",
+            "customer": "cleo", "lines": [], "total": 900, "currency": "EUR",
+            "state": "completed",
+            "payment": {"state": "captured", "method": "pm_card_visa",
+                        "gateway": "sandbox", "amount": 900, "captured": 900},
+            "created_at": at, "updated_at": at, "version": 5,
+        });
+        let o: Order = serde_json::from_value(doc).expect("an order");
+        to_doc(&o).unwrap()
+    }
+
+    /// The hot store holds a day of orders and more: a sweep reads the
+    /// documents of those last written before the mark of
+    /// `finished_after_secs` ago, never the younger ones, and archives
+    /// each one once it is due.
+    #[tokio::test]
+    async fn a_sweep_reads_only_the_orders_that_may_be_due() {
+        use crate::store::testing::{Call, Hooked};
+        use std::sync::Arc;
+        const T0: u64 = 1_796_083_200_000;
+        let dir = tempfile::tempdir().unwrap();
+        let inner: Arc<dyn crate::store::Store> =
+            crate::store::embedded::EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+        let hooked = Arc::new(Hooked {
+            inner: inner.clone(),
+            hooks: Calls::default(),
+        });
+        let store: Arc<dyn crate::store::Store> = hooked.clone();
+        let clock = Arc::new(crate::clock::ManualClock::at(T0));
+        let archive = crate::archive::Archive::open_in(dir.path()).await.unwrap();
+        let settings = RetentionSettings {
+            finished_after_secs: 60,
+            idempotency_window_secs: 60,
+            resume_window_secs: 60,
+            sweep_every_secs: 1,
+            compact_every_secs: 3_600,
+        };
+        let deps = crate::ctx::Deps {
+            node: "n1".into(),
+            store: store.clone(),
+            auth: crate::auth::identity::AuthState::new(
+                Default::default(),
+                dir.path(),
+                crate::secrets::Kek::generate(),
+            ),
+            gateway: Arc::new(crate::payments::sandbox::SandboxGateway::new(store.clone())),
+            clock: clock.clone(),
+            placing: crate::queues::Queues::batching(store.clone(), Default::default()),
+            archive: Some(Arc::new(archive)),
+            retention: settings.clone(),
+            limits: Default::default(),
+        };
+        let ctx = deps.ctx(None, None);
+        let put = |id: String, at: u64| {
+            let inner = inner.clone();
+            async move {
+                let key = format!("{ORDERS_PREFIX}t/{id}");
+                let txn = Txn::new().and_then([TxnOp::put(key, finished(&id, at))]);
+                assert!(inner.txn(txn).await.unwrap().succeeded);
+            }
+        };
+
+        sweep(&ctx, &settings, &[]).await.unwrap();
+        put("t-1".into(), T0 + 1_000).await;
+        clock.set(T0 + 30_000);
+        sweep(&ctx, &settings, &[]).await.unwrap();
+        for i in 2..=51 {
+            put(format!("t-{i}"), T0 + 31_000).await;
+        }
+        clock.set(T0 + 62_000);
+        hooked.hooks.forget();
+        let swept = sweep(&ctx, &settings, &[]).await.unwrap();
+        assert_eq!(swept.archived, 1, "t-1 is due, the others are not");
+        let calls = hooked.hooks.0.lock().unwrap().clone();
+        let gets = calls.iter().filter(|c| **c == Call::Get).count();
+        let ranges = calls.iter().filter(|c| **c == Call::Range).count();
+        // The marks, the last compaction and t-1; t-1's events.
+        assert!(gets <= 3, "{gets} documents read: {calls:?}");
+        assert_eq!(ranges, 1, "{calls:?}");
+        let left = inner.range(ORDERS_PREFIX).await.unwrap().kvs;
+        assert_eq!(left.len(), 50);
+        assert!(left.iter().all(|kv| !kv.key.ends_with("/t-1")));
+        assert_eq!(deps.archive.as_ref().unwrap().count().await.unwrap(), 1);
+
+        // A minute after they finished, the 50 are due and go too.
+        clock.set(T0 + 92_000);
+        let swept = sweep(&ctx, &settings, &[]).await.unwrap();
+        assert_eq!(swept.archived, 50);
+        assert!(inner.range(ORDERS_PREFIX).await.unwrap().kvs.is_empty());
+        assert_eq!(deps.archive.as_ref().unwrap().count().await.unwrap(), 51);
     }
 
     #[test]

@@ -6,10 +6,13 @@
 //! "preferred" endpoint; on a transport failure or timeout the preference
 //! moves to the next endpoint.
 //!
-//! An etcd leader election (1–3 s) is a stall, not a failure: every request
+//! An etcd leader election (1–4 s) is a stall, not a failure: every request
 //! is retried across the endpoints, with a short backoff, for up to
 //! [`STALL`] before it fails with one clear line ("etcd has no leader",
-//! "cannot connect to etcd"), never a transport's debug text. Reads, lease
+//! "cannot connect to etcd"), never a transport's debug text. Once a
+//! request has failed so, etcd counts as out of reach and the next ones
+//! try for [`FAIL_FAST`] only, until one succeeds: a node cut off etcd
+//! answers its clients within their timeouts. Reads, lease
 //! keep-alives and watches are always safe to send again. A transaction
 //! is sent again at once when the failure proves it never reached etcd (no
 //! connection, or "no leader": we ask for `require_leader`, so a member
@@ -35,7 +38,7 @@
 //! enough.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -57,9 +60,17 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long a request keeps trying through an election or a dead member
 /// before it fails: longer than etcd's elections measured here (1.0–2.7 s
-/// after a leader's kill -9), shorter than a client's 5 s request timeout,
-/// so the client hears the error instead of timing out.
-pub const STALL: Duration = Duration::from_millis(3500);
+/// after a leader's kill -9 on a quiet machine, 3.9 s once in CI on two
+/// busy cores), shorter than a client's 5 s request timeout, so the client
+/// hears the error instead of timing out. No attempt outlives it: the last
+/// one is cut to the time left.
+pub const STALL: Duration = Duration::from_millis(4500);
+/// How long a request tries once a request has stalled for all of
+/// [`STALL`] and failed, until one succeeds: etcd is out of reach (a
+/// partition, its members down), and a client request that needs several
+/// store calls hears "unavailable" within one stall and a few of these,
+/// not one stall per call.
+pub const FAIL_FAST: Duration = Duration::from_millis(1000);
 
 struct Endpoint {
     url: String,
@@ -75,6 +86,9 @@ pub struct EtcdStore {
     gets: std::sync::Mutex<WaitingGets>,
     /// This store, for the task that sends the waiting gets.
     me: std::sync::OnceLock<std::sync::Weak<EtcdStore>>,
+    /// A request failed after trying for all of [`STALL`], and none has
+    /// succeeded since: requests try for [`FAIL_FAST`] only.
+    out_of_reach: AtomicBool,
 }
 
 type GetAnswer = Result<Option<KeyValue>, StoreError>;
@@ -380,6 +394,7 @@ impl EtcdStore {
             security: security.clone(),
             gets: Default::default(),
             me: Default::default(),
+            out_of_reach: AtomicBool::new(false),
         };
         let mut last = None;
         for i in 0..store.endpoints.len() {
@@ -422,35 +437,73 @@ impl EtcdStore {
         Ok(c)
     }
 
-    /// Runs `op` on the preferred endpoint, moving on to the next endpoints
-    /// and trying again (with a short backoff) on failures that allow it,
-    /// for up to [`STALL`] (see the module doc). A failure whose outcome is
-    /// unknown ends the attempts of a request that is not `idempotent`:
-    /// its error says [`Delivery::Unknown`].
+    /// When a request starting now stops trying: after [`STALL`], or
+    /// [`FAIL_FAST`] while etcd is out of reach.
+    fn deadline(&self) -> tokio::time::Instant {
+        let budget = if self.out_of_reach.load(Ordering::Relaxed) {
+            FAIL_FAST
+        } else {
+            STALL
+        };
+        tokio::time::Instant::now() + budget
+    }
+
+    /// [`EtcdStore::run_until`] the request's own [`EtcdStore::deadline`].
     async fn run<T, F, Fut>(&self, idempotent: bool, op: F) -> Result<T, (StoreError, Delivery)>
     where
         F: Fn(ec::Client) -> Fut,
         Fut: std::future::Future<Output = Result<T, ec::Error>>,
     {
+        self.run_until(idempotent, self.deadline(), op).await
+    }
+
+    /// Runs `op` on the preferred endpoint, moving on to the next endpoints
+    /// and trying again (with a short backoff) on failures that allow it,
+    /// until `deadline` (see the module doc); no attempt outlives it. A
+    /// failure whose outcome is unknown ends the attempts of a request
+    /// that is not `idempotent`: its error says [`Delivery::Unknown`].
+    async fn run_until<T, F, Fut>(
+        &self,
+        idempotent: bool,
+        deadline: tokio::time::Instant,
+        op: F,
+    ) -> Result<T, (StoreError, Delivery)>
+    where
+        F: Fn(ec::Client) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ec::Error>>,
+    {
         let n = self.endpoints.len();
-        let deadline = tokio::time::Instant::now() + STALL;
         let mut backoff = Duration::from_millis(50);
-        let mut last;
+        let mut last = StoreError::Unavailable("no endpoint tried".into());
         loop {
             let start = self.preferred.load(Ordering::Relaxed);
-            last = StoreError::Unavailable("no endpoint tried".into());
             for k in 0..n {
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                if left.is_zero() {
+                    return Err(self.gave_up(last));
+                }
                 let i = (start + k) % n;
-                let client = match self.client(i).await {
-                    Ok(c) => c,
-                    Err(e) => {
+                let client = match tokio::time::timeout(left, self.client(i)).await {
+                    Ok(Ok(c)) => c,
+                    Ok(Err(e)) => {
                         last = e;
                         self.move_preference(i);
                         continue;
                     }
+                    Err(_) => {
+                        last = StoreError::Unavailable(format!(
+                            "cannot connect to etcd at {}: no answer",
+                            self.endpoints[i].url
+                        ));
+                        continue;
+                    }
                 };
-                let delivery = match tokio::time::timeout(REQUEST_TIMEOUT, op(client)).await {
-                    Ok(Ok(v)) => return Ok(v),
+                let limit = REQUEST_TIMEOUT.min(left);
+                let delivery = match tokio::time::timeout(limit, op(client)).await {
+                    Ok(Ok(v)) => {
+                        self.out_of_reach.store(false, Ordering::Relaxed);
+                        return Ok(v);
+                    }
                     Ok(Err(e)) => match classify(&e) {
                         None => return Err((map_err(e), Delivery::NotSent)),
                         Some(d) => {
@@ -460,7 +513,7 @@ impl EtcdStore {
                     },
                     Err(_) => {
                         last = StoreError::Unavailable(format!(
-                            "etcd did not answer within {REQUEST_TIMEOUT:?}"
+                            "etcd did not answer within {limit:?}"
                         ));
                         Delivery::Unknown
                     }
@@ -470,12 +523,20 @@ impl EtcdStore {
                     return Err((last, Delivery::Unknown));
                 }
             }
-            if tokio::time::Instant::now() + backoff > deadline {
-                return Err((last, Delivery::NotSent));
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Err(self.gave_up(last));
             }
-            tokio::time::sleep(backoff).await;
+            tokio::time::sleep(backoff.min(left)).await;
             backoff = (backoff * 2).min(Duration::from_millis(400));
         }
+    }
+
+    /// A request that tried until its deadline and failed: etcd is out of
+    /// reach until a request succeeds.
+    fn gave_up(&self, last: StoreError) -> (StoreError, Delivery) {
+        self.out_of_reach.store(true, Ordering::Relaxed);
+        (last, Delivery::NotSent)
     }
 
     /// [`EtcdStore::run`] for requests whose outcome need not be told.
@@ -491,7 +552,11 @@ impl EtcdStore {
     /// answer when every key its success branch puts holds exactly the
     /// value put, all at one revision; `None` when it was not, or when that
     /// cannot be told (no puts, or gets whose answers are gone).
-    async fn applied(&self, txn: &Txn) -> Result<Option<TxnResponse>, StoreError> {
+    async fn applied(
+        &self,
+        txn: &Txn,
+        deadline: tokio::time::Instant,
+    ) -> Result<Option<TxnResponse>, StoreError> {
         let puts: Vec<(&String, &Vec<u8>)> = txn
             .success
             .iter()
@@ -506,7 +571,15 @@ impl EtcdStore {
         }
         let mut revision = None;
         for (key, value) in puts {
-            let found = self.get(key).await?;
+            let found = self
+                .run_until(true, deadline, |mut c| async move {
+                    c.get(key.as_str(), None).await
+                })
+                .await
+                .map_err(|(e, _)| e)?
+                .kvs()
+                .first()
+                .map(kv_from);
             match found {
                 Some(kv) if kv.value == *value && revision.is_none_or(|r| r == kv.mod_revision) => {
                     revision = Some(kv.mod_revision);
@@ -519,6 +592,68 @@ impl EtcdStore {
             revision,
             gets: Vec::new(),
         }))
+    }
+
+    /// In pages (see [`RANGE_PAGE`]): one answer of etcd's may not exceed
+    /// the client's 4 MiB, and a prefix (every order in the hot store) can
+    /// hold more. Every page after the first is read at the first one's
+    /// revision, so the whole is one snapshot; a page too large for one
+    /// answer is asked for again with fewer keys; a snapshot compacted
+    /// away between two pages is read again from the start.
+    async fn paged_range(
+        &self,
+        prefix: &str,
+        keys_only: bool,
+    ) -> Result<RangeResponse, StoreError> {
+        let end = prefix_end(prefix);
+        let mut restarts = 0;
+        'snapshot: loop {
+            let mut kvs = Vec::new();
+            let mut start = prefix.as_bytes().to_vec();
+            let mut revision = 0;
+            let mut limit = RANGE_PAGE;
+            loop {
+                let page = self
+                    .call(|mut c| {
+                        let (start, end) = (start.clone(), end.clone());
+                        async move {
+                            let mut o = ec::GetOptions::new().with_range(end).with_limit(limit);
+                            if keys_only {
+                                o = o.with_keys_only();
+                            }
+                            if revision > 0 {
+                                o = o.with_revision(revision);
+                            }
+                            c.get(start, Some(o)).await
+                        }
+                    })
+                    .await;
+                let resp = match page {
+                    Ok(r) => r,
+                    Err(StoreError::Internal(m)) if too_large(&m) && limit > 1 => {
+                        limit = (limit / 4).max(1);
+                        continue;
+                    }
+                    Err(StoreError::Compacted { .. }) if revision > 0 && restarts < 3 => {
+                        restarts += 1;
+                        continue 'snapshot;
+                    }
+                    Err(e) => return Err(e),
+                };
+                if revision == 0 {
+                    revision = resp.header().map_or(0, |h| h.revision());
+                }
+                kvs.extend(resp.kvs().iter().map(kv_from));
+                match resp.kvs().last() {
+                    Some(last) if resp.more() => {
+                        // The next page starts just after the last key.
+                        start = last.key().to_vec();
+                        start.push(0);
+                    }
+                    _ => return Ok(RangeResponse { kvs, revision }),
+                }
+            }
+        }
     }
 
     fn move_preference(&self, failed: usize) {
@@ -623,59 +758,13 @@ impl Store for EtcdStore {
         })
     }
 
-    /// In pages (see [`RANGE_PAGE`]): one answer of etcd's may not exceed
-    /// the client's 4 MiB, and a prefix (every order in the hot store) can
-    /// hold more. Every page after the first is read at the first one's
-    /// revision, so the whole is one snapshot; a page too large for one
-    /// answer is asked for again with fewer keys; a snapshot compacted
-    /// away between two pages is read again from the start.
     async fn range(&self, prefix: &str) -> Result<RangeResponse, StoreError> {
-        let end = prefix_end(prefix);
-        let mut restarts = 0;
-        'snapshot: loop {
-            let mut kvs = Vec::new();
-            let mut start = prefix.as_bytes().to_vec();
-            let mut revision = 0;
-            let mut limit = RANGE_PAGE;
-            loop {
-                let page = self
-                    .call(|mut c| {
-                        let (start, end) = (start.clone(), end.clone());
-                        async move {
-                            let mut o = ec::GetOptions::new().with_range(end).with_limit(limit);
-                            if revision > 0 {
-                                o = o.with_revision(revision);
-                            }
-                            c.get(start, Some(o)).await
-                        }
-                    })
-                    .await;
-                let resp = match page {
-                    Ok(r) => r,
-                    Err(StoreError::Internal(m)) if too_large(&m) && limit > 1 => {
-                        limit = (limit / 4).max(1);
-                        continue;
-                    }
-                    Err(StoreError::Compacted { .. }) if revision > 0 && restarts < 3 => {
-                        restarts += 1;
-                        continue 'snapshot;
-                    }
-                    Err(e) => return Err(e),
-                };
-                if revision == 0 {
-                    revision = resp.header().map_or(0, |h| h.revision());
-                }
-                kvs.extend(resp.kvs().iter().map(kv_from));
-                match resp.kvs().last() {
-                    Some(last) if resp.more() => {
-                        // The next page starts just after the last key.
-                        start = last.key().to_vec();
-                        start.push(0);
-                    }
-                    _ => return Ok(RangeResponse { kvs, revision }),
-                }
-            }
-        }
+        self.paged_range(prefix, false).await
+    }
+
+    /// Keys only: etcd leaves the values out of its answers.
+    async fn range_keys(&self, prefix: &str) -> Result<RangeResponse, StoreError> {
+        self.paged_range(prefix, true).await
     }
 
     async fn txn(&self, txn: Txn) -> Result<TxnResponse, StoreError> {
@@ -683,10 +772,11 @@ impl Store for EtcdStore {
             .when(txn.compares.iter().map(to_ec_compare).collect::<Vec<_>>())
             .and_then(txn.success.iter().map(to_ec_op).collect::<Vec<_>>())
             .or_else(txn.failure.iter().map(to_ec_op).collect::<Vec<_>>());
-        let deadline = tokio::time::Instant::now() + STALL;
+        // One deadline for every attempt and every look for an applied one.
+        let deadline = self.deadline();
         let resp = loop {
             let attempt = self
-                .run(false, |mut c| {
+                .run_until(false, deadline, |mut c| {
                     let t = ec_txn.clone();
                     async move { c.txn(t).await }
                 })
@@ -696,7 +786,7 @@ impl Store for EtcdStore {
                 Err((e, Delivery::NotSent)) => return name_lease(Err(e), first_lease(&txn)),
                 Err((e, Delivery::Unknown)) => {
                     // In doubt: applied, or send it again (compares decide).
-                    if let Some(r) = self.applied(&txn).await? {
+                    if let Some(r) = self.applied(&txn, deadline).await? {
                         return Ok(r);
                     }
                     if tokio::time::Instant::now() >= deadline {

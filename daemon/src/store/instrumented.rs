@@ -3,7 +3,7 @@
 //! `crate::metrics`). It adds no behaviour: answers and errors pass
 //! through unchanged, so it wraps either store.
 //!
-//! Operations: `revision`, `get`, `range`, `txn`, `lease_grant`,
+//! Operations: `revision`, `get`, `range`, `range_keys`, `txn`, `lease_grant`,
 //! `lease_keep_alive`, `lease_time_to_live`, `lease_revoke`,
 //! `store_members`, `compact`, `watch` (the time to open the watch, not its
 //! life). Outcomes: `ok`, `compare_failed` (a transaction whose compares did
@@ -100,6 +100,11 @@ impl Store for InstrumentedStore {
 
     async fn range(&self, prefix: &str) -> Result<RangeResponse, StoreError> {
         self.timed("range", self.inner.range(prefix)).await
+    }
+
+    async fn range_keys(&self, prefix: &str) -> Result<RangeResponse, StoreError> {
+        self.timed("range_keys", self.inner.range_keys(prefix))
+            .await
     }
 
     async fn txn(&self, txn: Txn) -> Result<TxnResponse, StoreError> {

@@ -273,6 +273,17 @@ pub trait Store: Send + Sync + 'static {
     /// Every key starting with `prefix`, sorted, with the read revision.
     async fn range(&self, prefix: &str) -> Result<RangeResponse, StoreError>;
 
+    /// As [`Store::range`], but every `value` comes back empty: for scans
+    /// that decide by key and revisions alone (the leader's sweeps), which
+    /// need not read, send or copy the documents.
+    async fn range_keys(&self, prefix: &str) -> Result<RangeResponse, StoreError> {
+        let mut r = self.range(prefix).await?;
+        for kv in &mut r.kvs {
+            kv.value = Vec::new();
+        }
+        Ok(r)
+    }
+
     async fn txn(&self, txn: Txn) -> Result<TxnResponse, StoreError>;
 
     /// Grants a lease living `ttl` (whole seconds, at least 1).

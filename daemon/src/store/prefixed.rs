@@ -112,6 +112,14 @@ impl Store for Prefixed {
         })
     }
 
+    async fn range_keys(&self, prefix: &str) -> Result<RangeResponse, StoreError> {
+        let r = self.inner.range_keys(&self.down(prefix)).await?;
+        Ok(RangeResponse {
+            kvs: r.kvs.into_iter().map(|kv| self.up_kv(kv)).collect(),
+            revision: r.revision,
+        })
+    }
+
     async fn txn(&self, txn: Txn) -> Result<TxnResponse, StoreError> {
         let r = self.inner.txn(self.down_txn(txn)).await?;
         Ok(TxnResponse {

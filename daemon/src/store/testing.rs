@@ -17,6 +17,7 @@ pub enum Call {
     Revision,
     Get,
     Range,
+    RangeKeys,
     Txn,
     LeaseGrant,
     LeaseKeepAlive,
@@ -61,6 +62,10 @@ impl<H: Hooks> Store for Hooked<H> {
     async fn range(&self, prefix: &str) -> Result<RangeResponse, StoreError> {
         self.hooks.before(Call::Range).await?;
         self.inner.range(prefix).await
+    }
+    async fn range_keys(&self, prefix: &str) -> Result<RangeResponse, StoreError> {
+        self.hooks.before(Call::RangeKeys).await?;
+        self.inner.range_keys(prefix).await
     }
     async fn txn(&self, txn: Txn) -> Result<TxnResponse, StoreError> {
         self.hooks.before(Call::Txn).await?;

@@ -100,19 +100,31 @@ pub(super) fn encode_kv(kv: &KeyValue) -> Vec<u8> {
 }
 
 pub(super) fn decode_kv(key: &str, bytes: &[u8]) -> Result<KeyValue, StoreError> {
+    let (mut kv, mut r) = decode_head(key, bytes)?;
+    kv.value = r.rest().to_vec();
+    Ok(kv)
+}
+
+/// A `kv` value's key and revisions, its value left empty (not copied).
+pub(super) fn decode_kv_head(key: &str, bytes: &[u8]) -> Result<KeyValue, StoreError> {
+    Ok(decode_head(key, bytes)?.0)
+}
+
+fn decode_head<'a>(key: &str, bytes: &'a [u8]) -> Result<(KeyValue, Reader<'a>), StoreError> {
     let mut r = Reader::new(bytes, "key record")?;
     let create_revision = r.i64()?;
     let mod_revision = r.i64()?;
     let version = r.i64()?;
     let lease = r.i64()?;
-    Ok(KeyValue {
+    let kv = KeyValue {
         key: key.to_owned(),
-        value: r.rest().to_vec(),
+        value: Vec::new(),
         create_revision,
         mod_revision,
         version,
         lease,
-    })
+    };
+    Ok((kv, r))
 }
 
 /// `log` value: tag, count, then per event: kind, key, value, create, mod,

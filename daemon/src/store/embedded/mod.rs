@@ -154,6 +154,35 @@ impl fmt::Debug for EmbeddedStore {
 }
 
 impl EmbeddedStore {
+    /// Every key under `prefix` at one revision; without their values
+    /// when `keys_only`.
+    async fn scan(&self, prefix: &str, keys_only: bool) -> Result<RangeResponse, StoreError> {
+        let prefix = prefix.to_owned();
+        self.read(move |rtx| {
+            let meta = rtx.open_table(META).map_err(internal("opening meta"))?;
+            let revision = meta_get(&meta, META_REVISION, FIRST_REVISION)?;
+            let table = rtx.open_table(KV).map_err(internal("opening kv"))?;
+            let mut kvs = Vec::new();
+            for entry in table
+                .range(prefix.as_str()..)
+                .map_err(internal("reading a range"))?
+            {
+                let (key, value) = entry.map_err(internal("reading a range"))?;
+                let key = key.value();
+                if !key.starts_with(prefix.as_str()) {
+                    break;
+                }
+                kvs.push(if keys_only {
+                    decode_kv_head(key, value.value())?
+                } else {
+                    decode_kv(key, value.value())?
+                });
+            }
+            Ok(RangeResponse { kvs, revision })
+        })
+        .await
+    }
+
     /// Opens (creating it and its parent directories if needed) the redb file
     /// at `path`, e.g. `data_dir/store.redb`, and starts the writer thread.
     ///
@@ -309,26 +338,11 @@ impl Store for EmbeddedStore {
     }
 
     async fn range(&self, prefix: &str) -> Result<RangeResponse, StoreError> {
-        let prefix = prefix.to_owned();
-        self.read(move |rtx| {
-            let meta = rtx.open_table(META).map_err(internal("opening meta"))?;
-            let revision = meta_get(&meta, META_REVISION, FIRST_REVISION)?;
-            let table = rtx.open_table(KV).map_err(internal("opening kv"))?;
-            let mut kvs = Vec::new();
-            for entry in table
-                .range(prefix.as_str()..)
-                .map_err(internal("reading a range"))?
-            {
-                let (key, value) = entry.map_err(internal("reading a range"))?;
-                let key = key.value();
-                if !key.starts_with(prefix.as_str()) {
-                    break;
-                }
-                kvs.push(decode_kv(key, value.value())?);
-            }
-            Ok(RangeResponse { kvs, revision })
-        })
-        .await
+        self.scan(prefix, false).await
+    }
+
+    async fn range_keys(&self, prefix: &str) -> Result<RangeResponse, StoreError> {
+        self.scan(prefix, true).await
     }
 
     async fn txn(&self, txn: Txn) -> Result<TxnResponse, StoreError> {
