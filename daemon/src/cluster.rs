@@ -331,6 +331,7 @@ pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiv
     let sweep_every = Duration::from_secs(deps.retention.sweep_every_secs);
     let mut last_sweep: Option<tokio::time::Instant> = None;
     let mut pace = crate::orders::worker::Pace::default();
+    let mut sweep_pace = crate::orders::retention::Pace::default();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -363,7 +364,14 @@ pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiv
                 }
                 if last_sweep.is_none_or(|t| t.elapsed() >= sweep_every) {
                     last_sweep = Some(tokio::time::Instant::now());
-                    match crate::orders::retention::sweep(&ctx, &deps.retention, &fence).await {
+                    let swept = crate::orders::retention::sweep(
+                        &ctx,
+                        &deps.retention,
+                        &fence,
+                        &mut sweep_pace,
+                    )
+                    .await;
+                    match swept {
                         Ok(s) if s != Default::default() => {
                             info!(archived = s.archived, idempotency_expired = s.idempotency_expired, events_deleted = s.events_deleted, compacted_to = ?s.compacted_to, "retention sweep");
                         }
@@ -386,6 +394,7 @@ pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiv
                 }
             } else {
                 last_sweep = None;
+                sweep_pace = Default::default();
             }
         };
         tokio::select! {

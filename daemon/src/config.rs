@@ -107,10 +107,13 @@ pub struct FileConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct RetentionSettings {
     /// A finished order leaves the hot store (for the archive) this long
-    /// after its last change [default: 86400].
+    /// after its last change, or up to 1% of it later (the hot store's
+    /// keys are read every hundredth of this and of the idempotency
+    /// window, at most hourly) [default: 86400].
     pub finished_after_secs: u64,
-    /// A placement's idempotency key answers with its order for this long;
-    /// a retry after it is a new order [default: 86400].
+    /// A placement's idempotency key answers with its order for this long
+    /// (or up to 1% longer); a retry after it is a new order
+    /// [default: 86400].
     pub idempotency_window_secs: u64,
     /// Subscribers can resume from revisions this recent; older history is
     /// compacted and older menu/restaurant/cluster events deleted

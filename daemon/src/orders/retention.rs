@@ -28,6 +28,8 @@
 //! before the mark of `finished_after_secs` ago can be due, so only those
 //! are read; an idempotency record's document (its order's id) is read
 //! only once the record is past its window; event keys carry their time.
+//! And the keys of orders and records are read at a [`Pace`]: every
+//! hundredth of their windows (a day: every 14 minutes), not every sweep.
 
 use std::collections::HashSet;
 
@@ -103,6 +105,38 @@ impl Marks {
             let extra = self.marks.len() - MAX_MARKS;
             self.marks.drain(..extra);
         }
+    }
+}
+
+/// When the leader's sweeps last read the keys of every order and
+/// idempotency record, and whether that read left a backlog.
+#[derive(Debug, Default)]
+pub struct Pace {
+    /// Unix ms.
+    last: Option<u64>,
+    /// More orders were due than one sweep archives.
+    behind: bool,
+}
+
+impl Pace {
+    /// Reading every order's key costs the store in proportion to the hot
+    /// store (a day of orders and more), while an order waits
+    /// `finished_after_secs` to leave (and a record
+    /// `idempotency_window_secs`) anyway: the keys are read every
+    /// hundredth of the shorter of the two, at most hourly, so nothing
+    /// leaves more than 1% of its time late.
+    pub fn scan_every_ms(s: &RetentionSettings) -> u64 {
+        (secs_ms(s.finished_after_secs.min(s.idempotency_window_secs)) / 100).min(3_600_000)
+    }
+
+    /// Whether a sweep at `now` reads the keys: the first one, then every
+    /// [`Pace::scan_every_ms`], at once while a backlog is left, and after
+    /// the clock went back.
+    pub fn scan_due(&self, now: u64, s: &RetentionSettings) -> bool {
+        self.behind
+            || self
+                .last
+                .is_none_or(|t| now < t || now - t >= Self::scan_every_ms(s))
     }
 }
 
@@ -255,7 +289,12 @@ async fn archive_batch(
 
 /// One round of retention (see the module doc). Only the leader runs it,
 /// with its `fence`.
-pub async fn sweep(ctx: &Ctx<'_>, s: &RetentionSettings, fence: &[Compare]) -> ApiResult<Swept> {
+pub async fn sweep(
+    ctx: &Ctx<'_>,
+    s: &RetentionSettings,
+    fence: &[Compare],
+    pace: &mut Pace,
+) -> ApiResult<Swept> {
     let store = ctx.store;
     let now = ctx.now_ms();
     let mut out = Swept::default();
@@ -300,10 +339,14 @@ pub async fn sweep(ctx: &Ctx<'_>, s: &RetentionSettings, fence: &[Compare]) -> A
     //    batch at a time (one archive transaction per batch). Every order
     //    here is hot until archived; only those last written before the
     //    oldest mark since `finished_after_secs` ago can be due (see the
-    //    module doc), and only their documents are read.
-    let orders = store.range_keys(ORDERS_PREFIX).await?.kvs;
-    let mut hot: HashSet<String> = orders.iter().map(|kv| id_in(&kv.key)).collect();
-    if let Some(archive) = ctx.archive {
+    //    module doc), and only their documents are read. Without an
+    //    archive nothing leaves, and nothing is read; with one, the keys
+    //    are read at the [`Pace`] of the windows, not every sweep.
+    if let Some(archive) = ctx.archive
+        && pace.scan_due(now, s)
+    {
+        let orders = store.range_keys(ORDERS_PREFIX).await?.kvs;
+        let mut hot: HashSet<String> = orders.iter().map(|kv| id_in(&kv.key)).collect();
         let since = now.saturating_sub(secs_ms(s.finished_after_secs));
         let written_before = marks.revision_since(since).unwrap_or(rev);
         let candidates: Vec<&str> = orders
@@ -321,6 +364,7 @@ pub async fn sweep(ctx: &Ctx<'_>, s: &RetentionSettings, fence: &[Compare]) -> A
             .map(|kv| kv.key[orphan_prefix.len()..].to_string())
             .collect();
         let mut due: Vec<(Order, KeyValue)> = Vec::new();
+        let mut behind = false;
         for keys in candidates.chunks(READ_BATCH) {
             for kv in read_all(ctx, keys).await? {
                 let o: Order = from_doc(&kv.key, &kv.value)?;
@@ -336,6 +380,7 @@ pub async fn sweep(ctx: &Ctx<'_>, s: &RetentionSettings, fence: &[Compare]) -> A
             }
             if due.len() >= MAX_ARCHIVED_PER_SWEEP {
                 due.truncate(MAX_ARCHIVED_PER_SWEEP);
+                behind = true;
                 break;
             }
         }
@@ -344,31 +389,34 @@ pub async fn sweep(ctx: &Ctx<'_>, s: &RetentionSettings, fence: &[Compare]) -> A
             out.archived += gone.len();
             hot.retain(|id| !gone.contains(id));
         }
-    }
 
-    // 2. Idempotency records past their window, of orders gone from here
-    //    (only the archive takes orders away: without one, none go).
-    if ctx.archive.is_some()
-        && let Some(cutoff) =
+        // 2. Idempotency records past their window, of orders gone from
+        //    here (only the archive takes orders away).
+        if let Some(cutoff) =
             marks.revision_at(now.saturating_sub(secs_ms(s.idempotency_window_secs)))
-    {
-        let idem = store.range_keys("/dfood/idem/").await?.kvs;
-        let old: Vec<&str> = idem
-            .iter()
-            .filter(|kv| kv.create_revision <= cutoff)
-            .map(|kv| kv.key.as_str())
-            .collect();
-        for keys in old.chunks(READ_BATCH) {
-            let read = read_all(ctx, keys).await?;
-            let expired: Vec<&KeyValue> = read
+        {
+            let idem = store.range_keys("/dfood/idem/").await?.kvs;
+            let old: Vec<&str> = idem
                 .iter()
-                .filter(|kv| {
-                    kv.create_revision <= cutoff
-                        && !hot.contains(&*String::from_utf8_lossy(&kv.value))
-                })
+                .filter(|kv| kv.create_revision <= cutoff)
+                .map(|kv| kv.key.as_str())
                 .collect();
-            out.idempotency_expired += delete_all(ctx, &expired, fence).await?;
+            for keys in old.chunks(READ_BATCH) {
+                let read = read_all(ctx, keys).await?;
+                let expired: Vec<&KeyValue> = read
+                    .iter()
+                    .filter(|kv| {
+                        kv.create_revision <= cutoff
+                            && !hot.contains(&*String::from_utf8_lossy(&kv.value))
+                    })
+                    .collect();
+                out.idempotency_expired += delete_all(ctx, &expired, fence).await?;
+            }
         }
+        *pace = Pace {
+            last: Some(now),
+            behind,
+        };
     }
 
     // 3. Menu and restaurant events past the resume window (their keys
@@ -549,16 +597,17 @@ mod tests {
             }
         };
 
-        sweep(&ctx, &settings, &[]).await.unwrap();
+        let mut pace = Pace::default();
+        sweep(&ctx, &settings, &[], &mut pace).await.unwrap();
         put("t-1".into(), T0 + 1_000).await;
         clock.set(T0 + 30_000);
-        sweep(&ctx, &settings, &[]).await.unwrap();
+        sweep(&ctx, &settings, &[], &mut pace).await.unwrap();
         for i in 2..=51 {
             put(format!("t-{i}"), T0 + 31_000).await;
         }
         clock.set(T0 + 62_000);
         hooked.hooks.forget();
-        let swept = sweep(&ctx, &settings, &[]).await.unwrap();
+        let swept = sweep(&ctx, &settings, &[], &mut pace).await.unwrap();
         assert_eq!(swept.archived, 1, "t-1 is due, the others are not");
         let calls = hooked.hooks.0.lock().unwrap().clone();
         let gets = calls.iter().filter(|c| **c == Call::Get).count();
@@ -573,10 +622,38 @@ mod tests {
 
         // A minute after they finished, the 50 are due and go too.
         clock.set(T0 + 92_000);
-        let swept = sweep(&ctx, &settings, &[]).await.unwrap();
+        let swept = sweep(&ctx, &settings, &[], &mut pace).await.unwrap();
         assert_eq!(swept.archived, 50);
         assert!(inner.range(ORDERS_PREFIX).await.unwrap().kvs.is_empty());
         assert_eq!(deps.archive.as_ref().unwrap().count().await.unwrap(), 51);
+    }
+
+    #[test]
+    fn the_hot_store_keys_are_read_at_a_hundredth_of_the_windows() {
+        let day = RetentionSettings::default();
+        assert_eq!(Pace::scan_every_ms(&day), 864_000, "a day: every 14.4 min");
+        let minute = RetentionSettings {
+            finished_after_secs: 60,
+            idempotency_window_secs: 120,
+            ..Default::default()
+        };
+        assert_eq!(Pace::scan_every_ms(&minute), 600);
+        let years = RetentionSettings {
+            finished_after_secs: 10 * 365 * 86_400,
+            idempotency_window_secs: 10 * 365 * 86_400,
+            ..Default::default()
+        };
+        assert_eq!(Pace::scan_every_ms(&years), 3_600_000, "at most hourly");
+
+        let mut p = Pace::default();
+        assert!(p.scan_due(1_000_000, &day), "a new leader reads at once");
+        p.last = Some(1_000_000);
+        assert!(!p.scan_due(1_010_000, &day), "not at the next sweep");
+        assert!(!p.scan_due(1_863_999, &day));
+        assert!(p.scan_due(1_864_000, &day));
+        assert!(p.scan_due(999_000, &day), "the clock went back");
+        p.behind = true;
+        assert!(p.scan_due(1_010_000, &day), "a backlog: at once");
     }
 
     #[test]
