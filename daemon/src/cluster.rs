@@ -330,7 +330,7 @@ pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiv
     let window_ticks = u64::try_from(STATS_WINDOW.as_millis() / TICK.as_millis()).unwrap_or(20);
     let sweep_every = Duration::from_secs(deps.retention.sweep_every_secs);
     let mut last_sweep: Option<tokio::time::Instant> = None;
-    let mut pace = crate::orders::worker::Pace::default();
+    let mut expiring = crate::orders::worker::Expiring::default();
     let mut sweep_pace = crate::orders::retention::Pace::default();
     loop {
         tokio::select! {
@@ -359,7 +359,7 @@ pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiv
             if cs.is_leader() {
                 let fence = cs.fence();
                 let ctx = deps.ctx(None, None);
-                if let Err(e) = crate::orders::worker::once(&ctx, &fence, &mut pace).await {
+                if let Err(e) = crate::orders::worker::once(&ctx, &fence, &mut expiring).await {
                     tracing::debug!(error = %e, "leader duties failed this round");
                 }
                 if last_sweep.is_none_or(|t| t.elapsed() >= sweep_every) {
@@ -395,6 +395,9 @@ pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiv
             } else {
                 last_sweep = None;
                 sweep_pace = Default::default();
+                // A leader again later starts from a fresh read (and no
+                // watch is left buffering meanwhile).
+                expiring = Default::default();
             }
         };
         tokio::select! {

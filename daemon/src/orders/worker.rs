@@ -17,7 +17,9 @@ use futures::StreamExt;
 use super::state::Action;
 use crate::ctx::Ctx;
 use crate::rpc::ApiError;
-use crate::store::{Compare, Txn, TxnOp};
+use crate::store::{
+    Compare, EventKind, KeyValue, Revision, Store, StoreError, Txn, TxnOp, WatchStream,
+};
 
 /// A payment step younger than this is left to the request that started it.
 pub const GRACE_MS: u64 = 2_000;
@@ -28,36 +30,127 @@ fn order_of(key: &str) -> String {
     key.rsplit('/').next().unwrap_or_default().to_string()
 }
 
-/// Above this many orders awaiting acceptance, their expiry markers are
-/// read every [`EXPIRY_SCAN_SLOW`] instead of every round: reading them
-/// all costs the store in proportion to the open orders (a dinner rush,
-/// or a benchmark that never accepts, holds tens of thousands), while an
-/// acceptance timeout is minutes long.
-pub const EXPIRY_SCAN_BUSY: usize = 1_000;
-pub const EXPIRY_SCAN_SLOW: std::time::Duration = std::time::Duration::from_secs(5);
+/// Where the markers of orders awaiting acceptance live
+/// (`/dfood/work/expiry/O`, the deadline in the value).
+const EXPIRY_PREFIX: &str = "/dfood/work/expiry/";
+/// The markers are read whole again this often (besides when the watch
+/// breaks): a safety net that costs one read in minutes.
+pub const EXPIRY_RELOAD: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// When the leader last read the expiry markers, and how many there were.
-#[derive(Debug, Default)]
-pub struct Pace {
-    last: Option<tokio::time::Instant>,
-    seen: usize,
+/// The orders awaiting acceptance, by deadline, as the leader knows them:
+/// read once, then followed through a watch on their markers (a placement,
+/// an acceptance or an expiry is one event), so a round reads nothing from
+/// the store while none is due, however many are open (a dinner rush, or a
+/// benchmark that never accepts, holds tens of thousands; reading them all
+/// every few seconds cost the etcd leader more than the orders did). Read
+/// again when the watch breaks and every [`EXPIRY_RELOAD`].
+#[derive(Default)]
+pub struct Expiring {
+    /// (deadline, marker key), soonest first.
+    by_deadline: std::collections::BTreeSet<(u64, String)>,
+    /// Marker key → (deadline, mod revision).
+    markers: std::collections::HashMap<String, (u64, Revision)>,
+    watch: Option<WatchStream>,
+    loaded: Option<tokio::time::Instant>,
 }
 
-impl Pace {
-    /// Whether this round reads the expiry markers.
-    pub fn expiry_due(&self, now: tokio::time::Instant) -> bool {
-        match self.last {
-            None => true,
-            Some(t) => {
-                self.seen <= EXPIRY_SCAN_BUSY
-                    || now.saturating_duration_since(t) >= EXPIRY_SCAN_SLOW
-            }
+impl Expiring {
+    fn set(&mut self, kv: &KeyValue) {
+        self.remove(&kv.key);
+        // A marker that does not parse is due at once (as it always was).
+        let deadline: u64 = String::from_utf8_lossy(&kv.value).parse().unwrap_or(0);
+        self.by_deadline.insert((deadline, kv.key.clone()));
+        self.markers
+            .insert(kv.key.clone(), (deadline, kv.mod_revision));
+    }
+
+    fn remove(&mut self, key: &str) {
+        if let Some((deadline, _)) = self.markers.remove(key) {
+            self.by_deadline.remove(&(deadline, key.to_string()));
         }
+    }
+
+    /// How many orders await acceptance, as known.
+    pub fn awaiting(&self) -> usize {
+        self.markers.len()
+    }
+
+    /// Brings the markers up to date: what the watch has delivered since
+    /// the last round, or a whole read (first, after a broken watch, every
+    /// [`EXPIRY_RELOAD`]).
+    pub async fn refresh(
+        &mut self,
+        store: &dyn Store,
+        now: tokio::time::Instant,
+    ) -> Result<(), StoreError> {
+        use futures::FutureExt;
+        for _ in 0..2 {
+            if self.watch.is_none()
+                || self
+                    .loaded
+                    .is_none_or(|t| now.saturating_duration_since(t) >= EXPIRY_RELOAD)
+            {
+                self.watch = None;
+                let read = store.range(EXPIRY_PREFIX).await?;
+                let watch = store.watch(EXPIRY_PREFIX, read.revision + 1).await?;
+                self.by_deadline.clear();
+                self.markers.clear();
+                for kv in &read.kvs {
+                    self.set(kv);
+                }
+                self.watch = Some(watch);
+                self.loaded = Some(now);
+            }
+            let Some(watch) = self.watch.as_mut() else {
+                continue;
+            };
+            let mut broken = false;
+            let mut changes = Vec::new();
+            // What the watch holds now; it never waits for more.
+            while let Some(next) = watch.next().now_or_never() {
+                match next {
+                    Some(Ok(batch)) => changes.extend(batch.events),
+                    Some(Err(_)) | None => {
+                        broken = true;
+                        break;
+                    }
+                }
+            }
+            if broken {
+                // Changes may be missing: read them all again.
+                self.watch = None;
+                continue;
+            }
+            for e in changes {
+                match e.kind {
+                    EventKind::Put => self.set(&e.kv),
+                    EventKind::Delete => self.remove(&e.kv.key),
+                }
+            }
+            return Ok(());
+        }
+        Err(StoreError::Unavailable(
+            "the watch on expiry markers broke twice in a row".into(),
+        ))
+    }
+
+    /// The markers whose deadline is at or before `now_ms`: (key, mod
+    /// revision), soonest first.
+    pub fn due(&self, now_ms: u64) -> Vec<(String, Revision)> {
+        self.by_deadline
+            .iter()
+            .take_while(|(deadline, _)| *deadline <= now_ms)
+            .filter_map(|(_, key)| self.markers.get(key).map(|(_, rev)| (key.clone(), *rev)))
+            .collect()
     }
 }
 
 /// One round of duties; returns how many orders it touched.
-pub async fn once(ctx: &Ctx<'_>, fence: &[Compare], pace: &mut Pace) -> Result<usize, ApiError> {
+pub async fn once(
+    ctx: &Ctx<'_>,
+    fence: &[Compare],
+    expiring: &mut Expiring,
+) -> Result<usize, ApiError> {
     let store = ctx.store;
     let now = ctx.now_ms();
     let touched = AtomicUsize::new(0);
@@ -92,30 +185,22 @@ pub async fn once(ctx: &Ctx<'_>, fence: &[Compare], pace: &mut Pace) -> Result<u
             touched.fetch_add(1, Ordering::Relaxed);
         }
     }
-    let started = tokio::time::Instant::now();
-    if !pace.expiry_due(started) {
-        return Ok(touched.into_inner());
-    }
-    let expiring = store.range("/dfood/work/expiry/").await?.kvs;
-    *pace = Pace {
-        last: Some(started),
-        seen: expiring.len(),
-    };
-    futures::stream::iter(expiring)
-        .for_each_concurrent(CONCURRENCY, |kv| {
-            let touched = &touched;
+    expiring.refresh(store, tokio::time::Instant::now()).await?;
+    let due = expiring.due(now);
+    let expired = std::sync::Mutex::new(Vec::new());
+    futures::stream::iter(due)
+        .for_each_concurrent(CONCURRENCY, |(key, mod_revision)| {
+            let (touched, expired) = (&touched, &expired);
             async move {
-                let deadline: u64 = String::from_utf8_lossy(&kv.value).parse().unwrap_or(0);
-                if now < deadline {
-                    return;
-                }
-                let order = order_of(&kv.key);
+                let order = order_of(&key);
                 let reason = Some("not accepted in time".to_string());
                 match super::transition(ctx, &order, Action::Expire, reason, |_| Ok(()), fence)
                     .await
                 {
                     Ok(_) => {
                         touched.fetch_add(1, Ordering::Relaxed);
+                        // Its marker went with it (the watch says so too).
+                        lock(expired).push(key);
                     }
                     Err(e) if e.code == protocol::wire::ErrorCode::Conflict => {
                         // Accepted or cancelled meanwhile: the marker is
@@ -123,36 +208,106 @@ pub async fn once(ctx: &Ctx<'_>, fence: &[Compare], pace: &mut Pace) -> Result<u
                         // fence keeps the marker for the one who is.)
                         let txn = Txn::new()
                             .when(fence.iter().cloned())
-                            .when([Compare::mod_revision(&kv.key, kv.mod_revision)])
-                            .and_then([TxnOp::delete(&kv.key)]);
-                        let _ = store.txn(txn).await;
+                            .when([Compare::mod_revision(&key, mod_revision)])
+                            .and_then([TxnOp::delete(&key)]);
+                        if let Ok(r) = store.txn(txn).await
+                            && r.succeeded
+                        {
+                            lock(expired).push(key);
+                        }
                     }
                     Err(e) => tracing::warn!(%order, error = %e, "cannot expire order"),
                 }
             }
         })
         .await;
+    for key in lock(&expired).drain(..) {
+        expiring.remove(&key);
+    }
     Ok(touched.into_inner())
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn many_orders_awaiting_acceptance_are_scanned_less_often() {
+    /// A marker, as the placement writes it.
+    fn marker(order: &str, deadline: u64) -> TxnOp {
+        TxnOp::put(format!("{EXPIRY_PREFIX}{order}"), deadline.to_string())
+    }
+
+    #[derive(Default)]
+    struct Ranges(std::sync::atomic::AtomicUsize);
+
+    #[async_trait::async_trait]
+    impl crate::store::testing::Hooks for Ranges {
+        async fn before(&self, call: crate::store::testing::Call) -> Result<(), StoreError> {
+            if call == crate::store::testing::Call::Range {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(())
+        }
+    }
+
+    /// The markers are read once, then followed: later rounds read
+    /// nothing from the store, yet see every placement and acceptance; a
+    /// broken watch, or the reload interval, reads them again.
+    #[tokio::test]
+    async fn the_markers_are_read_once_then_followed() {
+        use crate::store::testing::Hooked;
+        let dir = tempfile::tempdir().unwrap();
+        let inner: std::sync::Arc<dyn Store> =
+            crate::store::embedded::EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+        let store = Hooked {
+            inner,
+            hooks: Ranges::default(),
+        };
+        let txn = |ops: Vec<TxnOp>| store.txn(Txn::new().and_then(ops));
+        txn(vec![marker("t-1", 1_000), marker("t-2", 5_000)])
+            .await
+            .unwrap();
+        let mut e = Expiring::default();
         let t0 = tokio::time::Instant::now();
-        assert!(Pace::default().expiry_due(t0), "the first round scans");
-        let few = Pace {
-            last: Some(t0),
-            seen: EXPIRY_SCAN_BUSY,
+        e.refresh(&store, t0).await.unwrap();
+        assert_eq!(store.hooks.0.load(Ordering::Relaxed), 1);
+        let keys = |v: Vec<(String, Revision)>| -> Vec<String> {
+            v.into_iter().map(|(k, _)| order_of(&k)).collect()
         };
-        assert!(few.expiry_due(t0), "up to the threshold: every round");
-        let many = Pace {
-            last: Some(t0),
-            seen: EXPIRY_SCAN_BUSY + 1,
-        };
-        assert!(!many.expiry_due(t0 + std::time::Duration::from_secs(4)));
-        assert!(many.expiry_due(t0 + EXPIRY_SCAN_SLOW));
+        assert_eq!(keys(e.due(999)), Vec::<String>::new());
+        assert_eq!(keys(e.due(1_000)), ["t-1"]);
+        assert_eq!(keys(e.due(9_000)), ["t-1", "t-2"]);
+
+        // t-3 placed, t-1 accepted (its marker deleted), t-2 recalled
+        // with a later deadline: seen through the watch, with no read.
+        txn(vec![marker("t-3", 2_000)]).await.unwrap();
+        txn(vec![TxnOp::delete(format!("{EXPIRY_PREFIX}t-1"))])
+            .await
+            .unwrap();
+        txn(vec![marker("t-2", 8_000)]).await.unwrap();
+        let seen = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            e.refresh(&store, t0).await.unwrap();
+            if keys(e.due(9_000)) == ["t-3", "t-2"] {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < seen,
+                "the watch did not bring the changes: {:?}",
+                keys(e.due(9_000))
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(keys(e.due(7_999)), ["t-3"]);
+        assert_eq!(e.awaiting(), 2);
+        assert_eq!(store.hooks.0.load(Ordering::Relaxed), 1, "no read since");
+
+        // The reload interval: read whole again.
+        e.refresh(&store, t0 + EXPIRY_RELOAD).await.unwrap();
+        assert_eq!(store.hooks.0.load(Ordering::Relaxed), 2);
+        assert_eq!(keys(e.due(9_000)), ["t-3", "t-2"]);
     }
 }
