@@ -78,8 +78,13 @@ pub struct ClusterState {
     pub ca_pem: Vec<u8>,
     /// Connections to other nodes, by address, for forwarding.
     pub peers: tokio::sync::Mutex<HashMap<String, Arc<protocol::client::Client>>>,
-    /// The last order count `cluster.top` answered with (see [`top`]).
-    order_counts: tokio::sync::Mutex<Option<OrderCounts>>,
+    /// The last order count, for `cluster.top` (see [`top`]).
+    order_counts: Mutex<top::Counted>,
+    /// Wakes this node's order counter (a `cluster.top` found the count
+    /// old).
+    counts_wanted: tokio::sync::Notify,
+    /// Told when a count ends.
+    counted: tokio::sync::Notify,
     /// When the membership lease was last granted or renewed.
     renewed_at: Mutex<Option<std::time::Instant>>,
     /// The live members as last read (every [`TICK`]), for ownership.
@@ -120,6 +125,8 @@ impl ClusterState {
             ca_pem,
             peers: Default::default(),
             order_counts: Default::default(),
+            counts_wanted: Default::default(),
+            counted: Default::default(),
             renewed_at: Mutex::new(None),
             members: Default::default(),
             unanswering: Default::default(),
@@ -305,6 +312,14 @@ pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiv
             }
         })
     };
+    // Orders are counted here, when a `cluster.top` asks, never in the
+    // request: with a day of orders in the hot store a count takes
+    // seconds (see `top::order_counts`).
+    let counter = tokio::spawn(top::count_when_asked(
+        deps.clone(),
+        cs.clone(),
+        stop.clone(),
+    ));
     let renewer = {
         let (deps, cs, mut stop) = (deps.clone(), cs.clone(), stop.clone());
         tokio::spawn(async move {
@@ -406,6 +421,7 @@ pub async fn run(deps: Arc<Deps>, cs: Arc<ClusterState>, mut stop: watch::Receiv
         }
     }
     watchdog.abort();
+    counter.abort();
     // The renewer stops by itself (it watches `stop` too); wait for it, so
     // the lease is not renewed after it is revoked below.
     let _ = renewer.await;

@@ -10,8 +10,18 @@ use crate::ctx::Ctx;
 use crate::orders::ORDERS_PREFIX;
 use crate::rpc::{ApiResult, from_doc};
 
-/// How long a node answers `cluster.top` from its last order count.
+/// How long a node answers `cluster.top` from its last order count
+/// without counting again (or ten times as long as that count took).
 const ORDER_COUNT_MAX_AGE_MS: u64 = 2_000;
+/// How long the first `cluster.top` of a node waits for its first count.
+const FIRST_COUNT_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// A node's last order count, and how long it took.
+#[derive(Debug, Default)]
+pub struct Counted {
+    last: Option<OrderCounts>,
+    took_ms: u64,
+}
 
 /// Everything `dfood top` shows (see [`Dashboard`]).
 pub async fn dashboard(ctx: &Ctx<'_>, cs: &ClusterState) -> ApiResult<Dashboard> {
@@ -32,19 +42,73 @@ pub async fn dashboard(ctx: &Ctx<'_>, cs: &ClusterState) -> ApiResult<Dashboard>
     })
 }
 
-/// Counts the cluster's orders by state. This reads every order, so the
-/// count is kept for [`ORDER_COUNT_MAX_AGE_MS`] (in the node's
-/// [`ClusterState`]) and shared by every dashboard this node serves
-/// meanwhile.
+/// The cluster's orders by state, as last counted. A count reads every
+/// order in the hot store (a day of them: seconds), so it runs apart from
+/// requests, in the node's counter task ([`recount`]): a count younger
+/// than [`ORDER_COUNT_MAX_AGE_MS`], or than ten times as long as it took,
+/// is answered as it is; an older one too, while the task counts again.
+/// A node's first request waits up to [`FIRST_COUNT_WAIT`] for the first
+/// count, then answers with `at` 0: not counted yet.
 async fn order_counts(ctx: &Ctx<'_>, cs: &ClusterState) -> ApiResult<OrderCounts> {
-    use protocol::messages::orders::OrderState;
-    let mut cache = cs.order_counts.lock().await;
     let now = ctx.now_ms();
-    if let Some(c) = cache.as_ref()
-        && now.saturating_sub(c.at) < ORDER_COUNT_MAX_AGE_MS
-    {
-        return Ok(c.clone());
+    let counted = cs.counted.notified();
+    tokio::pin!(counted);
+    counted.as_mut().enable();
+    let last = {
+        let c = lock(&cs.order_counts);
+        if let Some(l) = &c.last
+            && now.saturating_sub(l.at) < ORDER_COUNT_MAX_AGE_MS.max(c.took_ms.saturating_mul(10))
+        {
+            return Ok(l.clone());
+        }
+        c.last.clone()
+    };
+    cs.counts_wanted.notify_one();
+    if let Some(l) = last {
+        return Ok(l);
     }
+    let _ = tokio::time::timeout(FIRST_COUNT_WAIT, counted).await;
+    Ok(lock(&cs.order_counts).last.clone().unwrap_or_default())
+}
+
+fn lock(m: &std::sync::Mutex<Counted>) -> std::sync::MutexGuard<'_, Counted> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The node's order counter: counts again each time a request found the
+/// count old, until `stop`.
+pub async fn count_when_asked(
+    deps: std::sync::Arc<crate::ctx::Deps>,
+    cs: std::sync::Arc<ClusterState>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = cs.counts_wanted.notified() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        recount(&deps.ctx(None, None), &cs).await;
+    }
+}
+
+/// Counts the orders again, and tells whoever waits for it.
+async fn recount(ctx: &Ctx<'_>, cs: &ClusterState) {
+    let started = std::time::Instant::now();
+    match count(ctx).await {
+        Ok(c) => {
+            let mut g = lock(&cs.order_counts);
+            g.last = Some(c);
+            g.took_ms = started.elapsed().as_millis() as u64;
+        }
+        Err(e) => tracing::debug!(error = %e, "counting orders failed"),
+    }
+    cs.counted.notify_waiters();
+}
+
+/// Reads every order and counts them by state.
+async fn count(ctx: &Ctx<'_>) -> ApiResult<OrderCounts> {
+    use protocol::messages::orders::OrderState;
+    let now = ctx.now_ms();
     /// The only fields counted (the rest of the order is not parsed).
     #[derive(Deserialize)]
     struct Head {
@@ -67,7 +131,6 @@ async fn order_counts(ctx: &Ctx<'_>, cs: &ClusterState) -> ApiResult<OrderCounts
             c.placed_last_minute += 1;
         }
     }
-    *cache = Some(c.clone());
     Ok(c)
 }
 
@@ -100,4 +163,117 @@ async fn leader_changes(ctx: &Ctx<'_>) -> ApiResult<Vec<LeaderChange>> {
     out.sort_by_key(|c| c.fencing_token);
     let skip = out.len().saturating_sub(10);
     Ok(out.split_off(skip))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::{Call, Hooked, Hooks};
+    use crate::store::{Store, StoreError, Txn, TxnOp};
+    use std::sync::Arc;
+
+    /// Ranges wait while the gate is shut (a count of a large hot store).
+    struct Gate(tokio::sync::watch::Sender<bool>);
+
+    #[async_trait::async_trait]
+    impl Hooks for Gate {
+        async fn before(&self, call: Call) -> Result<(), StoreError> {
+            if call == Call::Range {
+                let _ = self.0.subscribe().wait_for(|open| *open).await;
+            }
+            Ok(())
+        }
+    }
+
+    /// An order as counted (only its state and creation time are read).
+    fn order() -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({"state": "placed", "created_at": 1})).unwrap()
+    }
+
+    /// A request never waits for a count: the first one waits a little
+    /// and answers "not counted yet", later ones answer from the last
+    /// count while the next one runs.
+    #[tokio::test]
+    async fn top_answers_from_the_last_count_while_a_slow_one_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner: Arc<dyn Store> =
+            crate::store::embedded::EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+        let ops: Vec<TxnOp> = (1..=3)
+            .map(|i| TxnOp::put(format!("{ORDERS_PREFIX}t/t-{i}"), order()))
+            .collect();
+        assert!(inner.txn(Txn::new().and_then(ops)).await.unwrap().succeeded);
+        let gate = tokio::sync::watch::channel(false).0;
+        let store: Arc<dyn Store> = Arc::new(Hooked {
+            inner: inner.clone(),
+            hooks: Gate(gate.clone()),
+        });
+        let clock = Arc::new(crate::clock::ManualClock::at(1_000_000));
+        let deps = Arc::new(crate::ctx::Deps {
+            node: "n1".into(),
+            store: store.clone(),
+            auth: crate::auth::identity::AuthState::new(
+                Default::default(),
+                dir.path(),
+                crate::secrets::Kek::generate(),
+            ),
+            gateway: Arc::new(crate::payments::sandbox::SandboxGateway::new(store.clone())),
+            clock: clock.clone(),
+            placing: crate::queues::Queues::batching(store.clone(), Default::default()),
+            archive: None,
+            retention: Default::default(),
+            limits: Default::default(),
+        });
+        let member = crate::cluster::Member {
+            node: "n1".into(),
+            addr: "n1:1".into(),
+            roles: vec![],
+            version: "0".into(),
+            started_at: 0,
+            draining: false,
+        };
+        let cs = Arc::new(ClusterState::new(member, vec![]));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let counter = tokio::spawn(count_when_asked(deps.clone(), cs.clone(), stopped));
+        let ctx = deps.ctx(None, None);
+        let timed = |what: &'static str| {
+            let (ctx, cs) = (&ctx, &cs);
+            async move {
+                tokio::time::timeout(
+                    FIRST_COUNT_WAIT + std::time::Duration::from_secs(2),
+                    order_counts(ctx, cs),
+                )
+                .await
+                .unwrap_or_else(|_| panic!("{what}: the request waited for the count"))
+                .unwrap()
+            }
+        };
+
+        // The count is held: the first request answers "not counted yet".
+        let first = timed("first").await;
+        assert_eq!((first.at, first.total), (0, 0));
+        // Let it through: the next request has the count.
+        gate.send_replace(true);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let counted = loop {
+            let c = timed("after the count").await;
+            if c.at != 0 {
+                break c;
+            }
+            assert!(std::time::Instant::now() < deadline, "never counted");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        assert_eq!(counted.total, 3);
+        assert_eq!(counted.by_state["placed"], 3);
+
+        // Old, and the next count held: answered from the last one.
+        gate.send_replace(false);
+        clock.advance(60_000);
+        let t = std::time::Instant::now();
+        let stale = timed("stale").await;
+        assert!(t.elapsed() < FIRST_COUNT_WAIT, "{:?}", t.elapsed());
+        assert_eq!(stale, counted);
+        gate.send_replace(true);
+        let _ = stop.send(true);
+        counter.await.unwrap();
+    }
 }

@@ -228,8 +228,11 @@ pub struct Dashboard {
     pub leader_changes: Vec<LeaderChange>,
 }
 
-/// Orders in the whole cluster, counted from the store (the answering node
-/// counts at most every 2 seconds and answers from that count meanwhile).
+/// Orders in the whole cluster, counted from the store. The answering node
+/// counts apart from requests, at most every 2 seconds (or every ten times
+/// as long as its last count took: a large hot store takes seconds), and
+/// answers from its last count meanwhile; `at` says when it was counted,
+/// and 0 means not counted yet (ask again).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderCounts {
     /// Order state (`placed`, `preparing`, ...) → number of orders in it.
@@ -238,7 +241,7 @@ pub struct OrderCounts {
     /// Orders created in the minute before `at`.
     pub placed_last_minute: u64,
     pub total: u64,
-    /// When counted (Unix milliseconds).
+    /// When counted (Unix milliseconds); 0: not counted yet.
     pub at: u64,
 }
 

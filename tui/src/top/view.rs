@@ -310,6 +310,7 @@ impl TopView<'_> {
     fn orders(&self, area: Rect, buf: &mut Buffer) {
         let top = self.top;
         let title = match &top.dash {
+            Some(d) if d.orders.at == 0 => "Orders placed / min: counting…".into(),
             Some(d) => format!(
                 "Orders placed / min: {} · total {}",
                 d.orders.placed_last_minute, d.orders.total
