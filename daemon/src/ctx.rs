@@ -59,6 +59,25 @@ impl Deps {
     }
 }
 
+#[cfg(test)]
+impl Deps {
+    /// A node "n1" for unit tests: `store`, `clock`, the sandbox gateway,
+    /// keys kept under `dir`, default settings.
+    pub fn for_tests(store: Arc<dyn Store>, dir: &std::path::Path, clock: Arc<dyn Clock>) -> Deps {
+        Deps {
+            node: "n1".into(),
+            store: store.clone(),
+            auth: AuthState::new(Default::default(), dir, crate::secrets::Kek::generate()),
+            gateway: Arc::new(crate::payments::sandbox::SandboxGateway::new(store.clone())),
+            clock,
+            placing: Queues::batching(store, Default::default()),
+            archive: None,
+            retention: Default::default(),
+            limits: Default::default(),
+        }
+    }
+}
+
 /// A request being served (or a duty run by the node itself: no token).
 #[derive(Clone, Copy)]
 pub struct Ctx<'a> {

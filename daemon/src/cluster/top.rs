@@ -208,21 +208,11 @@ mod tests {
             hooks: Gate(gate.clone()),
         });
         let clock = Arc::new(crate::clock::ManualClock::at(1_000_000));
-        let deps = Arc::new(crate::ctx::Deps {
-            node: "n1".into(),
-            store: store.clone(),
-            auth: crate::auth::identity::AuthState::new(
-                Default::default(),
-                dir.path(),
-                crate::secrets::Kek::generate(),
-            ),
-            gateway: Arc::new(crate::payments::sandbox::SandboxGateway::new(store.clone())),
-            clock: clock.clone(),
-            placing: crate::queues::Queues::batching(store.clone(), Default::default()),
-            archive: None,
-            retention: Default::default(),
-            limits: Default::default(),
-        });
+        let deps = Arc::new(crate::ctx::Deps::for_tests(
+            store.clone(),
+            dir.path(),
+            clock.clone(),
+        ));
         let member = crate::cluster::Member {
             node: "n1".into(),
             addr: "n1:1".into(),

@@ -1376,21 +1376,11 @@ mod tests {
         let reads = Arc::new(Reads::default());
         let store =
             crate::store::instrumented::InstrumentedStore::wrap(shop.store.clone(), reads.clone());
-        let deps = crate::ctx::Deps {
-            node: "n1".into(),
-            store: store.clone(),
-            auth: crate::auth::identity::AuthState::new(
-                Default::default(),
-                shop._dir.path(),
-                crate::secrets::Kek::generate(),
-            ),
-            gateway: Arc::new(SandboxGateway::new(store.clone())),
-            clock: Arc::new(crate::clock::SystemClock),
-            placing: Queues::batching(store.clone(), Default::default()),
-            archive: None,
-            retention: Default::default(),
-            limits: Default::default(),
-        };
+        let deps = crate::ctx::Deps::for_tests(
+            store.clone(),
+            shop._dir.path(),
+            Arc::new(crate::clock::SystemClock),
+        );
         let ctx = deps.ctx(None, None);
         let who = |_fresh| {
             std::future::ready(Ok(Customer {

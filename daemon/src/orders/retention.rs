@@ -573,19 +573,9 @@ mod tests {
             compact_every_secs: 3_600,
         };
         let deps = crate::ctx::Deps {
-            node: "n1".into(),
-            store: store.clone(),
-            auth: crate::auth::identity::AuthState::new(
-                Default::default(),
-                dir.path(),
-                crate::secrets::Kek::generate(),
-            ),
-            gateway: Arc::new(crate::payments::sandbox::SandboxGateway::new(store.clone())),
-            clock: clock.clone(),
-            placing: crate::queues::Queues::batching(store.clone(), Default::default()),
             archive: Some(Arc::new(archive)),
             retention: settings.clone(),
-            limits: Default::default(),
+            ..crate::ctx::Deps::for_tests(store.clone(), dir.path(), clock.clone())
         };
         let ctx = deps.ctx(None, None);
         let put = |id: String, at: u64| {
