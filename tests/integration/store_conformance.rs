@@ -54,12 +54,18 @@ async fn conformance_embedded() {
     run_all(store).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn conformance_etcd() {
+/// A fresh one-member etcd, and the daemon's store on it.
+async fn one_member_etcd() -> (Etcd, Arc<EtcdStore>) {
     let etcd = tokio::task::spawn_blocking(|| Etcd::start(1))
         .await
         .unwrap();
     let store = EtcdStore::connect(&etcd.endpoints()).await.unwrap();
+    (etcd, store)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_etcd() {
+    let (etcd, store) = one_member_etcd().await;
     run_all(store).await;
     drop(etcd);
 }
@@ -72,10 +78,7 @@ async fn conformance_etcd() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn etcd_out_of_reach_fails_fast_after_one_stall() {
     use daemon::store::etcd::{FAIL_FAST, STALL};
-    let etcd = tokio::task::spawn_blocking(|| Etcd::start(1))
-        .await
-        .unwrap();
-    let store = EtcdStore::connect(&etcd.endpoints()).await.unwrap();
+    let (etcd, store) = one_member_etcd().await;
     put(store.as_ref(), &k("reach/a"), "1").await;
     etcd.members[0].proc.signal(libc::SIGSTOP);
 

@@ -1054,28 +1054,10 @@ async fn unknown_usernames_take_the_same_path_as_known_ones() {
     assert_eq!(params(&real), params(&dummy));
 }
 
-/// Counts the reads, transactions and lease grants a store is asked for.
-#[derive(Default)]
-struct Counting(std::sync::atomic::AtomicU64);
-
-impl Counting {
-    fn count(&self) -> u64 {
-        self.0.load(std::sync::atomic::Ordering::SeqCst)
-    }
-}
-
-#[async_trait::async_trait]
-impl crate::store::testing::Hooks for Counting {
-    async fn before(
-        &self,
-        call: crate::store::testing::Call,
-    ) -> Result<(), crate::store::StoreError> {
-        use crate::store::testing::Call::*;
-        if matches!(call, Revision | Get | Range | Txn | LeaseGrant) {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
-        Ok(())
-    }
+/// The reads, transactions and lease grants a store was asked for.
+fn reads_and_writes(calls: &crate::store::testing::Recorded) -> usize {
+    use crate::store::testing::Call::*;
+    calls.count(&[Revision, Get, Range, Txn, LeaseGrant])
 }
 
 /// What revocation costs: checking a token reads the caller's account
@@ -1088,7 +1070,7 @@ async fn checking_a_token_costs_one_store_read_revocation_included() {
     let f = fixture();
     let counting = Arc::new(crate::store::testing::Hooked {
         inner: f.store.clone(),
-        hooks: Counting::default(),
+        hooks: crate::store::testing::Recorded::default(),
     });
     let s = Identity {
         store: counting.as_ref(),
@@ -1116,18 +1098,18 @@ async fn checking_a_token_costs_one_store_read_revocation_included() {
     }
     s.authenticate(&t.access_token).await.unwrap();
     f.auth.keys.set_synced(true);
-    let before = counting.hooks.count();
+    let before = reads_and_writes(&counting.hooks);
     s.authenticate(&t.access_token).await.unwrap();
     assert_eq!(
-        counting.hooks.count() - before,
+        reads_and_writes(&counting.hooks) - before,
         1,
         "one read: the account record"
     );
     // While the key cache does not follow the store, the key is read too.
     f.auth.keys.set_synced(false);
-    let before = counting.hooks.count();
+    let before = reads_and_writes(&counting.hooks);
     s.authenticate(&t.access_token).await.unwrap();
-    assert_eq!(counting.hooks.count() - before, 2);
+    assert_eq!(reads_and_writes(&counting.hooks) - before, 2);
 }
 
 /// Issue 13: ended sessions leave the store. A family past its absolute

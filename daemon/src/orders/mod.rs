@@ -58,8 +58,16 @@ pub fn restaurant_of(order: &str) -> ApiResult<&str> {
 pub fn payment_work_key(order: &str) -> String {
     format!("/dfood/work/payments/{order}")
 }
+/// Every expiry marker is under it (`/dfood/work/expiry/O`).
+pub const EXPIRY_WORK_PREFIX: &str = "/dfood/work/expiry/";
 pub fn expiry_work_key(order: &str) -> String {
-    format!("/dfood/work/expiry/{order}")
+    format!("{EXPIRY_WORK_PREFIX}{order}")
+}
+
+/// The order id at the end of a key that ends in one (an order's, a work
+/// marker's, an index entry's).
+pub fn order_id_in(key: &str) -> String {
+    key.rsplit('/').next().unwrap_or_default().to_string()
 }
 pub fn customer_index_key(customer: &str, order: &str) -> String {
     format!("/dfood/customer-orders/{customer}/{order}")
@@ -554,7 +562,7 @@ async fn list(ctx: &Ctx<'_>, req: ListOrders) -> ApiResult<OrderList> {
                 .range(&format!("/dfood/customer-orders/{}/", p.user_id))
                 .await?;
             for kv in index.kvs {
-                let id = kv.key.rsplit('/').next().unwrap_or_default().to_string();
+                let id = order_id_in(&kv.key);
                 if let Ok((o, _)) = load(ctx.store, &id).await {
                     orders.push(o);
                 }

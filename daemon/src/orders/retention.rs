@@ -38,7 +38,7 @@ use futures::StreamExt;
 use protocol::messages::orders::{Order, OrderState, PaymentState};
 use serde::{Deserialize, Serialize};
 
-use super::{ORDERS_PREFIX, customer_index_key};
+use super::{ORDERS_PREFIX, customer_index_key, order_id_in};
 use crate::archive::Timeline;
 use crate::catalog::{RESTAURANTS, events_prefix};
 use crate::config::RetentionSettings;
@@ -346,7 +346,7 @@ pub async fn sweep(
         && pace.scan_due(now, s)
     {
         let orders = store.range_keys(ORDERS_PREFIX).await?.kvs;
-        let mut hot: HashSet<String> = orders.iter().map(|kv| id_in(&kv.key)).collect();
+        let mut hot: HashSet<String> = orders.iter().map(|kv| order_id_in(&kv.key)).collect();
         let since = now.saturating_sub(secs_ms(s.finished_after_secs));
         let written_before = marks.revision_since(since).unwrap_or(rev);
         let candidates: Vec<&str> = orders
@@ -460,11 +460,6 @@ pub async fn sweep(
     Ok(out)
 }
 
-/// The order id at the end of an order's key (`/dfood/orders/R/O`).
-fn id_in(key: &str) -> String {
-    key.rsplit('/').next().unwrap_or_default().to_string()
-}
-
 /// The keys' documents, read at once (the etcd store sends gets that wait
 /// together in one round trip); keys deleted meanwhile are left out.
 async fn read_all(ctx: &Ctx<'_>, keys: &[&str]) -> ApiResult<Vec<KeyValue>> {
@@ -511,27 +506,6 @@ mod tests {
         assert_eq!(m.revision_since(2_001), None);
     }
 
-    /// Store calls, by kind, as a sweep makes them.
-    #[derive(Default)]
-    struct Calls(std::sync::Mutex<Vec<crate::store::testing::Call>>);
-
-    impl Calls {
-        fn forget(&self) {
-            self.0.lock().unwrap().clear();
-        }
-    }
-
-    #[async_trait::async_trait]
-    impl crate::store::testing::Hooks for Calls {
-        async fn before(
-            &self,
-            call: crate::store::testing::Call,
-        ) -> Result<(), crate::store::StoreError> {
-            self.0.lock().unwrap().push(call);
-            Ok(())
-        }
-    }
-
     /// A finished order's document, last changed at `at`.
     fn finished(id: &str, at: u64) -> Vec<u8> {
         let doc = serde_json::json!({
@@ -552,7 +526,7 @@ mod tests {
     /// each one once it is due.
     #[tokio::test]
     async fn a_sweep_reads_only_the_orders_that_may_be_due() {
-        use crate::store::testing::{Call, Hooked};
+        use crate::store::testing::{Call, Hooked, Recorded};
         use std::sync::Arc;
         const T0: u64 = 1_796_083_200_000;
         let dir = tempfile::tempdir().unwrap();
@@ -560,7 +534,7 @@ mod tests {
             crate::store::embedded::EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
         let hooked = Arc::new(Hooked {
             inner: inner.clone(),
-            hooks: Calls::default(),
+            hooks: Recorded::default(),
         });
         let store: Arc<dyn crate::store::Store> = hooked.clone();
         let clock = Arc::new(crate::clock::ManualClock::at(T0));
@@ -599,9 +573,9 @@ mod tests {
         hooked.hooks.forget();
         let swept = sweep(&ctx, &settings, &[], &mut pace).await.unwrap();
         assert_eq!(swept.archived, 1, "t-1 is due, the others are not");
-        let calls = hooked.hooks.0.lock().unwrap().clone();
-        let gets = calls.iter().filter(|c| **c == Call::Get).count();
-        let ranges = calls.iter().filter(|c| **c == Call::Range).count();
+        let calls = hooked.hooks.calls();
+        let gets = hooked.hooks.count(&[Call::Get]);
+        let ranges = hooked.hooks.count(&[Call::Range]);
         // The marks, the last compaction and t-1; t-1's events.
         assert!(gets <= 3, "{gets} documents read: {calls:?}");
         assert_eq!(ranges, 1, "{calls:?}");

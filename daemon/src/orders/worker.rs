@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use futures::StreamExt;
 
 use super::state::Action;
+use super::{EXPIRY_WORK_PREFIX, order_id_in};
 use crate::ctx::Ctx;
 use crate::rpc::ApiError;
 use crate::store::{
@@ -26,13 +27,6 @@ pub const GRACE_MS: u64 = 2_000;
 /// Orders worked on at once.
 pub const CONCURRENCY: usize = 16;
 
-fn order_of(key: &str) -> String {
-    key.rsplit('/').next().unwrap_or_default().to_string()
-}
-
-/// Where the markers of orders awaiting acceptance live
-/// (`/dfood/work/expiry/O`, the deadline in the value).
-const EXPIRY_PREFIX: &str = "/dfood/work/expiry/";
 /// The markers are read whole again this often (besides when the watch
 /// breaks): a safety net that costs one read in minutes.
 pub const EXPIRY_RELOAD: std::time::Duration = std::time::Duration::from_secs(300);
@@ -91,8 +85,8 @@ impl Expiring {
                     .is_none_or(|t| now.saturating_duration_since(t) >= EXPIRY_RELOAD)
             {
                 self.watch = None;
-                let read = store.range(EXPIRY_PREFIX).await?;
-                let watch = store.watch(EXPIRY_PREFIX, read.revision + 1).await?;
+                let read = store.range(EXPIRY_WORK_PREFIX).await?;
+                let watch = store.watch(EXPIRY_WORK_PREFIX, read.revision + 1).await?;
                 self.by_deadline.clear();
                 self.markers.clear();
                 for kv in &read.kvs {
@@ -163,7 +157,7 @@ pub async fn once(
                 if now.saturating_sub(since) < GRACE_MS {
                     return;
                 }
-                let order = order_of(&kv.key);
+                let order = order_id_in(&kv.key);
                 match super::pay::drive(ctx, &order, fence).await {
                     Ok(_) => {
                         touched.fetch_add(1, Ordering::Relaxed);
@@ -175,7 +169,7 @@ pub async fn once(
         .await;
     for kv in store.range("/dfood/work/orphans/").await?.kvs {
         let since: u64 = String::from_utf8_lossy(&kv.value).parse().unwrap_or(0);
-        let order = order_of(&kv.key);
+        let order = order_id_in(&kv.key);
         if super::pay::void_orphan(ctx, &order, since).await {
             let txn = Txn::new()
                 .when(fence.iter().cloned())
@@ -192,7 +186,7 @@ pub async fn once(
         .for_each_concurrent(CONCURRENCY, |(key, mod_revision)| {
             let (touched, expired) = (&touched, &expired);
             async move {
-                let order = order_of(&key);
+                let order = order_id_in(&key);
                 let reason = Some("not accepted in time".to_string());
                 match super::transition(ctx, &order, Action::Expire, reason, |_| Ok(()), fence)
                     .await
@@ -237,20 +231,7 @@ mod tests {
 
     /// A marker, as the placement writes it.
     fn marker(order: &str, deadline: u64) -> TxnOp {
-        TxnOp::put(format!("{EXPIRY_PREFIX}{order}"), deadline.to_string())
-    }
-
-    #[derive(Default)]
-    struct Ranges(std::sync::atomic::AtomicUsize);
-
-    #[async_trait::async_trait]
-    impl crate::store::testing::Hooks for Ranges {
-        async fn before(&self, call: crate::store::testing::Call) -> Result<(), StoreError> {
-            if call == crate::store::testing::Call::Range {
-                self.0.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(())
-        }
+        TxnOp::put(format!("{EXPIRY_WORK_PREFIX}{order}"), deadline.to_string())
     }
 
     /// The markers are read once, then followed: later rounds read
@@ -258,13 +239,13 @@ mod tests {
     /// broken watch, or the reload interval, reads them again.
     #[tokio::test]
     async fn the_markers_are_read_once_then_followed() {
-        use crate::store::testing::Hooked;
+        use crate::store::testing::{Call, Hooked, Recorded};
         let dir = tempfile::tempdir().unwrap();
         let inner: std::sync::Arc<dyn Store> =
             crate::store::embedded::EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
         let store = Hooked {
             inner,
-            hooks: Ranges::default(),
+            hooks: Recorded::default(),
         };
         let txn = |ops: Vec<TxnOp>| store.txn(Txn::new().and_then(ops));
         txn(vec![marker("t-1", 1_000), marker("t-2", 5_000)])
@@ -273,9 +254,9 @@ mod tests {
         let mut e = Expiring::default();
         let t0 = tokio::time::Instant::now();
         e.refresh(&store, t0).await.unwrap();
-        assert_eq!(store.hooks.0.load(Ordering::Relaxed), 1);
+        assert_eq!(store.hooks.count(&[Call::Range]), 1);
         let keys = |v: Vec<(String, Revision)>| -> Vec<String> {
-            v.into_iter().map(|(k, _)| order_of(&k)).collect()
+            v.into_iter().map(|(k, _)| order_id_in(&k)).collect()
         };
         assert_eq!(keys(e.due(999)), Vec::<String>::new());
         assert_eq!(keys(e.due(1_000)), ["t-1"]);
@@ -284,7 +265,7 @@ mod tests {
         // t-3 placed, t-1 accepted (its marker deleted), t-2 recalled
         // with a later deadline: seen through the watch, with no read.
         txn(vec![marker("t-3", 2_000)]).await.unwrap();
-        txn(vec![TxnOp::delete(format!("{EXPIRY_PREFIX}t-1"))])
+        txn(vec![TxnOp::delete(format!("{EXPIRY_WORK_PREFIX}t-1"))])
             .await
             .unwrap();
         txn(vec![marker("t-2", 8_000)]).await.unwrap();
@@ -303,11 +284,11 @@ mod tests {
         }
         assert_eq!(keys(e.due(7_999)), ["t-3"]);
         assert_eq!(e.awaiting(), 2);
-        assert_eq!(store.hooks.0.load(Ordering::Relaxed), 1, "no read since");
+        assert_eq!(store.hooks.count(&[Call::Range]), 1, "no read since");
 
         // The reload interval: read whole again.
         e.refresh(&store, t0 + EXPIRY_RELOAD).await.unwrap();
-        assert_eq!(store.hooks.0.load(Ordering::Relaxed), 2);
+        assert_eq!(store.hooks.count(&[Call::Range]), 2);
         assert_eq!(keys(e.due(9_000)), ["t-3", "t-2"]);
     }
 }

@@ -294,9 +294,19 @@ fn prefix_end(prefix: &str) -> Vec<u8> {
 
 impl EtcdStore {
     async fn get_one(&self, key: &str) -> GetAnswer {
+        self.get_until(key, self.deadline()).await
+    }
+
+    /// One key, read alone, trying until `deadline`.
+    async fn get_until(&self, key: &str, deadline: tokio::time::Instant) -> GetAnswer {
         let resp = self
-            .call(|mut c| async move { c.get(key, None).await })
-            .await?;
+            .run_until(
+                true,
+                deadline,
+                |mut c| async move { c.get(key, None).await },
+            )
+            .await
+            .map_err(|(e, _)| e)?;
         Ok(resp.kvs().first().map(kv_from))
     }
 
@@ -571,15 +581,7 @@ impl EtcdStore {
         }
         let mut revision = None;
         for (key, value) in puts {
-            let found = self
-                .run_until(true, deadline, |mut c| async move {
-                    c.get(key.as_str(), None).await
-                })
-                .await
-                .map_err(|(e, _)| e)?
-                .kvs()
-                .first()
-                .map(kv_from);
+            let found = self.get_until(key, deadline).await?;
             match found {
                 Some(kv) if kv.value == *value && revision.is_none_or(|r| r == kv.mod_revision) => {
                     revision = Some(kv.mod_revision);

@@ -40,6 +40,35 @@ pub trait Hooks: Send + Sync + 'static {
     }
 }
 
+/// Hooks that record every call, for tests that count them.
+#[derive(Default)]
+pub struct Recorded(std::sync::Mutex<Vec<Call>>);
+
+impl Recorded {
+    /// Every call so far, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// How many calls so far are one of `kinds`.
+    pub fn count(&self, kinds: &[Call]) -> usize {
+        self.calls().iter().filter(|c| kinds.contains(c)).count()
+    }
+
+    /// Forgets the calls so far.
+    pub fn forget(&self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+#[async_trait]
+impl Hooks for Recorded {
+    async fn before(&self, call: Call) -> Result<(), StoreError> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(call);
+        Ok(())
+    }
+}
+
 /// `inner`, with `hooks` asked first.
 pub struct Hooked<H> {
     pub inner: Arc<dyn Store>,
