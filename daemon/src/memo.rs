@@ -9,8 +9,9 @@
 //! that would pass the bound evicts others first, in no particular order,
 //! and one larger than the whole budget is not kept.
 
+use crate::LockAnyway;
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 #[derive(Debug)]
 pub struct Memo<V> {
@@ -38,7 +39,7 @@ impl<V: Clone> Memo<V> {
     }
 
     fn inner(&self) -> std::sync::MutexGuard<'_, Inner<V>> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner.lock_anyway()
     }
 
     pub fn get(&self, key: &str) -> Option<V> {

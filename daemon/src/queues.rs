@@ -37,10 +37,11 @@
 use std::any::Any;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
+use crate::LockAnyway;
 use crate::memo::Memo;
 use crate::store::{Compare, KeyValue, Store, StoreError, Txn, TxnOp, TxnResponse};
 
@@ -151,8 +152,7 @@ impl Queues {
     pub async fn enter(&self, key: &str) -> Turn<'_> {
         let lock = self
             .keys
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .lock_anyway()
             .entry(key.to_string())
             .or_default()
             .clone();
@@ -165,10 +165,7 @@ impl Queues {
 
     /// Keys with someone holding or waiting for them.
     pub fn len(&self) -> usize {
-        self.keys
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.keys.lock_anyway().len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -259,7 +256,7 @@ impl std::fmt::Debug for Batcher {
 
 impl Batcher {
     fn state(&self) -> std::sync::MutexGuard<'_, BatchState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock_anyway()
     }
 
     fn submit(self: &Arc<Self>, w: Waiting) {
@@ -435,11 +432,7 @@ fn take_batch(pending: &mut VecDeque<Waiting>) -> Vec<Waiting> {
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
         drop(self.guard.take());
-        let mut keys = self
-            .queues
-            .keys
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut keys = self.queues.keys.lock_anyway();
         // Only the map's own reference left: nobody holds or waits.
         if keys
             .get(&self.key)

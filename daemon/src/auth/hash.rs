@@ -13,12 +13,13 @@
 //! of queueing for seconds ahead of everyone's next login.
 
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use argon2::password_hash::SaltString;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 
+use crate::LockAnyway;
 use crate::rpc::{ApiError, ApiResult};
 
 /// Threads that compute password hashes, per node.
@@ -51,7 +52,7 @@ impl Hasher {
                 .name(format!("argon2-{i}"))
                 .spawn(move || {
                     loop {
-                        let next = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                        let next = rx.lock_anyway().recv();
                         // The hasher was dropped: this thread ends.
                         let Ok(job) = next else { return };
                         // A panic fails that one request (its answer
@@ -89,8 +90,7 @@ impl Hasher {
         });
         self.jobs
             .get_or_init(|| Mutex::new(Self::start()))
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .lock_anyway()
             .try_send(job)
             .map_err(|e| match e {
                 TrySendError::Full(_) => ApiError::unavailable(

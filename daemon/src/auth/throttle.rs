@@ -24,11 +24,12 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::LockAnyway;
 use crate::rpc::{ApiError, ApiResult, from_doc, to_doc};
 use crate::store::{Compare, LeaseId, Store, StoreError, Txn, TxnOp};
 
@@ -129,7 +130,7 @@ impl Throttle {
         let addr = peer.map(addr_key);
         let mut addr_reserved = false;
         if let Some(k) = addr {
-            let mut addrs = self.addrs.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut addrs = self.addrs.lock_anyway();
             let now = Instant::now();
             if let Some(e) = addrs.get_mut(&k) {
                 if now.duration_since(e.last) > ADDR_FORGET {
@@ -192,7 +193,7 @@ impl Throttle {
             return;
         }
         if let Some(k) = attempt.addr {
-            let mut addrs = self.addrs.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut addrs = self.addrs.lock_anyway();
             if let Some(e) = addrs.get_mut(&k) {
                 e.failures = e.failures.saturating_sub(1);
             }
@@ -202,7 +203,7 @@ impl Throttle {
     /// Records a failed attempt.
     pub async fn failed(&self, store: &dyn Store, now_ms: u64, attempt: &Attempt) {
         if let (Some(k), false) = (attempt.addr, attempt.addr_reserved) {
-            let mut addrs = self.addrs.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut addrs = self.addrs.lock_anyway();
             let now = Instant::now();
             if addrs.len() >= MAX_ADDRS && !addrs.contains_key(&k) {
                 addrs.retain(|_, e| now.duration_since(e.last) <= ADDR_FORGET);

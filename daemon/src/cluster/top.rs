@@ -6,6 +6,7 @@ use protocol::messages::cluster::*;
 use serde::Deserialize;
 
 use super::{CLUSTER_EVENTS, ClusterState, STATS_PREFIX, status};
+use crate::LockAnyway;
 use crate::ctx::Ctx;
 use crate::orders::ORDERS_PREFIX;
 use crate::rpc::{ApiResult, from_doc};
@@ -55,7 +56,7 @@ async fn order_counts(ctx: &Ctx<'_>, cs: &ClusterState) -> ApiResult<OrderCounts
     tokio::pin!(counted);
     counted.as_mut().enable();
     let last = {
-        let c = lock(&cs.order_counts);
+        let c = cs.order_counts.lock_anyway();
         if let Some(l) = &c.last
             && now.saturating_sub(l.at) < ORDER_COUNT_MAX_AGE_MS.max(c.took_ms.saturating_mul(10))
         {
@@ -68,11 +69,12 @@ async fn order_counts(ctx: &Ctx<'_>, cs: &ClusterState) -> ApiResult<OrderCounts
         return Ok(l);
     }
     let _ = tokio::time::timeout(FIRST_COUNT_WAIT, counted).await;
-    Ok(lock(&cs.order_counts).last.clone().unwrap_or_default())
-}
-
-fn lock(m: &std::sync::Mutex<Counted>) -> std::sync::MutexGuard<'_, Counted> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    Ok(cs
+        .order_counts
+        .lock_anyway()
+        .last
+        .clone()
+        .unwrap_or_default())
 }
 
 /// The node's order counter: counts again each time a request found the
@@ -96,7 +98,7 @@ async fn recount(ctx: &Ctx<'_>, cs: &ClusterState) {
     let started = std::time::Instant::now();
     match count(ctx).await {
         Ok(c) => {
-            let mut g = lock(&cs.order_counts);
+            let mut g = cs.order_counts.lock_anyway();
             g.last = Some(c);
             g.took_ms = started.elapsed().as_millis() as u64;
         }

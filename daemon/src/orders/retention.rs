@@ -39,6 +39,7 @@ use protocol::messages::orders::{Order, OrderState, PaymentState};
 use serde::{Deserialize, Serialize};
 
 use super::{ORDERS_PREFIX, customer_index_key, order_id_in};
+use crate::LockAnyway;
 use crate::archive::Timeline;
 use crate::catalog::{RESTAURANTS, events_prefix};
 use crate::config::RetentionSettings;
@@ -259,8 +260,7 @@ async fn archive_batch(
                 .when(compares)
                 .and_then(ops);
             if store.txn(txn).await?.succeeded {
-                gone.lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                gone.lock_anyway()
                     .insert(o.id.clone());
                 // The payment's records go too, where this node's store
                 // holds them (the sandbox): nothing asks for them any more.

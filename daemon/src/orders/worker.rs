@@ -16,6 +16,7 @@ use futures::StreamExt;
 
 use super::state::Action;
 use super::{EXPIRY_WORK_PREFIX, order_id_in};
+use crate::LockAnyway;
 use crate::ctx::Ctx;
 use crate::rpc::ApiError;
 use crate::store::{
@@ -79,24 +80,25 @@ impl Expiring {
     ) -> Result<(), StoreError> {
         use futures::FutureExt;
         for _ in 0..2 {
-            if self.watch.is_none()
-                || self
-                    .loaded
-                    .is_none_or(|t| now.saturating_duration_since(t) >= EXPIRY_RELOAD)
+            if self
+                .loaded
+                .is_none_or(|t| now.saturating_duration_since(t) >= EXPIRY_RELOAD)
             {
                 self.watch = None;
-                let read = store.range(EXPIRY_WORK_PREFIX).await?;
-                let watch = store.watch(EXPIRY_WORK_PREFIX, read.revision + 1).await?;
-                self.by_deadline.clear();
-                self.markers.clear();
-                for kv in &read.kvs {
-                    self.set(kv);
-                }
-                self.watch = Some(watch);
-                self.loaded = Some(now);
             }
-            let Some(watch) = self.watch.as_mut() else {
-                continue;
+            let watch = match self.watch.take() {
+                Some(watch) => self.watch.insert(watch),
+                None => {
+                    let read = store.range(EXPIRY_WORK_PREFIX).await?;
+                    let watch = store.watch(EXPIRY_WORK_PREFIX, read.revision + 1).await?;
+                    self.by_deadline.clear();
+                    self.markers.clear();
+                    for kv in &read.kvs {
+                        self.set(kv);
+                    }
+                    self.loaded = Some(now);
+                    self.watch.insert(watch)
+                }
             };
             let mut broken = false;
             let mut changes = Vec::new();
@@ -194,7 +196,7 @@ pub async fn once(
                     Ok(_) => {
                         touched.fetch_add(1, Ordering::Relaxed);
                         // Its marker went with it (the watch says so too).
-                        lock(expired).push(key);
+                        expired.lock_anyway().push(key);
                     }
                     Err(e) if e.code == protocol::wire::ErrorCode::Conflict => {
                         // Accepted or cancelled meanwhile: the marker is
@@ -207,7 +209,7 @@ pub async fn once(
                         if let Ok(r) = store.txn(txn).await
                             && r.succeeded
                         {
-                            lock(expired).push(key);
+                            expired.lock_anyway().push(key);
                         }
                     }
                     Err(e) => tracing::warn!(%order, error = %e, "cannot expire order"),
@@ -215,14 +217,10 @@ pub async fn once(
             }
         })
         .await;
-    for key in lock(&expired).drain(..) {
+    for key in expired.lock_anyway().drain(..) {
         expiring.remove(&key);
     }
     Ok(touched.into_inner())
-}
-
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -76,6 +76,7 @@ use super::{
     EventKind, KeyValue, LeaseId, RangeResponse, Revision, Store, StoreError, Txn, TxnOp,
     TxnResponse, WatchBatch, WatchEvent, WatchStream,
 };
+use crate::LockAnyway;
 
 const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
 const LOG: TableDefinition<i64, &[u8]> = TableDefinition::new("log");
@@ -256,17 +257,8 @@ impl EmbeddedStore {
     /// [`StoreError::Unavailable`]). Later writes fail with `Unavailable`;
     /// reads keep working until the store is dropped. Idempotent.
     pub async fn close(&self) {
-        drop(
-            self.requests
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take(),
-        );
-        let handle = self
-            .writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        drop(self.requests.lock_anyway().take());
+        let handle = self.writer.lock_anyway().take();
         if let Some(handle) = handle {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
@@ -275,7 +267,7 @@ impl EmbeddedStore {
     async fn call(&self, op: Op) -> Result<Reply, StoreError> {
         let (reply, answer) = oneshot::channel();
         {
-            let requests = self.requests.lock().unwrap_or_else(PoisonError::into_inner);
+            let requests = self.requests.lock_anyway();
             let requests = requests.as_ref().ok_or_else(closed)?;
             requests.send(Request { op, reply }).map_err(|_| closed())?;
         }
