@@ -1147,7 +1147,7 @@ _dfood() {
             return 0
             ;;
         dfood__subcmd__bench__subcmd__place)
-            opts="-c -d -n -r -o -h --concurrency --rate --duration --count --connections --no-progress --rss-pid --rss-every --restaurant --restaurants --manager --password --skip-setup --acceptance-timeout --customers --customer-prefix --pay --raw-store --compare --etcd --store --store-every --operator --endpoint --ca --server-name --output --config --timeout --token --help"
+            opts="-c -d -n -r -o -h --concurrency --rate --duration --count --connections --no-progress --rss-pid --rss-every --restaurant --restaurants --manager --password --skip-setup --acceptance-timeout --customers --customer-prefix --pay --raw-store --compare --rounds --etcd --store --store-every --operator --endpoint --ca --server-name --output --config --timeout --token --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1226,6 +1226,10 @@ _dfood() {
                     return 0
                     ;;
                 --pay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rounds)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -52,17 +52,22 @@ fn bench_place_through_an_embedded_daemon() {
     assert_report(&out.json(), "dfoodd", 10);
 
     // --compare: a raw embedded store (a temporary file), then the daemon.
-    let out = d.dfood().run([
-        "bench",
-        "place",
-        "--compare",
-        "-n",
-        "20",
-        "-c",
-        "4",
-        "-o",
-        "json",
-    ]);
+    let compare = |n: &str, more: &[&str]| {
+        let mut args = vec![
+            "bench",
+            "place",
+            "--compare",
+            "-n",
+            n,
+            "-c",
+            "4",
+            "-o",
+            "json",
+        ];
+        args.extend_from_slice(more);
+        d.dfood().run(args)
+    };
+    let out = compare("20", &[]);
     assert_eq!(out.code, 0, "{out:?}");
     let c = out.json();
     assert_report(&c["raw_store"], "raw-store", 20);
@@ -71,6 +76,24 @@ fn bench_place_through_an_embedded_daemon() {
         assert!(c["ratio"][k].is_number(), "ratio.{k}: {c}");
     }
     assert!(c["ratio"]["throughput"].as_f64().unwrap() > 0.0, "{c}");
+    assert!(c.get("rounds").is_none(), "{c}");
+
+    // --rounds: the pair twice, the daemon first the second time; the
+    // ratio is the median (the mean of two) of the rounds' ratios.
+    let out = compare("12", &["--rounds", "2"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let c = out.json();
+    assert_report(&c["raw_store"], "raw-store", 12);
+    assert_report(&c["dfoodd"], "dfoodd", 12);
+    let rounds = c["rounds"].as_array().expect("rounds");
+    assert_eq!(rounds.len(), 2, "{c}");
+    let each: Vec<f64> = rounds
+        .iter()
+        .map(|r| r["throughput"].as_f64().unwrap())
+        .collect();
+    assert!(each.iter().all(|t| *t > 0.0), "{c}");
+    let median = ((each[0] + each[1]) / 2.0 * 1000.0).round() / 1000.0;
+    assert_eq!(c["ratio"]["throughput"].as_f64().unwrap(), median, "{c}");
 
     // Menu browsing.
     let out = d
@@ -125,5 +148,13 @@ fn bench_refuses_bad_load_flags() {
     let out = tests::Dfood::new().run(["bench", "place", "--rate", "0", "-o", "json"]);
     assert_eq!(out.code, 2, "{out:?}");
     let out = tests::Dfood::new().run(["bench", "place", "--raw-store", "--compare"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    // Rounds are of a comparison, and at least one.
+    let out = tests::Dfood::new().run(["bench", "place", "--rounds", "3"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("--compare"), "{out:?}");
+    let out = tests::Dfood::new().run(["bench", "place", "--compare", "--rounds", "0"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let out = tests::Dfood::new().run(["bench", "place", "--compare", "--rounds", "51"]);
     assert_eq!(out.code, 2, "{out:?}");
 }

@@ -165,6 +165,13 @@ pub struct PlaceArgs {
     /// Run --raw-store and then through dfoodd, and print the ratio.
     #[arg(long)]
     pub compare: bool,
+    /// With --compare: run the pair this many times, the store first in
+    /// odd rounds and the daemons first in even ones, each for the whole
+    /// --duration/--count, and report the median of the rounds' ratios
+    /// (each round's are listed too). On a shared machine two runs in a
+    /// row can differ by a third; alternating cancels the drift.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=50), requires = "compare")]
+    pub rounds: u32,
     /// etcd endpoints for --raw-store / --compare (comma-separated).
     #[arg(long, value_name = "URL[,URL...]", conflicts_with = "store")]
     pub etcd: Option<String>,

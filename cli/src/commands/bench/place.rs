@@ -209,9 +209,21 @@ pub(super) async fn place(g: &Global, a: PlaceArgs) -> Result<(), CliError> {
     check_load(&a.load)?;
     let show = show_progress(g, &a.load);
     if a.compare {
-        let raw = place_raw(&a, show).await?;
-        let via = place_via_dfoodd(g, &a, show).await?;
-        let c = Comparison::new(raw, via, a.setup.restaurants);
+        let mut pairs = Vec::new();
+        for round in 0..a.rounds {
+            if show && a.rounds > 1 {
+                eprintln!("round {} of {}", round + 1, a.rounds);
+            }
+            pairs.push(if round % 2 == 0 {
+                let raw = place_raw(&a, show).await?;
+                (raw, place_via_dfoodd(g, &a, show).await?)
+            } else {
+                let via = place_via_dfoodd(g, &a, show).await?;
+                (place_raw(&a, show).await?, via)
+            });
+        }
+        let c = Comparison::of_rounds(pairs, a.setup.restaurants)
+            .ok_or_else(|| CliError::config("--rounds must be at least 1"))?;
         emit(g.output, &c, render_comparison);
         return Ok(());
     }

@@ -46,6 +46,12 @@ pub struct Comparison {
     pub ratio: Ratio,
     /// Restaurants the orders were spread over (the targets depend on it).
     pub restaurants: u32,
+    /// With `--rounds` above 1: each round's ratios, in the order run.
+    /// `ratio` is then their median, field by field, and `raw_store` and
+    /// `dfoodd` are the reports of the round whose throughput ratio is
+    /// nearest that median.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rounds: Vec<Ratio>,
 }
 
 /// What a comparison is held to, by the shape of the run (README,
@@ -104,7 +110,51 @@ impl Comparison {
             dfoodd,
             ratio,
             restaurants,
+            rounds: Vec::new(),
         }
+    }
+
+    /// Several rounds of the same pair (raw store, dfoodd): the median of
+    /// their ratios, shown with the round nearest the median throughput
+    /// ratio. One round is [`Comparison::new`]; none is `None`.
+    pub fn of_rounds(pairs: Vec<(Report, Report)>, restaurants: u32) -> Option<Comparison> {
+        let mut each: Vec<Comparison> = pairs
+            .into_iter()
+            .map(|(raw, via)| Comparison::new(raw, via, restaurants))
+            .collect();
+        if each.len() < 2 {
+            return each.pop();
+        }
+        let rounds: Vec<Ratio> = each.iter().map(|c| c.ratio).collect();
+        let median = |field: fn(&Ratio) -> f64| {
+            let mut v: Vec<f64> = rounds.iter().map(field).collect();
+            v.sort_by(f64::total_cmp);
+            let n = v.len();
+            let m = if n % 2 == 1 {
+                v[n / 2]
+            } else {
+                (v[n / 2 - 1] + v[n / 2]) / 2.0
+            };
+            (m * 1000.0).round() / 1000.0
+        };
+        let ratio = Ratio {
+            throughput: median(|r| r.throughput),
+            p50: median(|r| r.p50),
+            p99: median(|r| r.p99),
+            p50_added_ms: median(|r| r.p50_added_ms),
+        };
+        let nearest = (0..each.len())
+            .min_by(|&i, &j| {
+                let d = |k: usize| (each[k].ratio.throughput - ratio.throughput).abs();
+                d(i).total_cmp(&d(j))
+            })
+            .unwrap_or(0);
+        let shown = each.swap_remove(nearest);
+        Some(Comparison {
+            ratio,
+            rounds,
+            ..shown
+        })
     }
 }
 
@@ -299,6 +349,18 @@ pub(super) fn verdict_line(c: &Comparison) -> String {
     }
 }
 
+/// `--rounds`: each round's ratios; the figures above are their medians.
+pub(super) fn rounds_line(rounds: &[Ratio]) -> String {
+    let list = |f: fn(&Ratio) -> String| rounds.iter().map(f).collect::<Vec<_>>().join(" ");
+    format!(
+        "{} rounds, alternating which goes first (the ratios above are their medians; the table is the round nearest the median throughput): throughput {}; p99 {}; added at the median (ms) {}",
+        rounds.len(),
+        list(|r| format!("{:.2}", r.throughput)),
+        list(|r| format!("{:.2}", r.p99)),
+        list(|r| format!("{:+.3}", r.p50_added_ms)),
+    )
+}
+
 /// The human table of `--compare`.
 pub fn render_comparison(c: &Comparison) -> String {
     let mut rows = vec![vec![
@@ -328,6 +390,10 @@ pub fn render_comparison(c: &Comparison) -> String {
         errors_line(&c.dfoodd),
         verdict_line(c),
     );
+    if !c.rounds.is_empty() {
+        out.push('\n');
+        out.push_str(&rounds_line(&c.rounds));
+    }
     if let Some(f) = &c.raw_store.fsyncs {
         out.push('\n');
         out.push_str(&fsync_line(f));

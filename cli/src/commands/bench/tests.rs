@@ -260,3 +260,46 @@ fn the_verdict_holds_each_shape_of_run_to_its_own_targets() {
     assert!(line.contains("+0.900 ms at the median"), "{line}");
     assert!(line.ends_with("(missed)"), "{line}");
 }
+
+#[test]
+fn rounds_report_the_median_of_their_ratios_with_the_round_nearest_it() {
+    // Three rounds: dfoodd at 0.5, 0.8 and 0.6 of the store's throughput
+    // (elapsed is 2 s, so n placements make n/2 per second).
+    let pair = |raw: usize, via: usize, via_ms: u64| {
+        (
+            report_with(&vec![10; raw], &[]),
+            report_with(&vec![via_ms; via], &[]),
+        )
+    };
+    let c = Comparison::of_rounds(
+        vec![pair(40, 20, 20), pair(40, 32, 11), pair(40, 24, 30)],
+        64,
+    )
+    .unwrap();
+    let through: Vec<f64> = c.rounds.iter().map(|r| r.throughput).collect();
+    assert_eq!(through, vec![0.5, 0.8, 0.6]);
+    assert_eq!(c.ratio.throughput, 0.6);
+    // p99: 2.0, 1.1, 3.0 -> 2.0; added at the median: +10, +1, +20 -> +10.
+    assert!((c.ratio.p99 - 2.0).abs() < 0.02, "{:?}", c.ratio);
+    assert!((c.ratio.p50_added_ms - 10.0).abs() < 0.1, "{:?}", c.ratio);
+    // The table shows the third round (0.6, the median).
+    assert_eq!(c.dfoodd.ok, 24);
+    let text = render_comparison(&c);
+    assert!(
+        text.contains("3 rounds, alternating which goes first"),
+        "{text}"
+    );
+    assert!(text.contains("throughput 0.50 0.80 0.60;"), "{text}");
+    let json = serde_json::to_value(&c).unwrap();
+    assert_eq!(json["rounds"].as_array().map(Vec::len), Some(3));
+    assert_eq!(json["ratio"]["throughput"], 0.6);
+
+    // An even number: the mean of the middle two.
+    let c = Comparison::of_rounds(vec![pair(40, 20, 20), pair(40, 32, 11)], 64).unwrap();
+    assert_eq!(c.ratio.throughput, 0.65);
+    // One round is a plain comparison, with no list of rounds.
+    let one = Comparison::of_rounds(vec![pair(40, 20, 20)], 64).unwrap();
+    assert!(one.rounds.is_empty());
+    assert!(serde_json::to_value(&one).unwrap().get("rounds").is_none());
+    assert!(Comparison::of_rounds(Vec::new(), 64).is_none());
+}
