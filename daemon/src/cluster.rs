@@ -39,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+use crate::LockAnyway;
 use crate::clock::unique_suffix;
 use crate::ctx::{Ctx, Deps};
 use crate::metrics::{STATS_WINDOW, Stats};
@@ -134,17 +135,13 @@ impl ClusterState {
     }
 
     fn renewed(&self) {
-        if let Ok(mut t) = self.renewed_at.lock() {
-            *t = Some(std::time::Instant::now());
-        }
+        *self.renewed_at.lock_anyway() = Some(std::time::Instant::now());
     }
 
     /// Whether the membership lease was renewed within `within`.
     pub fn lease_fresh(&self, within: Duration) -> bool {
         self.renewed_at
-            .lock()
-            .ok()
-            .and_then(|t| *t)
+            .lock_anyway()
             .is_some_and(|t| t.elapsed() < within)
     }
 
@@ -175,26 +172,17 @@ impl ClusterState {
 
     /// This node's name.
     pub fn node(&self) -> String {
-        self.member
-            .lock()
-            .map(|m| m.node.clone())
-            .unwrap_or_default()
+        self.member.lock_anyway().node.clone()
     }
 
     /// The roles this node runs.
     pub fn roles(&self) -> Vec<String> {
-        self.member
-            .lock()
-            .map(|m| m.roles.clone())
-            .unwrap_or_default()
+        self.member.lock_anyway().roles.clone()
     }
 
     /// Whether this node runs `role`.
     pub fn has_role(&self, role: &str) -> bool {
-        self.member
-            .lock()
-            .map(|m| m.roles.iter().any(|r| r == role))
-            .unwrap_or(false)
+        self.member.lock_anyway().roles.iter().any(|r| r == role)
     }
 
     /// The member that owns `restaurant`'s placements (see
@@ -204,15 +192,12 @@ impl ClusterState {
     pub fn owner_of(&self, restaurant: &str) -> Option<NodeAddr> {
         let me = self.node();
         let now = std::time::Instant::now();
-        let passed_over: Vec<String> = self
-            .unanswering
-            .lock()
-            .map(|mut u| {
-                u.retain(|_, until| *until > now);
-                u.keys().cloned().collect()
-            })
-            .unwrap_or_default();
-        let members = self.members.lock().ok()?;
+        let passed_over: Vec<String> = {
+            let mut u = self.unanswering.lock_anyway();
+            u.retain(|_, until| *until > now);
+            u.keys().cloned().collect()
+        };
+        let members = self.members.lock_anyway();
         let candidates = members.iter().filter(|m| {
             protocol::owner::eligible(m.draining, &m.roles)
                 && (m.node == me || !passed_over.contains(&m.node))
@@ -227,16 +212,14 @@ impl ClusterState {
     /// `node` did not answer a forwarded placement: pass it over for
     /// [`PASS_OVER`] (its lease may take longer to expire).
     pub fn pass_over(&self, node: &str) {
-        if let Ok(mut u) = self.unanswering.lock() {
-            u.insert(node.to_string(), std::time::Instant::now() + PASS_OVER);
-        }
+        self.unanswering
+            .lock_anyway()
+            .insert(node.to_string(), std::time::Instant::now() + PASS_OVER);
     }
 
     /// Records the live members (read by the cluster loop).
     fn set_members(&self, members: Vec<NodeAddr>) {
-        if let Ok(mut m) = self.members.lock() {
-            *m = members;
-        }
+        *self.members.lock_anyway() = members;
     }
 
     /// This node's figures for `cluster.stats` and `cluster.top`.
@@ -257,11 +240,7 @@ fn member_key(node: &str) -> String {
 /// Registers the node under a fresh lease.
 pub async fn register(store: &dyn Store, cs: &ClusterState) -> Result<LeaseId, StoreError> {
     let lease = store.lease_grant(LEASE_TTL).await?;
-    let member = cs
-        .member
-        .lock()
-        .map(|m| m.clone())
-        .map_err(|_| StoreError::Internal("poisoned".into()))?;
+    let member = cs.member.lock_anyway().clone();
     let value = serde_json::to_vec(&member).map_err(|e| StoreError::Internal(e.to_string()))?;
     store
         .txn(Txn::new().and_then([TxnOp::put_with_lease(
@@ -497,9 +476,7 @@ async fn step(deps: &Deps, cs: &ClusterState) -> ApiResult<()> {
         if *cs.draining.borrow() != m.draining {
             info!(node = %me, draining = m.draining, "drain state changed");
             cs.draining.send_replace(m.draining);
-            if let Ok(mut mine) = cs.member.lock() {
-                mine.draining = m.draining;
-            }
+            cs.member.lock_anyway().draining = m.draining;
         }
     }
     let view = elect::View {

@@ -44,6 +44,7 @@ use protocol::messages::Event;
 use protocol::wire::{ErrorCode, ServerFrame};
 use tokio::sync::broadcast;
 
+use crate::LockAnyway;
 use crate::store::{Revision, Store, StoreError, WatchBatch, WatchStream};
 
 /// Batches a hub keeps for late joiners, and the most a subscriber may
@@ -368,7 +369,7 @@ impl Fanout {
         let mut hubs = self.hubs.lock().await;
         // Decided without holding the ring's lock across an await.
         let joined = hubs.get(prefix).and_then(|hub| {
-            let ring = hub.ring.lock().expect("ring lock");
+            let ring = hub.ring.lock_anyway();
             if ring.closed {
                 None
             } else if start >= hub.start && start > ring.dropped_upto {
@@ -446,7 +447,7 @@ impl Fanout {
                         let Some(batch) = encode(b.revision, convert(&prefix, &b)) else {
                             continue;
                         };
-                        let mut ring = hub.ring.lock().expect("ring lock");
+                        let mut ring = hub.ring.lock_anyway();
                         ring.bytes += batch.frame.len();
                         let weak = Arc::downgrade(&batch);
                         ring.recent.push_back(batch);
@@ -464,7 +465,7 @@ impl Fanout {
                 _ = idle.tick() => {
                     let mut hubs = self.hubs.lock().await;
                     if hub.tx.receiver_count() == 0 {
-                        hub.ring.lock().expect("ring lock").closed = true;
+                        hub.ring.lock_anyway().closed = true;
                         if hubs.get(&prefix).is_some_and(|h| Arc::ptr_eq(h, &hub)) {
                             hubs.remove(&prefix);
                         }
@@ -474,7 +475,7 @@ impl Fanout {
             }
         };
         let mut hubs = self.hubs.lock().await;
-        hub.ring.lock().expect("ring lock").closed = true;
+        hub.ring.lock_anyway().closed = true;
         if hubs.get(&prefix).is_some_and(|h| Arc::ptr_eq(h, &hub)) {
             hubs.remove(&prefix);
         }

@@ -50,6 +50,7 @@ use protocol::messages::cluster::NodeStats;
 use protocol::wire::{ErrorCode, Request as WireRequest, ServerFrame};
 use tracing::{Span, debug, warn};
 
+use crate::LockAnyway;
 use crate::store::instrumented::Observer;
 
 /// The content type of the OpenMetrics text format `encode` writes.
@@ -324,16 +325,15 @@ impl Stats {
     /// Ends the current latency window: its p99 becomes the "recent" one
     /// and a new window starts. Called every [`STATS_WINDOW`].
     pub fn roll_window(&self) {
-        if let Ok(mut l) = self.latency_us.lock() {
-            let h = &mut l.window;
-            let p99 = if h.is_empty() {
-                0
-            } else {
-                h.value_at_quantile(0.99)
-            };
-            self.recent_p99_us.store(p99, Ordering::Relaxed);
-            h.reset();
-        }
+        let mut l = self.latency_us.lock_anyway();
+        let h = &mut l.window;
+        let p99 = if h.is_empty() {
+            0
+        } else {
+            h.value_at_quantile(0.99)
+        };
+        self.recent_p99_us.store(p99, Ordering::Relaxed);
+        h.reset();
     }
 
     /// Records one answered request, for `cluster.stats` and Prometheus
@@ -355,25 +355,21 @@ impl Stats {
         let us = u64::try_from(elapsed.as_micros())
             .unwrap_or(u64::MAX)
             .clamp(1, 60_000_000);
-        if let Ok(mut l) = self.latency_us.lock() {
-            let _ = l.lifetime.record(us);
-            let _ = l.window.record(us);
-        }
+        let mut l = self.latency_us.lock_anyway();
+        let _ = l.lifetime.record(us);
+        let _ = l.window.record(us);
     }
 
     /// This node's figures as `cluster.stats` reports them.
     pub fn node_stats(&self, node: &str, leader: bool, now_ms: u64) -> NodeStats {
         let (placed, lost, txns) = self.placements.snapshot();
-        let (p50, p99) = self
-            .latency_us
-            .lock()
-            .map(|l| {
-                (
-                    l.lifetime.value_at_quantile(0.5),
-                    l.lifetime.value_at_quantile(0.99),
-                )
-            })
-            .unwrap_or((0, 0));
+        let (p50, p99) = {
+            let l = self.latency_us.lock_anyway();
+            (
+                l.lifetime.value_at_quantile(0.5),
+                l.lifetime.value_at_quantile(0.99),
+            )
+        };
         NodeStats {
             node: node.to_string(),
             connections: self.connections.load(Ordering::Relaxed),

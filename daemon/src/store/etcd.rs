@@ -50,6 +50,7 @@ use super::{
     CompareOp, CompareTarget, EventKind, KeyValue, LeaseId, RangeResponse, Revision, Store,
     StoreError, Txn, TxnOp, TxnResponse, WatchBatch, WatchEvent, WatchStream,
 };
+use crate::LockAnyway;
 
 /// etcd's default backend quota (`--quota-backend-bytes`), for members that
 /// do not report theirs.
@@ -316,7 +317,7 @@ impl EtcdStore {
     /// one message (large values) is read key by key instead.
     async fn send_gets(&self) {
         let mut waiting = {
-            let mut g = self.gets.lock().unwrap_or_else(|p| p.into_inner());
+            let mut g = self.gets.lock_anyway();
             g.scheduled = false;
             g.in_flight += 1;
             std::mem::take(&mut g.waiting)
@@ -324,7 +325,7 @@ impl EtcdStore {
         loop {
             self.send_these(std::mem::take(&mut waiting)).await;
             // Gets that came meanwhile and found no room go now, together.
-            let mut g = self.gets.lock().unwrap_or_else(|p| p.into_inner());
+            let mut g = self.gets.lock_anyway();
             if g.waiting.is_empty() || g.scheduled {
                 g.in_flight -= 1;
                 return;
@@ -738,7 +739,7 @@ impl Store for EtcdStore {
         };
         let (tx, rx) = tokio::sync::oneshot::channel();
         let send = {
-            let mut g = self.gets.lock().unwrap_or_else(|p| p.into_inner());
+            let mut g = self.gets.lock_anyway();
             g.waiting.push((key.to_string(), tx));
             let send = !g.scheduled && g.in_flight < MAX_GETS_IN_FLIGHT;
             if send {

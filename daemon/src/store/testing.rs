@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use super::{
     KeyValue, LeaseId, RangeResponse, Revision, Store, StoreError, Txn, TxnResponse, WatchStream,
 };
+use crate::LockAnyway;
 
 /// A call to a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +48,7 @@ pub struct Recorded(std::sync::Mutex<Vec<Call>>);
 impl Recorded {
     /// Every call so far, in order.
     pub fn calls(&self) -> Vec<Call> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.0.lock_anyway().clone()
     }
 
     /// How many calls so far are one of `kinds`.
@@ -57,14 +58,14 @@ impl Recorded {
 
     /// Forgets the calls so far.
     pub fn forget(&self) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.0.lock_anyway().clear();
     }
 }
 
 #[async_trait]
 impl Hooks for Recorded {
     async fn before(&self, call: Call) -> Result<(), StoreError> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(call);
+        self.0.lock_anyway().push(call);
         Ok(())
     }
 }
