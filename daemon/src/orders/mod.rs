@@ -534,6 +534,39 @@ fn parse_cursor(c: &str) -> ApiResult<Cursor> {
 
 /// `order.list`: one page, sorted by (created_at, ticket, id), after the
 /// cursor; at most `limit` orders and [`PAGE_BYTES`] of them.
+/// Orders read at once by [`load_all`], the most.
+const READS_AT_ONCE: usize = 64;
+
+/// The orders of `ids` still in the hot store (in no particular order),
+/// read together rather than one after the other: the etcd store sends
+/// gets that wait at once as one read. An id whose order has left (it
+/// was archived since its index entry was read) is left out; any other
+/// error is the answer.
+async fn load_all(store: &dyn Store, ids: Vec<String>) -> ApiResult<Vec<Order>> {
+    use futures::StreamExt;
+    async fn one(store: &dyn Store, id: String) -> ApiResult<(Order, Revision)> {
+        load(store, &id).await
+    }
+    let mut ids = ids.into_iter();
+    let mut reading = futures::stream::FuturesUnordered::new();
+    let mut orders = Vec::new();
+    loop {
+        while reading.len() < READS_AT_ONCE {
+            match ids.next() {
+                Some(id) => reading.push(one(store, id)),
+                None => break,
+            }
+        }
+        match reading.next().await {
+            Some(Ok((o, _))) => orders.push(o),
+            Some(Err(e)) if history::not_found(&e) => {}
+            Some(Err(e)) => return Err(e),
+            None => break,
+        }
+    }
+    Ok(orders)
+}
+
 async fn list(ctx: &Ctx<'_>, req: ListOrders) -> ApiResult<OrderList> {
     let p = ctx.principal().await?;
     let limit = req.limit.unwrap_or(DEFAULT_PAGE);
@@ -561,12 +594,11 @@ async fn list(ctx: &Ctx<'_>, req: ListOrders) -> ApiResult<OrderList> {
             let index = store
                 .range(&format!("/dfood/customer-orders/{}/", p.user_id))
                 .await?;
-            for kv in index.kvs {
-                let id = order_id_in(&kv.key);
-                if let Ok((o, _)) = load(ctx.store, &id).await {
-                    orders.push(o);
-                }
-            }
+            orders = load_all(
+                store,
+                index.kvs.iter().map(|kv| order_id_in(&kv.key)).collect(),
+            )
+            .await?;
         }
     }
     if !req.states.is_empty() {
@@ -697,4 +729,76 @@ pub async fn route(ctx: &Ctx<'_>, req: &Request) -> Option<ApiResult<serde_json:
         }
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+    use crate::store::testing::{Call, Hooked, Hooks};
+
+    /// Gets wait until `n` of them wait together (reads made one after
+    /// the other never get past the first), or fail when `fail` is set.
+    struct Together {
+        barrier: tokio::sync::Barrier,
+        fail: bool,
+    }
+
+    #[async_trait::async_trait]
+    impl Hooks for Together {
+        async fn before(&self, call: Call) -> Result<(), StoreError> {
+            if call == Call::Get {
+                if self.fail {
+                    return Err(StoreError::Unavailable("cut off".into()));
+                }
+                self.barrier.wait().await;
+            }
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_customers_orders_are_read_together_and_one_gone_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner: std::sync::Arc<dyn Store> =
+            crate::store::embedded::EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+        let mut ops = Vec::new();
+        for t in 1..=5 {
+            let mut o = place::tests::largest_order();
+            o.ticket = t;
+            o.id = format!("{}-{t}", o.restaurant);
+            ops.push(TxnOp::put(order_key(&o.id).unwrap(), to_doc(&o).unwrap()));
+        }
+        let r = place::tests::largest_order().restaurant;
+        inner.txn(Txn::new().and_then(ops)).await.unwrap();
+        // Five orders and one archived since: six gets, all at once.
+        let ids = || (1..=6).map(|t| format!("{r}-{t}")).collect::<Vec<_>>();
+        let store = Hooked {
+            inner: inner.clone(),
+            hooks: Together {
+                barrier: tokio::sync::Barrier::new(6),
+                fail: false,
+            },
+        };
+        let mut got =
+            tokio::time::timeout(std::time::Duration::from_secs(5), load_all(&store, ids()))
+                .await
+                .expect("the six reads go together")
+                .unwrap();
+        got.sort_by_key(|o| o.ticket);
+        assert_eq!(
+            got.iter().map(|o| o.ticket).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4, 5]
+        );
+        // A store that cannot answer is an error, not a shorter list.
+        let store = Hooked {
+            inner,
+            hooks: Together {
+                barrier: tokio::sync::Barrier::new(1),
+                fail: true,
+            },
+        };
+        let e = load_all(&store, ids()).await.unwrap_err();
+        assert_eq!(e.code, protocol::wire::ErrorCode::Unavailable, "{e:?}");
+    }
 }

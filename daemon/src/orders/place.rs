@@ -798,7 +798,7 @@ async fn settled(ctx: &Ctx<'_>, id: &str) -> ApiResult<Order> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use protocol::messages::catalog::{MenuItem, Restaurant};
