@@ -1147,23 +1147,6 @@ mod tests {
         }
     }
 
-    /// Gets wait until `n` of them wait together: reads made one after
-    /// the other never get past the first.
-    struct Together(tokio::sync::Barrier);
-
-    #[async_trait::async_trait]
-    impl crate::store::testing::Hooks for Together {
-        async fn before(
-            &self,
-            call: crate::store::testing::Call,
-        ) -> Result<(), crate::store::StoreError> {
-            if call == crate::store::testing::Call::Get {
-                self.0.wait().await;
-            }
-            Ok(())
-        }
-    }
-
     /// `menu.get` reads the restaurant, its menu and its stock at once (one
     /// round trip to etcd, whose store sends gets that wait together in one
     /// read), and a missing restaurant is still named as such.
@@ -1194,7 +1177,7 @@ mod tests {
             .unwrap();
         let store = crate::store::testing::Hooked {
             inner,
-            hooks: Together(tokio::sync::Barrier::new(3)),
+            hooks: crate::store::testing::GetsTogether::of(3),
         };
         let (r, m, s) =
             tokio::time::timeout(std::time::Duration::from_secs(5), load_menu(&store, "t"))

@@ -734,28 +734,7 @@ pub async fn route(ctx: &Ctx<'_>, req: &Request) -> Option<ApiResult<serde_json:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::StoreError;
-    use crate::store::testing::{Call, Hooked, Hooks};
-
-    /// Gets wait until `n` of them wait together (reads made one after
-    /// the other never get past the first), or fail when `fail` is set.
-    struct Together {
-        barrier: tokio::sync::Barrier,
-        fail: bool,
-    }
-
-    #[async_trait::async_trait]
-    impl Hooks for Together {
-        async fn before(&self, call: Call) -> Result<(), StoreError> {
-            if call == Call::Get {
-                if self.fail {
-                    return Err(StoreError::Unavailable("cut off".into()));
-                }
-                self.barrier.wait().await;
-            }
-            Ok(())
-        }
-    }
+    use crate::store::testing::{Call, Failing, GetsTogether, Hooked};
 
     #[tokio::test]
     async fn a_customers_orders_are_read_together_and_one_gone_is_left_out() {
@@ -775,10 +754,7 @@ mod tests {
         let ids = || (1..=6).map(|t| format!("{r}-{t}")).collect::<Vec<_>>();
         let store = Hooked {
             inner: inner.clone(),
-            hooks: Together {
-                barrier: tokio::sync::Barrier::new(6),
-                fail: false,
-            },
+            hooks: GetsTogether::of(6),
         };
         let mut got =
             tokio::time::timeout(std::time::Duration::from_secs(5), load_all(&store, ids()))
@@ -793,10 +769,7 @@ mod tests {
         // A store that cannot answer is an error, not a shorter list.
         let store = Hooked {
             inner,
-            hooks: Together {
-                barrier: tokio::sync::Barrier::new(1),
-                fail: true,
-            },
+            hooks: Failing(&[Call::Get]),
         };
         let e = load_all(&store, ids()).await.unwrap_err();
         assert_eq!(e.code, protocol::wire::ErrorCode::Unavailable, "{e:?}");

@@ -70,6 +70,39 @@ impl Hooks for Recorded {
     }
 }
 
+/// Gets wait until this many of them wait together (reads made one
+/// after the other never get past the first); other calls pass.
+pub struct GetsTogether(pub tokio::sync::Barrier);
+
+impl GetsTogether {
+    pub fn of(n: usize) -> GetsTogether {
+        GetsTogether(tokio::sync::Barrier::new(n))
+    }
+}
+
+#[async_trait]
+impl Hooks for GetsTogether {
+    async fn before(&self, call: Call) -> Result<(), StoreError> {
+        if call == Call::Get {
+            self.0.wait().await;
+        }
+        Ok(())
+    }
+}
+
+/// Every call of these kinds fails as `unavailable` (a store cut off).
+pub struct Failing(pub &'static [Call]);
+
+#[async_trait]
+impl Hooks for Failing {
+    async fn before(&self, call: Call) -> Result<(), StoreError> {
+        if self.0.contains(&call) {
+            return Err(StoreError::Unavailable("cut off (test)".into()));
+        }
+        Ok(())
+    }
+}
+
 /// `inner`, with `hooks` asked first.
 pub struct Hooked<H> {
     pub inner: Arc<dyn Store>,
