@@ -39,9 +39,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::LockAnyway;
 use crate::clock::unique_suffix;
 use crate::ctx::{Ctx, Deps};
+use crate::locks::LockAnyway;
 use crate::metrics::{STATS_WINDOW, Stats};
 use crate::rpc::{self as api, ApiResult, from_doc, to_doc};
 use crate::store::{Compare, LeaseId, Revision, Store, StoreError, Txn, TxnOp};

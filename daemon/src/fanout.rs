@@ -44,7 +44,7 @@ use protocol::messages::Event;
 use protocol::wire::{ErrorCode, ServerFrame};
 use tokio::sync::broadcast;
 
-use crate::LockAnyway;
+use crate::locks::LockAnyway;
 use crate::store::{Revision, Store, StoreError, WatchBatch, WatchStream};
 
 /// Batches a hub keeps for late joiners, and the most a subscriber may

@@ -25,6 +25,7 @@ pub mod cluster;
 pub mod config;
 pub mod ctx;
 pub mod fanout;
+pub mod locks;
 pub mod memo;
 pub mod metrics;
 pub mod node;
@@ -49,21 +50,6 @@ use tracing::{info, warn};
 
 pub use config::Config;
 use store::{Store, StoreError};
-
-/// [`std::sync::Mutex::lock`] that takes the data as a panicked holder
-/// left it. The crate's locks guard maps, queues and counters that are
-/// whole between statements, so one request's panic must not turn every
-/// later request into a panic too.
-pub(crate) trait LockAnyway<T> {
-    fn lock_anyway(&self) -> std::sync::MutexGuard<'_, T>;
-}
-
-impl<T> LockAnyway<T> for std::sync::Mutex<T> {
-    fn lock_anyway(&self) -> std::sync::MutexGuard<'_, T> {
-        self.lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
 
 #[derive(Debug, Error)]
 pub enum StartError {

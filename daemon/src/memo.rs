@@ -9,7 +9,7 @@
 //! that would pass the bound evicts others first, in no particular order,
 //! and one larger than the whole budget is not kept.
 
-use crate::LockAnyway;
+use crate::locks::LockAnyway;
 use std::collections::HashMap;
 use std::sync::Mutex;
 

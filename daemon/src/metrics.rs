@@ -50,7 +50,7 @@ use protocol::messages::cluster::NodeStats;
 use protocol::wire::{ErrorCode, Request as WireRequest, ServerFrame};
 use tracing::{Span, debug, warn};
 
-use crate::LockAnyway;
+use crate::locks::LockAnyway;
 use crate::store::instrumented::Observer;
 
 /// The content type of the OpenMetrics text format `encode` writes.

@@ -41,7 +41,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
-use crate::LockAnyway;
+use crate::locks::LockAnyway;
 use crate::memo::Memo;
 use crate::store::{Compare, KeyValue, Store, StoreError, Txn, TxnOp, TxnResponse};
 

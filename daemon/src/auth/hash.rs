@@ -19,7 +19,7 @@ use argon2::password_hash::SaltString;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 
-use crate::LockAnyway;
+use crate::locks::LockAnyway;
 use crate::rpc::{ApiError, ApiResult};
 
 /// Threads that compute password hashes, per node.

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::LockAnyway;
+use crate::locks::LockAnyway;
 use crate::rpc::{ApiError, ApiResult, from_doc, to_doc};
 use crate::store::{Compare, LeaseId, Store, StoreError, Txn, TxnOp};
 

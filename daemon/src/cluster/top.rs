@@ -6,8 +6,8 @@ use protocol::messages::cluster::*;
 use serde::Deserialize;
 
 use super::{CLUSTER_EVENTS, ClusterState, STATS_PREFIX, status};
-use crate::LockAnyway;
 use crate::ctx::Ctx;
+use crate::locks::LockAnyway;
 use crate::orders::ORDERS_PREFIX;
 use crate::rpc::{ApiResult, from_doc};
 

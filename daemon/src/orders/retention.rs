@@ -39,11 +39,11 @@ use protocol::messages::orders::{Order, OrderState, PaymentState};
 use serde::{Deserialize, Serialize};
 
 use super::{ORDERS_PREFIX, customer_index_key, order_id_in};
-use crate::LockAnyway;
 use crate::archive::Timeline;
 use crate::catalog::{RESTAURANTS, events_prefix};
 use crate::config::RetentionSettings;
 use crate::ctx::Ctx;
+use crate::locks::LockAnyway;
 use crate::rpc::{ApiError, ApiResult, from_doc, to_doc};
 use crate::store::{Compare, KeyValue, Revision, Txn, TxnOp};
 

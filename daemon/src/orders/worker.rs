@@ -16,8 +16,8 @@ use futures::StreamExt;
 
 use super::state::Action;
 use super::{EXPIRY_WORK_PREFIX, order_id_in};
-use crate::LockAnyway;
 use crate::ctx::Ctx;
+use crate::locks::LockAnyway;
 use crate::rpc::ApiError;
 use crate::store::{
     Compare, EventKind, KeyValue, Revision, Store, StoreError, Txn, TxnOp, WatchStream,

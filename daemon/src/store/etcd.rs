@@ -50,7 +50,7 @@ use super::{
     CompareOp, CompareTarget, EventKind, KeyValue, LeaseId, RangeResponse, Revision, Store,
     StoreError, Txn, TxnOp, TxnResponse, WatchBatch, WatchEvent, WatchStream,
 };
-use crate::LockAnyway;
+use crate::locks::LockAnyway;
 
 /// etcd's default backend quota (`--quota-backend-bytes`), for members that
 /// do not report theirs.

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use super::{
     KeyValue, LeaseId, RangeResponse, Revision, Store, StoreError, Txn, TxnResponse, WatchStream,
 };
-use crate::LockAnyway;
+use crate::locks::LockAnyway;
 
 /// A call to a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -76,7 +76,7 @@ use super::{
     EventKind, KeyValue, LeaseId, RangeResponse, Revision, Store, StoreError, Txn, TxnOp,
     TxnResponse, WatchBatch, WatchEvent, WatchStream,
 };
-use crate::LockAnyway;
+use crate::locks::LockAnyway;
 
 const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
 const LOG: TableDefinition<i64, &[u8]> = TableDefinition::new("log");
