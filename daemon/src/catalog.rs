@@ -1152,9 +1152,7 @@ mod tests {
     /// read), and a missing restaurant is still named as such.
     #[tokio::test]
     async fn a_menu_is_read_in_one_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
-        let inner: std::sync::Arc<dyn Store> =
-            crate::store::embedded::EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+        let (_dir, inner) = crate::store::testing::temp_store();
         let restaurant = Restaurant {
             id: "t".into(),
             name: "T".into(),

@@ -469,9 +469,7 @@ mod tests {
     }
 
     fn batching() -> (Queues, Arc<dyn Store>, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> =
-            crate::store::embedded::EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+        let (dir, store) = crate::store::testing::temp_store();
         let q = Queues::batching(store.clone(), Default::default());
         (q, store, dir)
     }

@@ -8,7 +8,6 @@ use super::*;
 use crate::auth::identity::{AuthSettings, AuthState};
 use crate::clock::{Clock, SystemClock};
 use crate::rpc::Principal;
-use crate::store::embedded::EmbeddedStore;
 
 struct Fixture {
     store: Arc<dyn Store>,
@@ -30,8 +29,7 @@ impl Fixture {
 }
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = EmbeddedStore::open(&dir.path().join("store.redb")).unwrap();
+    let (dir, store) = crate::store::testing::temp_store();
     Fixture {
         store,
         auth: AuthState::new(

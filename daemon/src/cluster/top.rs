@@ -197,9 +197,7 @@ mod tests {
     /// count while the next one runs.
     #[tokio::test]
     async fn top_answers_from_the_last_count_while_a_slow_one_runs() {
-        let dir = tempfile::tempdir().unwrap();
-        let inner: Arc<dyn Store> =
-            crate::store::embedded::EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+        let (dir, inner) = crate::store::testing::temp_store();
         let ops: Vec<TxnOp> = (1..=3)
             .map(|i| TxnOp::put(format!("{ORDERS_PREFIX}t/t-{i}"), order()))
             .collect();

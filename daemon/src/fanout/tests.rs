@@ -1,5 +1,4 @@
 use super::*;
-use crate::store::embedded::EmbeddedStore;
 use crate::store::testing::{Call, Hooked, Hooks};
 
 const P: &str = "/t/";
@@ -22,8 +21,7 @@ struct World {
 }
 
 fn world(capacity: usize, idle: Duration) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+    let (dir, store) = crate::store::testing::temp_store();
     World {
         store,
         fanout: Arc::new(Fanout::new(capacity, idle)),
@@ -211,8 +209,7 @@ impl Hooks for Breaking {
 #[tokio::test]
 async fn a_broken_store_watch_resumes_after_its_last_revision_unseen_by_subscribers() {
     use std::sync::atomic::Ordering::SeqCst;
-    let dir = tempfile::tempdir().unwrap();
-    let inner: Arc<dyn Store> = EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+    let (_dir, inner) = crate::store::testing::temp_store();
     let breaking = Arc::new(Hooked {
         inner: inner.clone(),
         hooks: Breaking {
@@ -276,8 +273,7 @@ async fn a_compacted_resume_point_ends_the_subscription_with_compacted() {
 
 #[tokio::test]
 async fn a_node_cut_off_its_store_tells_its_subscribers_to_move() {
-    let dir = tempfile::tempdir().unwrap();
-    let inner: Arc<dyn Store> = EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+    let (_dir, inner) = crate::store::testing::temp_store();
     let store: Arc<dyn Store> = Arc::new(Hooked {
         inner: inner.clone(),
         hooks: Breaking {
@@ -338,8 +334,7 @@ fn sized(_prefix: &str, b: &WatchBatch) -> Vec<Event> {
 
 #[tokio::test]
 async fn the_ring_is_bounded_in_bytes_and_a_subscriber_behind_it_is_told() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+    let (_dir, store) = crate::store::testing::temp_store();
     // Room for 1024 batches, but only ~3 of these 10 kB ones in bytes.
     let fanout = Arc::new(Fanout::new(CAPACITY, IDLE_CHECK).with_ring_bytes(35_000));
     let start = store.revision().await.unwrap() + 1;
@@ -377,8 +372,7 @@ async fn the_ring_is_bounded_in_bytes_and_a_subscriber_behind_it_is_told() {
 
 #[tokio::test]
 async fn an_event_too_large_for_a_frame_is_never_skipped_silently() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+    let (_dir, store) = crate::store::testing::temp_store();
     let fanout = Arc::new(Fanout::default());
     let start = store.revision().await.unwrap() + 1;
     let mut a = fanout.join(&store, P, start, sized).await.unwrap();

@@ -532,8 +532,6 @@ fn parse_cursor(c: &str) -> ApiResult<Cursor> {
     Ok((created, ticket, id.to_string()))
 }
 
-/// `order.list`: one page, sorted by (created_at, ticket, id), after the
-/// cursor; at most `limit` orders and [`PAGE_BYTES`] of them.
 /// Orders read at once by [`load_all`], the most.
 const READS_AT_ONCE: usize = 64;
 
@@ -567,6 +565,8 @@ async fn load_all(store: &dyn Store, ids: Vec<String>) -> ApiResult<Vec<Order>> 
     Ok(orders)
 }
 
+/// `order.list`: one page, sorted by (created_at, ticket, id), after the
+/// cursor; at most `limit` orders and [`PAGE_BYTES`] of them.
 async fn list(ctx: &Ctx<'_>, req: ListOrders) -> ApiResult<OrderList> {
     let p = ctx.principal().await?;
     let limit = req.limit.unwrap_or(DEFAULT_PAGE);
@@ -738,9 +738,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_customers_orders_are_read_together_and_one_gone_is_left_out() {
-        let dir = tempfile::tempdir().unwrap();
-        let inner: std::sync::Arc<dyn Store> =
-            crate::store::embedded::EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+        let (_dir, inner) = crate::store::testing::temp_store();
         let mut ops = Vec::new();
         for t in 1..=5 {
             let mut o = place::tests::largest_order();

@@ -807,7 +807,6 @@ pub(crate) mod tests {
     use crate::orders::pay::authorize_request;
     use crate::payments::sandbox::SandboxGateway;
     use crate::payments::{GatewayError, GatewayStatus};
-    use crate::store::embedded::EmbeddedStore;
 
     const R: &str = "trattoria";
     const IDEM: &str = "/dfood/idem/usr_1/key-00000001";
@@ -821,8 +820,7 @@ pub(crate) mod tests {
     /// A restaurant with a counted item (`tiramisu`, 5 left) and an
     /// uncounted one.
     async fn shop() -> Shop {
-        let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+        let (dir, store) = crate::store::testing::temp_store();
         let restaurant = Restaurant {
             id: R.into(),
             name: "Trattoria".into(),

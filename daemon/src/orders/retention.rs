@@ -529,9 +529,7 @@ mod tests {
         use crate::store::testing::{Call, Hooked, Recorded};
         use std::sync::Arc;
         const T0: u64 = 1_796_083_200_000;
-        let dir = tempfile::tempdir().unwrap();
-        let inner: Arc<dyn crate::store::Store> =
-            crate::store::embedded::EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+        let (dir, inner) = crate::store::testing::temp_store();
         let hooked = Arc::new(Hooked {
             inner: inner.clone(),
             hooks: Recorded::default(),

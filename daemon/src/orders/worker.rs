@@ -65,11 +65,6 @@ impl Expiring {
         }
     }
 
-    /// How many orders await acceptance, as known.
-    pub fn awaiting(&self) -> usize {
-        self.markers.len()
-    }
-
     /// Brings the markers up to date: what the watch has delivered since
     /// the last round, or a whole read (first, after a broken watch, every
     /// [`EXPIRY_RELOAD`]).
@@ -238,9 +233,7 @@ mod tests {
     #[tokio::test]
     async fn the_markers_are_read_once_then_followed() {
         use crate::store::testing::{Call, Hooked, Recorded};
-        let dir = tempfile::tempdir().unwrap();
-        let inner: std::sync::Arc<dyn Store> =
-            crate::store::embedded::EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+        let (_dir, inner) = crate::store::testing::temp_store();
         let store = Hooked {
             inner,
             hooks: Recorded::default(),
@@ -281,7 +274,7 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         assert_eq!(keys(e.due(7_999)), ["t-3"]);
-        assert_eq!(e.awaiting(), 2);
+        assert_eq!(e.due(u64::MAX).len(), 2, "two await acceptance");
         assert_eq!(store.hooks.count(&[Call::Range]), 1, "no read since");
 
         // The reload interval: read whole again.

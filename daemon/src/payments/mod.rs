@@ -352,9 +352,7 @@ mod tests {
 
     #[tokio::test]
     async fn from_config_builds_both() {
-        let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> =
-            crate::store::embedded::EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+        let (dir, store) = crate::store::testing::temp_store();
         let g = from_config(&PaymentsConfig::default(), store.clone()).unwrap();
         assert_eq!(g.name(), "sandbox");
         let http = PaymentsConfig {

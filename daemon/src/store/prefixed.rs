@@ -181,12 +181,10 @@ impl Store for Prefixed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::embedded::EmbeddedStore;
 
     #[test]
     fn keys_move_under_the_root_and_nothing_else_does() {
-        let dir = tempfile::tempdir().unwrap();
-        let inner: Arc<dyn Store> = EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+        let (_dir, inner) = crate::store::testing::temp_store();
         let p = Prefixed {
             inner,
             root: "/dfood-raw/".into(),
@@ -215,8 +213,7 @@ mod tests {
 
     #[tokio::test]
     async fn reads_and_watches_see_the_daemon_s_keys_and_the_store_the_moved_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        let inner: Arc<dyn Store> = EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+        let (_dir, inner) = crate::store::testing::temp_store();
         let p = Prefixed::wrap(inner.clone(), "/dfood-raw");
         let mut w = p.watch("/dfood/orders/", 0).await.unwrap();
         let r = p

@@ -41,6 +41,15 @@ pub trait Hooks: Send + Sync + 'static {
     }
 }
 
+/// A fresh embedded store in a directory of its own (kept while the
+/// returned `TempDir` lives).
+pub fn temp_store() -> (tempfile::TempDir, Arc<dyn Store>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = super::embedded::EmbeddedStore::open(&dir.path().join("s.redb"))
+        .expect("open the embedded store");
+    (dir, store)
+}
+
 /// Hooks that record every call, for tests that count them.
 #[derive(Default)]
 pub struct Recorded(std::sync::Mutex<Vec<Call>>);
